@@ -1,0 +1,12 @@
+"""agentyield: measure AI agents by the work they finish, not the tokens they stream.
+
+    import agentyield
+    agentyield.instrument()
+"""
+
+from __future__ import annotations
+
+from ._api import instrument, uninstrument
+from ._version import __version__
+
+__all__ = ["__version__", "instrument", "uninstrument"]

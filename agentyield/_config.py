@@ -1,0 +1,45 @@
+"""Configuration, read once at `instrument()` into a frozen object that is passed explicitly."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+__all__ = ["Config"]
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+CAPTURE_CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+STREAM_USAGE_ENV = "AGENTYIELD_STREAM_USAGE"
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    """A boolean environment variable; an unreadable value keeps the default (environment values never raise)."""
+    value = os.environ.get(name, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    return default
+
+
+@dataclass(frozen=True)
+class Config:
+    capture_content: bool = False
+    """Record prompt and completion content on spans. Off by default: only hashes leave the process."""
+
+    request_stream_usage: bool = True
+    """Ask OpenAI chat streams for usage the caller did not request, and hide that extra chunk from the caller."""
+
+    @classmethod
+    def from_env(cls, *, capture_content: bool | None = None, request_stream_usage: bool | None = None) -> Config:
+        """Arguments win over the environment, which wins over the defaults."""
+        return cls(
+            capture_content=(
+                _env_flag(CAPTURE_CONTENT_ENV, False) if capture_content is None else bool(capture_content)
+            ),
+            request_stream_usage=(
+                _env_flag(STREAM_USAGE_ENV, True) if request_stream_usage is None else bool(request_stream_usage)
+            ),
+        )

@@ -1,0 +1,64 @@
+"""Every span attribute name agentyield writes or reads, in one place.
+
+The `gen_ai.*` names follow the OpenTelemetry GenAI semantic conventions (semantic-conventions-genai);
+the `agentyield.*` names cover what the conventions lack. Instrumentation writes these names and the
+derivation core reads them, so a rename here is a rename everywhere.
+"""
+
+from __future__ import annotations
+
+# Operation and provider (set at span start, so samplers see them).
+GEN_AI_OPERATION_NAME = "gen_ai.operation.name"
+GEN_AI_PROVIDER_NAME = "gen_ai.provider.name"
+GEN_AI_REQUEST_MODEL = "gen_ai.request.model"
+SERVER_ADDRESS = "server.address"
+SERVER_PORT = "server.port"
+
+# Request parameters.
+GEN_AI_REQUEST_MAX_TOKENS = "gen_ai.request.max_tokens"
+GEN_AI_REQUEST_TEMPERATURE = "gen_ai.request.temperature"
+GEN_AI_REQUEST_TOP_P = "gen_ai.request.top_p"
+GEN_AI_REQUEST_TOP_K = "gen_ai.request.top_k"
+GEN_AI_REQUEST_FREQUENCY_PENALTY = "gen_ai.request.frequency_penalty"
+GEN_AI_REQUEST_PRESENCE_PENALTY = "gen_ai.request.presence_penalty"
+GEN_AI_REQUEST_STOP_SEQUENCES = "gen_ai.request.stop_sequences"
+GEN_AI_REQUEST_SEED = "gen_ai.request.seed"
+GEN_AI_REQUEST_CHOICE_COUNT = "gen_ai.request.choice.count"
+GEN_AI_REQUEST_ENCODING_FORMATS = "gen_ai.request.encoding_formats"
+GEN_AI_REQUEST_STREAM = "gen_ai.request.stream"
+GEN_AI_CONVERSATION_ID = "gen_ai.conversation.id"
+
+# Response.
+GEN_AI_RESPONSE_MODEL = "gen_ai.response.model"
+GEN_AI_RESPONSE_ID = "gen_ai.response.id"
+GEN_AI_RESPONSE_FINISH_REASONS = "gen_ai.response.finish_reasons"
+ERROR_TYPE = "error.type"
+
+# Usage. `input_tokens` includes cache reads and writes for every provider; `output_tokens` includes reasoning.
+GEN_AI_USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens"
+GEN_AI_USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
+GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS = "gen_ai.usage.cache_read.input_tokens"
+GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS = "gen_ai.usage.cache_write.input_tokens"
+GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS = "gen_ai.usage.cache_creation.input_tokens"  # deprecated alias of cache_write
+GEN_AI_USAGE_REASONING_OUTPUT_TOKENS = "gen_ai.usage.reasoning.output_tokens"
+
+# Opt-in content.
+GEN_AI_INPUT_MESSAGES = "gen_ai.input.messages"
+GEN_AI_OUTPUT_MESSAGES = "gen_ai.output.messages"
+GEN_AI_SYSTEM_INSTRUCTIONS = "gen_ai.system_instructions"
+
+# agentyield's own namespace.
+USAGE_CACHE_WRITE_5M = "agentyield.usage.cache_write_5m.input_tokens"
+USAGE_CACHE_WRITE_1H = "agentyield.usage.cache_write_1h.input_tokens"
+USAGE_MISSING = "agentyield.usage.missing"
+"""True when the provider reported no usage at all for the call (a stream without usage, say)."""
+USAGE_INVALID_FIELDS = "agentyield.usage.invalid_fields"
+"""Usage fields the provider reported in a form that cannot be a token count (None, negative, not an integer)."""
+TOOL_CALLS_COUNT = "agentyield.tool_calls.count"
+TOOL_CALLS_NAMES = "agentyield.tool_calls.names"
+PROMPT_PREFIX_HASH = "agentyield.prompt.prefix_hash"
+STREAM_END = "agentyield.stream.end"
+"""How a streamed call's span ended: `completed`, `closed` (by the caller before the end), `abandoned`
+(garbage collected unread) or `error`."""
+STREAM_USAGE_REQUESTED = "agentyield.stream.usage_requested"
+"""True when agentyield asked the provider for stream usage that the caller did not ask for."""

@@ -1,0 +1,151 @@
+"""The span lifecycle of one LLM call: start -> stop(response) | fail(error).
+
+Separates what happened (the records of `_records`) from how it is recorded (one CLIENT span per call,
+attributes passed at start and set once at the end).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import context as context_api
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from agentyield import _semconv as sc
+from agentyield._guard import internal_error
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span, Tracer
+
+    from agentyield._config import Config
+
+    from ._records import LLMRequest, LLMResponse
+
+__all__ = ["LLMInvocation", "Telemetry"]
+
+
+class Telemetry:
+    """The one object the wrappers share: the tracer and the configuration. No globals."""
+
+    __slots__ = ("tracer", "config")
+
+    def __init__(self, tracer: Tracer, config: Config) -> None:
+        self.tracer = tracer
+        self.config = config
+
+    def start(self, provider: str, request: LLMRequest) -> LLMInvocation:
+        attributes = request.attributes
+        attributes[sc.GEN_AI_OPERATION_NAME] = request.operation
+        attributes[sc.GEN_AI_PROVIDER_NAME] = provider
+        model = request.model
+        if model:
+            attributes[sc.GEN_AI_REQUEST_MODEL] = model
+            name = f"{request.operation} {model}"
+        else:
+            name = request.operation
+        span = self.tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
+        return LLMInvocation(span, request)
+
+
+class LLMInvocation:
+    """One call in flight. Ends exactly once, whichever of stop, fail or abandon comes first."""
+
+    __slots__ = ("span", "request", "ended", "_token")
+
+    def __init__(self, span: Span, request: LLMRequest) -> None:
+        self.span = span
+        self.request = request
+        self.ended = False
+        self._token: object | None = None
+
+    def enter(self) -> None:
+        """Make the span current for the duration of the SDK call, so spans made inside nest under it."""
+        self._token = context_api.attach(trace.set_span_in_context(self.span))
+
+    def exit(self) -> None:
+        if self._token is not None:
+            context_api.detach(self._token)
+            self._token = None
+
+    def stop(self, response: LLMResponse | None, stream_end: str | None = None) -> None:
+        """End the span with what the call returned. Never raises into the host."""
+        if self.ended:
+            return
+        self.ended = True
+        span = self.span
+        try:
+            if span.is_recording():
+                span.set_attributes(response_attributes(response, self.request, stream_end))
+        except Exception as exc:  # noqa: BLE001
+            internal_error("invocation.stop", exc)
+        finally:
+            span.end()
+
+    def fail(self, error: BaseException, response: LLMResponse | None = None) -> None:
+        """End the span with the error the call raised. Never raises into the host."""
+        if self.ended:
+            return
+        self.ended = True
+        span = self.span
+        try:
+            if span.is_recording():
+                attributes = response_attributes(response, self.request, "error" if self.request.stream else None)
+                attributes[sc.ERROR_TYPE] = _error_type(error)
+                span.set_attributes(attributes)
+                # The type only: provider error messages can echo request content.
+                span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+        except Exception as exc:  # noqa: BLE001
+            internal_error("invocation.fail", exc)
+        finally:
+            span.end()
+
+
+def _error_type(error: BaseException) -> str:
+    status = getattr(error, "status_code", None)
+    if type(status) is int:
+        return str(status)
+    return type(error).__qualname__
+
+
+def response_attributes(
+    response: LLMResponse | None, request: LLMRequest, stream_end: str | None
+) -> dict[str, Any]:
+    """Every attribute known at the end of the call, built once."""
+    attributes: dict[str, Any] = {}
+    if stream_end is not None:
+        attributes[sc.STREAM_END] = stream_end
+    if request.hide_usage_chunk:
+        attributes[sc.STREAM_USAGE_REQUESTED] = True
+    usage = None
+    if response is not None:
+        if response.model:
+            attributes[sc.GEN_AI_RESPONSE_MODEL] = response.model
+        if response.id:
+            attributes[sc.GEN_AI_RESPONSE_ID] = response.id
+        if response.finish_reasons:
+            attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = response.finish_reasons
+        if response.tool_names:
+            attributes[sc.TOOL_CALLS_COUNT] = len(response.tool_names)
+            attributes[sc.TOOL_CALLS_NAMES] = response.tool_names
+        if response.output_messages is not None:
+            attributes[sc.GEN_AI_OUTPUT_MESSAGES] = response.output_messages
+        usage = response.usage
+    if usage is None:
+        attributes[sc.USAGE_MISSING] = True
+        return attributes
+    for key, value in (
+        (sc.GEN_AI_USAGE_INPUT_TOKENS, usage.input_tokens),
+        (sc.GEN_AI_USAGE_OUTPUT_TOKENS, usage.output_tokens),
+        (sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, usage.cache_read_tokens),
+        (sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS, usage.cache_write_tokens),
+        (sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, usage.cache_write_tokens),
+        (sc.USAGE_CACHE_WRITE_5M, usage.cache_write_5m_tokens),
+        (sc.USAGE_CACHE_WRITE_1H, usage.cache_write_1h_tokens),
+        (sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, usage.reasoning_tokens),
+    ):
+        if value is not None:
+            attributes[key] = value
+    if usage.invalid_fields:
+        attributes[sc.USAGE_INVALID_FIELDS] = usage.invalid_fields
+    return attributes

@@ -1,0 +1,84 @@
+"""What one LLM call asked for and what it got back, as plain records.
+
+Provider modules fill these from SDK objects; `_invocation` turns them into span attributes. They hold
+no OpenTelemetry objects, so a provider module can be tested without a tracer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["LLMRequest", "LLMResponse", "Usage", "UsageReader", "get"]
+
+
+def get(obj: Any, name: str) -> Any:
+    """A field of an SDK model or of the plain dict a raw payload decodes to; None when absent."""
+    if obj is None:
+        return None
+    if isinstance(obj, dict):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+@dataclass(slots=True)
+class Usage:
+    """Token counts normalized to the GenAI conventions. None means the provider did not report it.
+
+    `input_tokens` includes cache reads and cache writes for every provider; `output_tokens` includes reasoning.
+    """
+
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    cache_write_5m_tokens: int | None = None
+    cache_write_1h_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    invalid_fields: tuple[str, ...] = ()
+    """Payload fields that are required but absent, or whose value cannot be a token count (wrong type, negative)."""
+
+
+class UsageReader:
+    """Reads token counts out of a usage payload, remembering which fields were malformed."""
+
+    __slots__ = ("invalid",)
+
+    def __init__(self) -> None:
+        self.invalid: list[str] = []
+
+    def count(self, obj: Any, name: str, *, required: bool = False) -> int | None:
+        """The count in `obj.name`; a required count that is absent is reported like a malformed one."""
+        value = get(obj, name)
+        if type(value) is int and value >= 0:
+            return value
+        if value is not None or required:
+            self.invalid.append(name)
+        return None
+
+
+@dataclass(slots=True)
+class LLMRequest:
+    """What the caller asked for; `kwargs` is what the wrapped method is actually called with."""
+
+    api: str
+    """Which SDK method family was called (provider-specific: `chat`, `responses`, `messages`, ...)."""
+    operation: str
+    """`gen_ai.operation.name`."""
+    model: str | None
+    attributes: dict[str, Any]
+    kwargs: dict[str, Any]
+    stream: bool = False
+    hide_usage_chunk: bool = False
+    """agentyield asked for stream usage the caller did not, so the usage-only chunk is ours to swallow."""
+
+
+@dataclass(slots=True)
+class LLMResponse:
+    model: str | None = None
+    id: str | None = None
+    finish_reasons: tuple[str, ...] = ()
+    usage: Usage | None = None
+    tool_names: tuple[str, ...] = ()
+    output_messages: str | None = None
+    """JSON of the output messages, only when content capture is on."""

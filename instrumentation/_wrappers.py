@@ -1,0 +1,86 @@
+"""Generic wrapper factories that own the span lifecycle for every provider.
+
+Two zones in every wrapper: the user's call runs in a narrow `try` that records a failure and re-raises
+the original exception; all telemetry before and after runs in guarded helpers that never raise into
+the host and never replace the user's return value with anything but a transparent proxy of it.
+Sync and async share `_start` and `_finish`; the shells differ only by `await`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+from agentyield._guard import internal_error
+
+from ._raw import traced_raw_response
+from ._streams import TracedAsyncStream, TracedStream
+
+if TYPE_CHECKING:
+    from ._invocation import LLMInvocation, Telemetry
+    from ._provider import Provider
+
+__all__ = ["async_wrapper", "finish", "start", "sync_wrapper"]
+
+Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
+
+
+def start(telemetry: Telemetry, provider: Provider, operation: str, instance: Any, kwargs: dict[str, Any]) -> LLMInvocation | None:
+    """Open the call's span, or return None (and call the SDK untouched) if our own code fails."""
+    try:
+        return telemetry.start(provider.name, provider.request(operation, instance, kwargs))
+    except Exception as exc:  # noqa: BLE001 - never break the host
+        internal_error(f"{provider.name}.{operation}.start", exc)
+        return None
+
+
+def finish(provider: Provider, invocation: LLMInvocation, result: Any) -> Any:
+    """End the span from a returned object, or hand back a proxy that ends it when the stream ends."""
+    try:
+        if isinstance(result, provider.stream_types):
+            return TracedStream(result, invocation, provider.stream_state(invocation.request))
+        if isinstance(result, provider.async_stream_types):
+            return TracedAsyncStream(result, invocation, provider.stream_state(invocation.request))
+        if isinstance(result, provider.raw_types):
+            return traced_raw_response(result, invocation, lambda parsed: finish(provider, invocation, parsed))
+        invocation.stop(provider.response(invocation.request, result))
+    except Exception as exc:  # noqa: BLE001
+        # Our reader failed on this response: the span ends marked as having no usage.
+        invocation.stop(None)
+        internal_error(f"{provider.name}.{invocation.request.operation}.finish", exc)
+    return result
+
+
+def sync_wrapper(telemetry: Telemetry, provider: Provider, operation: str) -> Wrapper:
+    def traced(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        invocation = start(telemetry, provider, operation, instance, kwargs)
+        if invocation is None:
+            return wrapped(*args, **kwargs)
+        invocation.enter()
+        try:
+            result = wrapped(*args, **invocation.request.kwargs)
+        except BaseException as error:
+            invocation.fail(error)
+            raise
+        finally:
+            invocation.exit()
+        return finish(provider, invocation, result)
+
+    return traced
+
+
+def async_wrapper(telemetry: Telemetry, provider: Provider, operation: str) -> Wrapper:
+    async def traced(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        invocation = start(telemetry, provider, operation, instance, kwargs)
+        if invocation is None:
+            return await wrapped(*args, **kwargs)
+        invocation.enter()
+        try:
+            result = await wrapped(*args, **invocation.request.kwargs)
+        except BaseException as error:
+            invocation.fail(error)
+            raise
+        finally:
+            invocation.exit()
+        return finish(provider, invocation, result)
+
+    return traced

@@ -1,0 +1,289 @@
+"""Anthropic: `messages.create` (streamed or not), `messages.stream()`, `messages.parse`, and `beta.messages`.
+
+Provider quirks live here and nowhere else: Anthropic's `input_tokens` EXCLUDES cache reads and writes,
+so the conventions' `gen_ai.usage.input_tokens` is their sum; the cache-write TTL split comes from
+`usage.cache_creation`; reasoning is `output_tokens_details.thinking_tokens`. Stream usage is merged field
+by field across `message_start` and `message_delta`: the last event alone loses the input counts.
+
+`messages.stream()` and `parse()` post by themselves (not through `create`), so each path is wrapped once.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, Callable, Collection
+
+import wrapt
+
+from agentyield import _semconv as sc
+
+from ._fingerprint import prefix_hash
+from ._instrumentor import LibraryInstrumentor, Target
+from ._records import LLMRequest, LLMResponse, Usage, UsageReader, get
+from ._streams import TracedAsyncStream, TracedStream
+from ._wrappers import start
+
+if TYPE_CHECKING:
+    from agentyield._config import Config
+
+    from ._invocation import LLMInvocation, Telemetry
+
+__all__ = ["AnthropicInstrumentor"]
+
+MESSAGES = "messages"
+_USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+_TOOL_BLOCKS = frozenset({"tool_use", "server_tool_use", "mcp_tool_use"})
+_PARAMS = (
+    ("max_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS, (int,)),
+    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE, (int, float)),
+    ("top_p", sc.GEN_AI_REQUEST_TOP_P, (int, float)),
+    ("top_k", sc.GEN_AI_REQUEST_TOP_K, (int, float)),
+)
+
+
+def _usage(usage: Any) -> Usage | None:
+    if usage is None:
+        return None
+    reader = UsageReader()
+    uncached = reader.count(usage, "input_tokens", required=True)
+    cache_read = reader.count(usage, "cache_read_input_tokens")
+    cache_write = reader.count(usage, "cache_creation_input_tokens")
+    split = get(usage, "cache_creation")
+    return Usage(
+        input_tokens=None if uncached is None else uncached + (cache_read or 0) + (cache_write or 0),
+        output_tokens=reader.count(usage, "output_tokens", required=True),
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write,
+        cache_write_5m_tokens=reader.count(split, "ephemeral_5m_input_tokens"),
+        cache_write_1h_tokens=reader.count(split, "ephemeral_1h_input_tokens"),
+        reasoning_tokens=reader.count(get(usage, "output_tokens_details"), "thinking_tokens"),
+        invalid_fields=tuple(reader.invalid),
+    )
+
+
+def _content_json(value: Any) -> str:
+    def default(obj: Any) -> Any:
+        dump = getattr(obj, "model_dump", None)
+        return dump(mode="json", exclude_none=True) if dump is not None else repr(obj)
+
+    return json.dumps(value, default=default, ensure_ascii=False)
+
+
+class AnthropicProvider:
+    name = "anthropic"
+
+    def __init__(self, config: Config) -> None:
+        from anthropic import AsyncStream, Stream
+        from anthropic._legacy_response import LegacyAPIResponse
+        from anthropic._response import APIResponse, AsyncAPIResponse
+
+        self.config = config
+        self.stream_types = (Stream,)
+        self.async_stream_types = (AsyncStream,)
+        self.raw_types = (LegacyAPIResponse, APIResponse, AsyncAPIResponse)
+
+    def request(self, api: str, instance: Any, kwargs: dict[str, Any]) -> LLMRequest:
+        model = kwargs.get("model")
+        attributes: dict[str, Any] = {}
+        url = instance._client.base_url
+        if url.host:
+            attributes[sc.SERVER_ADDRESS] = url.host
+            attributes[sc.SERVER_PORT] = url.port or (443 if url.scheme == "https" else 80)
+        for key, attribute, types in _PARAMS:
+            value = kwargs.get(key)
+            if type(value) in types:
+                attributes[attribute] = value
+        stop = kwargs.get("stop_sequences")
+        if isinstance(stop, (list, tuple)):
+            attributes[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = tuple(str(s) for s in stop)
+        system = kwargs.get("system")
+        fingerprint = prefix_hash(system, kwargs.get("tools"))
+        if fingerprint:
+            attributes[sc.PROMPT_PREFIX_HASH] = fingerprint
+        if self.config.capture_content:
+            if isinstance(system, (str, list)):
+                attributes[sc.GEN_AI_SYSTEM_INSTRUCTIONS] = system if isinstance(system, str) else _content_json(system)
+            messages = kwargs.get("messages")
+            if isinstance(messages, (list, tuple)):
+                attributes[sc.GEN_AI_INPUT_MESSAGES] = _content_json(list(messages))
+        request = LLMRequest(api, "chat", model if isinstance(model, str) else None, attributes, kwargs)
+        request.stream = kwargs.get("stream") is True
+        return request
+
+    def response(self, request: LLMRequest, result: Any) -> LLMResponse:
+        content = get(result, "content") or ()
+        reason = get(result, "stop_reason")
+        return LLMResponse(
+            model=get(result, "model"),
+            id=get(result, "id"),
+            finish_reasons=(reason,) if isinstance(reason, str) else (),
+            usage=_usage(get(result, "usage")),
+            tool_names=tuple(get(b, "name") for b in content if get(b, "type") in _TOOL_BLOCKS),
+            output_messages=(
+                _content_json([{"role": "assistant", "content": list(content)}]) if self.config.capture_content else None
+            ),
+        )
+
+    def stream_state(self, request: LLMRequest) -> MessagesStreamState:
+        return MessagesStreamState(self.config.capture_content)
+
+
+class MessagesStreamState:
+    """Merges a message's usage across its events; the latest reported value of each field wins."""
+
+    __slots__ = ("usage", "split", "details", "id", "model", "reason", "tools", "text")
+
+    def __init__(self, capture_content: bool) -> None:
+        self.usage: dict[str, Any] | None = None
+        self.split: Any = None
+        self.details: Any = None
+        self.id: str | None = None
+        self.model: str | None = None
+        self.reason: str | None = None
+        self.tools: list[str] = []
+        self.text: list[str] | None = [] if capture_content else None
+
+    def _merge(self, usage: Any) -> None:
+        if usage is None:
+            return
+        merged = self.usage if self.usage is not None else {}
+        for name in _USAGE_FIELDS:
+            value = get(usage, name)
+            if value is not None:
+                merged[name] = value
+        self.usage = merged
+        self.split = get(usage, "cache_creation") or self.split
+        self.details = get(usage, "output_tokens_details") or self.details
+
+    def feed(self, event: Any) -> bool:
+        kind = event.type
+        if kind == "content_block_delta":
+            if self.text is not None and event.delta.type == "text_delta":
+                self.text.append(event.delta.text)
+        elif kind == "message_start":
+            message = event.message
+            self.id = message.id
+            self.model = message.model
+            self._merge(message.usage)
+        elif kind == "message_delta":
+            self.reason = event.delta.stop_reason or self.reason
+            self._merge(event.usage)
+        elif kind == "content_block_start":
+            block = event.content_block
+            if block.type in _TOOL_BLOCKS:
+                self.tools.append(block.name)
+        return False
+
+    def response(self) -> LLMResponse | None:
+        if self.id is None and self.usage is None:
+            return None
+        usage = None
+        if self.usage is not None:
+            usage = _usage({**self.usage, "cache_creation": self.split, "output_tokens_details": self.details})
+        return LLMResponse(
+            model=self.model,
+            id=self.id,
+            finish_reasons=(self.reason,) if self.reason else (),
+            usage=usage,
+            tool_names=tuple(self.tools),
+            output_messages=(
+                _content_json([{"role": "assistant", "content": "".join(self.text)}]) if self.text is not None else None
+            ),
+        )
+
+
+def _trace_raw_stream(stream: Any, invocation: LLMInvocation, proxy: type) -> None:
+    """Route the helper stream's reads through our proxy; it has not read its raw stream yet."""
+    state = MessagesStreamState(isinstance(invocation.request.attributes.get(sc.GEN_AI_INPUT_MESSAGES), str))
+    stream._raw_stream = proxy(stream._raw_stream, invocation, state)
+
+
+class _TracedStreamManager(wrapt.ObjectProxy):  # type: ignore[misc]
+    """`messages.stream()` returns a manager that posts on `__enter__`: the span starts there."""
+
+    def __init__(self, manager: Any, begin: Callable[[], LLMInvocation | None]) -> None:
+        super().__init__(manager)
+        self._self_begin = begin
+
+    def __enter__(self) -> Any:
+        invocation = self._self_begin()
+        if invocation is None:
+            return self.__wrapped__.__enter__()
+        invocation.enter()
+        try:
+            stream = self.__wrapped__.__enter__()
+        except BaseException as error:
+            invocation.fail(error)
+            raise
+        finally:
+            invocation.exit()
+        _guarded_swap(stream, invocation, TracedStream)
+        return stream
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        return self.__wrapped__.__exit__(*exc_info)
+
+    async def __aenter__(self) -> Any:
+        invocation = self._self_begin()
+        if invocation is None:
+            return await self.__wrapped__.__aenter__()
+        invocation.enter()
+        try:
+            stream = await self.__wrapped__.__aenter__()
+        except BaseException as error:
+            invocation.fail(error)
+            raise
+        finally:
+            invocation.exit()
+        _guarded_swap(stream, invocation, TracedAsyncStream)
+        return stream
+
+    async def __aexit__(self, *exc_info: Any) -> Any:
+        return await self.__wrapped__.__aexit__(*exc_info)
+
+
+def _guarded_swap(stream: Any, invocation: LLMInvocation, proxy: type) -> None:
+    from agentyield._guard import internal_error
+
+    try:
+        _trace_raw_stream(stream, invocation, proxy)
+    except Exception as exc:  # noqa: BLE001
+        invocation.stop(None)
+        internal_error("anthropic.stream", exc)
+
+
+def stream_manager_wrapper(telemetry: Telemetry, provider: AnthropicProvider, api: str) -> Callable[..., Any]:
+    def traced(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        manager = wrapped(*args, **kwargs)
+
+        def begin() -> LLMInvocation | None:
+            invocation = start(telemetry, provider, api, instance, kwargs)
+            if invocation is not None:
+                invocation.request.stream = True
+            return invocation
+
+        return _TracedStreamManager(manager, begin)
+
+    return traced
+
+
+def _targets(module: str) -> tuple[Target, ...]:
+    return (
+        Target(module, "Messages.create", MESSAGES),
+        Target(module, "Messages.parse", MESSAGES),
+        Target(module, "Messages.stream", MESSAGES, factory=stream_manager_wrapper),
+        Target(module, "AsyncMessages.create", MESSAGES, is_async=True),
+        Target(module, "AsyncMessages.parse", MESSAGES, is_async=True),
+        Target(module, "AsyncMessages.stream", MESSAGES, factory=stream_manager_wrapper),
+    )
+
+
+class AnthropicInstrumentor(LibraryInstrumentor):
+    library = "anthropic"
+    targets = _targets("anthropic.resources.messages.messages") + _targets("anthropic.resources.beta.messages.messages")
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return ("anthropic >= 1.0",)
+
+    def provider(self, config: Config) -> AnthropicProvider:
+        return AnthropicProvider(config)

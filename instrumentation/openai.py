@@ -1,0 +1,341 @@
+"""OpenAI: chat completions, Responses (GA and beta) and embeddings, sync and async.
+
+Provider quirks live here and nowhere else: `prompt_tokens` and the Responses `input_tokens` already
+include cached tokens (as the conventions want); `completion_tokens` includes reasoning. Chat streams
+report usage only when asked (`stream_options.include_usage`): by default agentyield asks when the
+caller did not and swallows the extra usage-only chunk, so the caller sees exactly the stream it asked for.
+
+Counted once whichever path a call takes: `chat.completions.stream()` and `responses.stream()` go through
+`create`, `parse()` posts by itself, and `with_raw_response` / `with_streaming_response` call the same
+wrapped `create`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, Collection
+
+from agentyield import _semconv as sc
+
+from ._fingerprint import prefix_hash
+from ._instrumentor import LibraryInstrumentor, Target
+from ._records import LLMRequest, LLMResponse, Usage, UsageReader, get
+
+if TYPE_CHECKING:
+    from agentyield._config import Config
+
+__all__ = ["OpenAIInstrumentor"]
+
+CHAT = "chat"
+RESPONSES = "responses"
+EMBEDDINGS = "embeddings"
+_OPERATION_NAME = {CHAT: "chat", RESPONSES: "chat", EMBEDDINGS: "embeddings"}
+_RESPONSES_TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
+_LEADING_ROLES = frozenset({"system", "developer"})
+
+_PARAMS = (
+    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE),
+    ("top_p", sc.GEN_AI_REQUEST_TOP_P),
+    ("frequency_penalty", sc.GEN_AI_REQUEST_FREQUENCY_PENALTY),
+    ("presence_penalty", sc.GEN_AI_REQUEST_PRESENCE_PENALTY),
+    ("seed", sc.GEN_AI_REQUEST_SEED),
+)
+
+
+def _number(value: Any) -> bool:
+    return type(value) in (int, float)
+
+
+def _server(instance: Any) -> tuple[str | None, int | None]:
+    url = instance._client.base_url
+    port = url.port or (443 if url.scheme == "https" else 80)
+    return url.host, port
+
+
+def _usage(usage: Any, operation: str) -> Usage | None:
+    if usage is None:
+        return None
+    reader = UsageReader()
+    if operation == RESPONSES:
+        input_tokens = reader.count(usage, "input_tokens", required=True)
+        output_tokens = reader.count(usage, "output_tokens", required=True)
+        input_details = get(usage, "input_tokens_details")
+        output_details = get(usage, "output_tokens_details")
+    else:
+        input_tokens = reader.count(usage, "prompt_tokens", required=True)
+        output_tokens = reader.count(usage, "completion_tokens", required=operation == CHAT)
+        input_details = get(usage, "prompt_tokens_details")
+        output_details = get(usage, "completion_tokens_details")
+    return Usage(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cache_read_tokens=reader.count(input_details, "cached_tokens"),
+        cache_write_tokens=reader.count(input_details, "cache_write_tokens"),
+        reasoning_tokens=reader.count(output_details, "reasoning_tokens"),
+        invalid_fields=tuple(reader.invalid),
+    )
+
+
+def _content_json(value: Any) -> str:
+    def default(obj: Any) -> Any:
+        dump = getattr(obj, "model_dump", None)
+        return dump(mode="json", exclude_none=True) if dump is not None else repr(obj)
+
+    return json.dumps(value, default=default, ensure_ascii=False)
+
+
+class OpenAIProvider:
+    name = "openai"
+
+    def __init__(self, config: Config) -> None:
+        from openai import AsyncStream, Stream
+
+        from openai._legacy_response import LegacyAPIResponse
+        from openai._response import APIResponse, AsyncAPIResponse
+
+        self.config = config
+        self.stream_types = (Stream,)
+        self.async_stream_types = (AsyncStream,)
+        self.raw_types = (LegacyAPIResponse, APIResponse, AsyncAPIResponse)
+
+    def request(self, operation: str, instance: Any, kwargs: dict[str, Any]) -> LLMRequest:
+        model = kwargs.get("model")
+        attributes: dict[str, Any] = {}
+        address, port = _server(instance)
+        if address:
+            attributes[sc.SERVER_ADDRESS] = address
+            attributes[sc.SERVER_PORT] = port
+        request = LLMRequest(
+            operation, _OPERATION_NAME[operation], model if isinstance(model, str) else None, attributes, kwargs
+        )
+        if operation == EMBEDDINGS:
+            encoding = kwargs.get("encoding_format")
+            if isinstance(encoding, str):
+                attributes[sc.GEN_AI_REQUEST_ENCODING_FORMATS] = (encoding,)
+            return request
+        for key, attribute in _PARAMS:
+            value = kwargs.get(key)
+            if _number(value):
+                attributes[attribute] = value
+        max_tokens = kwargs.get("max_output_tokens" if operation == RESPONSES else "max_completion_tokens")
+        if type(max_tokens) is not int:
+            max_tokens = kwargs.get("max_tokens")
+        if type(max_tokens) is int:
+            attributes[sc.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
+        stop = kwargs.get("stop")
+        if isinstance(stop, str):
+            attributes[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = (stop,)
+        elif isinstance(stop, (list, tuple)):
+            attributes[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = tuple(str(s) for s in stop)
+        n = kwargs.get("n")
+        if type(n) is int and n != 1:
+            attributes[sc.GEN_AI_REQUEST_CHOICE_COUNT] = n
+        request.stream = kwargs.get("stream") is True
+        if operation == RESPONSES:
+            self._responses_request(request, kwargs)
+        else:
+            self._chat_request(request, kwargs)
+        return request
+
+    def _chat_request(self, request: LLMRequest, kwargs: dict[str, Any]) -> None:
+        messages = kwargs.get("messages")
+        leading: list[Any] = []
+        if isinstance(messages, (list, tuple)):
+            for message in messages:
+                if get(message, "role") not in _LEADING_ROLES:
+                    break
+                leading.append(get(message, "content"))
+        fingerprint = prefix_hash(*leading, kwargs.get("tools"))
+        if fingerprint:
+            request.attributes[sc.PROMPT_PREFIX_HASH] = fingerprint
+        if self.config.capture_content and isinstance(messages, (list, tuple)):
+            request.attributes[sc.GEN_AI_INPUT_MESSAGES] = _content_json(list(messages))
+        if request.stream and self.config.request_stream_usage:
+            options = kwargs.get("stream_options")
+            if not (isinstance(options, dict) and options.get("include_usage")):
+                options = dict(options) if isinstance(options, dict) else {}
+                options["include_usage"] = True
+                request.kwargs = {**kwargs, "stream_options": options}
+                request.hide_usage_chunk = True
+
+    def _responses_request(self, request: LLMRequest, kwargs: dict[str, Any]) -> None:
+        conversation = kwargs.get("conversation")
+        conversation_id = conversation if isinstance(conversation, str) else get(conversation, "id")
+        if isinstance(conversation_id, str):
+            request.attributes[sc.GEN_AI_CONVERSATION_ID] = conversation_id
+        instructions = kwargs.get("instructions")
+        leading: list[Any] = [instructions if isinstance(instructions, str) else None]
+        items = kwargs.get("input")
+        if isinstance(items, (list, tuple)):
+            for item in items:
+                if get(item, "role") not in _LEADING_ROLES:
+                    break
+                leading.append(get(item, "content"))
+        fingerprint = prefix_hash(*leading, kwargs.get("tools"))
+        if fingerprint:
+            request.attributes[sc.PROMPT_PREFIX_HASH] = fingerprint
+        if self.config.capture_content:
+            if isinstance(instructions, str):
+                request.attributes[sc.GEN_AI_SYSTEM_INSTRUCTIONS] = instructions
+            if items is not None:
+                request.attributes[sc.GEN_AI_INPUT_MESSAGES] = _content_json(items)
+
+    def response(self, request: LLMRequest, result: Any) -> LLMResponse:
+        operation = request.api
+        if operation == RESPONSES:
+            return self._responses_response(result)
+        response = LLMResponse(model=get(result, "model"), id=get(result, "id"), usage=_usage(get(result, "usage"), operation))
+        if operation == CHAT:
+            reasons: list[str] = []
+            tools: list[str] = []
+            outputs: list[Any] = []
+            for choice in get(result, "choices") or ():
+                reason = get(choice, "finish_reason")
+                if isinstance(reason, str):
+                    reasons.append(reason)
+                message = get(choice, "message")
+                outputs.append(message)
+                for call in get(message, "tool_calls") or ():
+                    name = get(get(call, "function"), "name") or get(get(call, "custom"), "name")
+                    if isinstance(name, str):
+                        tools.append(name)
+            response.finish_reasons = tuple(reasons)
+            response.tool_names = tuple(tools)
+            if self.config.capture_content:
+                response.output_messages = _content_json(outputs)
+        return response
+
+    def _responses_response(self, result: Any) -> LLMResponse:
+        status = get(result, "status")
+        reason = get(get(result, "incomplete_details"), "reason") if status == "incomplete" else status
+        tools: list[str] = []
+        output = get(result, "output") or ()
+        for item in output:
+            kind = get(item, "type")
+            if kind in ("function_call", "custom_tool_call", "mcp_call"):
+                name = get(item, "name")
+            elif isinstance(kind, str) and kind.endswith("_call"):
+                name = kind[: -len("_call")]
+            else:
+                continue
+            if isinstance(name, str):
+                tools.append(name)
+        return LLMResponse(
+            model=get(result, "model"),
+            id=get(result, "id"),
+            finish_reasons=(reason,) if isinstance(reason, str) else (),
+            usage=_usage(get(result, "usage"), RESPONSES),
+            tool_names=tuple(tools),
+            output_messages=_content_json(list(output)) if self.config.capture_content else None,
+        )
+
+    def stream_state(self, request: LLMRequest) -> ChatStreamState | ResponsesStreamState:
+        if request.api == RESPONSES:
+            return ResponsesStreamState(self)
+        return ChatStreamState(self, request.hide_usage_chunk)
+
+
+class ChatStreamState:
+    """Reads chat chunks: usage from the final chunk, ids from the first, finish reasons and tool names."""
+
+    __slots__ = ("provider", "hide", "usage", "id", "model", "reasons", "tools", "text")
+
+    def __init__(self, provider: OpenAIProvider, hide: bool) -> None:
+        self.provider = provider
+        self.hide = hide
+        self.usage: Any = None
+        self.id: str | None = None
+        self.model: str | None = None
+        self.reasons: dict[int, str] = {}
+        self.tools: list[str] = []
+        self.text: list[str] | None = [] if provider.config.capture_content else None
+
+    def feed(self, chunk: Any) -> bool:
+        if self.id is None:
+            self.id = chunk.id
+            self.model = chunk.model
+        choices = chunk.choices
+        usage = chunk.usage
+        if usage is not None:
+            self.usage = usage
+            if self.hide and not choices:
+                return True
+        for choice in choices:
+            if choice.finish_reason:
+                self.reasons[choice.index] = choice.finish_reason
+            delta = choice.delta
+            if delta is None:
+                continue
+            if delta.tool_calls:
+                for call in delta.tool_calls:
+                    function = call.function
+                    if function is not None and function.name:
+                        self.tools.append(function.name)
+            if self.text is not None and delta.content:
+                self.text.append(delta.content)
+        return False
+
+    def response(self) -> LLMResponse | None:
+        if self.id is None and self.usage is None:
+            return None
+        return LLMResponse(
+            model=self.model,
+            id=self.id,
+            finish_reasons=tuple(self.reasons[i] for i in sorted(self.reasons)),
+            usage=_usage(self.usage, CHAT),
+            tool_names=tuple(self.tools),
+            output_messages=(
+                _content_json([{"role": "assistant", "content": "".join(self.text)}]) if self.text is not None else None
+            ),
+        )
+
+
+class ResponsesStreamState:
+    """Reads Responses events: everything comes at once in the terminal `response.*` event."""
+
+    __slots__ = ("provider", "final", "created")
+
+    def __init__(self, provider: OpenAIProvider) -> None:
+        self.provider = provider
+        self.final: Any = None
+        self.created: Any = None
+
+    def feed(self, event: Any) -> bool:
+        kind = event.type
+        if kind in _RESPONSES_TERMINAL:
+            self.final = event.response
+        elif kind == "response.created":
+            self.created = event.response
+        return False
+
+    def response(self) -> LLMResponse | None:
+        if self.final is not None:
+            return self.provider._responses_response(self.final)
+        if self.created is not None:
+            return LLMResponse(model=get(self.created, "model"), id=get(self.created, "id"))
+        return None
+
+
+class OpenAIInstrumentor(LibraryInstrumentor):
+    library = "openai"
+    requirement = "openai >= 2.0"
+    targets = (
+        Target("openai.resources.chat.completions.completions", "Completions.create", CHAT),
+        Target("openai.resources.chat.completions.completions", "Completions.parse", CHAT),
+        Target("openai.resources.chat.completions.completions", "AsyncCompletions.create", CHAT, is_async=True),
+        Target("openai.resources.chat.completions.completions", "AsyncCompletions.parse", CHAT, is_async=True),
+        Target("openai.resources.responses.responses", "Responses.create", RESPONSES),
+        Target("openai.resources.responses.responses", "Responses.parse", RESPONSES),
+        Target("openai.resources.responses.responses", "AsyncResponses.create", RESPONSES, is_async=True),
+        Target("openai.resources.responses.responses", "AsyncResponses.parse", RESPONSES, is_async=True),
+        Target("openai.resources.beta.responses.responses", "Responses.create", RESPONSES),
+        Target("openai.resources.beta.responses.responses", "AsyncResponses.create", RESPONSES, is_async=True),
+        Target("openai.resources.embeddings", "Embeddings.create", EMBEDDINGS),
+        Target("openai.resources.embeddings", "AsyncEmbeddings.create", EMBEDDINGS, is_async=True),
+    )
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return (self.requirement,)
+
+    def provider(self, config: Config) -> OpenAIProvider:
+        return OpenAIProvider(config)
