@@ -28,31 +28,26 @@ class _StreamEnd:
     _self_invocation: LLMInvocation
     _self_state: StreamState
 
+    _self_broken = False
+
     def _self_end(self, how: str, error: BaseException | None = None) -> None:
         invocation = self._self_invocation
         if invocation.ended:
             return
         try:
-            response = self._self_state.response()
-            if error is None:
-                invocation.stop(response, how)
-            else:
-                invocation.fail(error, response)
-        except Exception as exc:  # noqa: BLE001 - never break the host
+            response = None if self._self_broken else self._self_state.response()
+        except Exception as exc:  # noqa: BLE001 - never break the host; the span still ends, usage unknown
+            response = None
             internal_error("stream.end", exc)
+        if error is None:
+            invocation.stop(response, how)
+        else:
+            invocation.fail(error, response)
 
     def _self_feed_failed(self, exc: Exception) -> None:
-        """Our chunk reader broke: stop reading, keep streaming, and let the span say usage is unknown."""
-        self._self_state = _NoState()
+        """Our chunk reader broke: the stream goes on untouched, and the span says usage is unknown."""
+        self._self_broken = True
         internal_error("stream.feed", exc)
-
-
-class _NoState:
-    def feed(self, chunk: Any) -> bool:
-        return False
-
-    def response(self) -> None:
-        return None
 
 
 class TracedStream(wrapt.ObjectProxy, _StreamEnd):  # type: ignore[misc]

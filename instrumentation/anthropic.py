@@ -74,13 +74,19 @@ class AnthropicProvider:
 
     def __init__(self, config: Config) -> None:
         from anthropic import AsyncStream, Stream
-        from anthropic._legacy_response import LegacyAPIResponse
         from anthropic._response import APIResponse, AsyncAPIResponse
 
         self.config = config
         self.stream_types = (Stream,)
         self.async_stream_types = (AsyncStream,)
-        self.raw_types = (LegacyAPIResponse, APIResponse, AsyncAPIResponse)
+        raw_types: tuple[type, ...] = (APIResponse, AsyncAPIResponse)
+        try:  # SDK 1.x only: 2.x removed the legacy raw response
+            from anthropic._legacy_response import LegacyAPIResponse
+        except ImportError:
+            pass
+        else:
+            raw_types = (LegacyAPIResponse, *raw_types)
+        self.raw_types = raw_types
 
     def request(self, api: str, instance: Any, kwargs: dict[str, Any]) -> LLMRequest:
         model = kwargs.get("model")

@@ -251,15 +251,15 @@ class ChatStreamState:
         self.text: list[str] | None = [] if provider.config.capture_content else None
 
     def feed(self, chunk: Any) -> bool:
-        if self.id is None:
-            self.id = chunk.id
-            self.model = chunk.model
         choices = chunk.choices
         usage = chunk.usage
         if usage is not None:
             self.usage = usage
             if self.hide and not choices:
-                return True
+                return True  # decided first, so a later reading error cannot show the caller this chunk
+        if self.id is None:
+            self.id = chunk.id
+            self.model = chunk.model
         for choice in choices:
             if choice.finish_reason:
                 self.reasons[choice.index] = choice.finish_reason
