@@ -1,0 +1,37 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+OLDEST ?= .venv-oldest
+PIP_QUIET ?= -q
+
+.PHONY: demo test test-latest test-oldest bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install $(PIP_QUIET) --upgrade pip
+	$(VENV)/bin/python -m pip install $(PIP_QUIET) -e '.[test]'
+	touch $@
+
+# The oldest supported major of each client SDK, tested in an environment of its own.
+$(OLDEST)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(OLDEST)
+	$(OLDEST)/bin/python -m pip install $(PIP_QUIET) --upgrade pip
+	$(OLDEST)/bin/python -m pip install $(PIP_QUIET) -e '.[test-oldest]'
+	touch $@
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/python examples/quickstart.py
+
+test: test-latest test-oldest
+
+test-latest: $(VENV)/.installed
+	$(VENV)/bin/python -m pytest -q
+
+test-oldest: $(OLDEST)/.installed
+	$(OLDEST)/bin/python -m pytest -q tests/test_openai.py tests/test_anthropic.py
+
+bench: $(VENV)/.installed
+	$(VENV)/bin/python benchmarks/overhead.py
+
+clean:
+	rm -rf $(VENV) $(OLDEST) build *.egg-info

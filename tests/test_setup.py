@@ -1,0 +1,84 @@
+"""The one-line setup: providers, entry point, idempotence, and what start-up does not do."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from importlib.metadata import entry_points
+
+
+def run(code: str, **env: str) -> str:
+    """Run `code` in a fresh interpreter (global providers and imports start clean)."""
+    import os
+
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True, text=True, timeout=120, env={**os.environ, **env},
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_entry_point_is_registered_for_opentelemetry_instrument() -> None:
+    found = [ep for ep in entry_points(group="opentelemetry_instrumentor") if ep.name == "agentyield"]
+    assert [ep.value for ep in found] == ["agentyield.instrumentation:AgentYieldInstrumentor"]
+    from agentyield.instrumentation import AgentYieldInstrumentor
+
+    assert found[0].load() is AgentYieldInstrumentor
+
+
+def test_instrument_imports_no_client_library_and_wraps_on_import() -> None:
+    out = run(
+        """
+        import sys, agentyield
+        agentyield.instrument()
+        print("openai" in sys.modules, "anthropic" in sys.modules, "grpc" in sys.modules)
+        import openai
+        from openai.resources.chat.completions.completions import Completions
+        print(hasattr(Completions.create, "__wrapped__") and type(Completions.create).__name__)
+        agentyield.uninstrument()
+        print(type(Completions.create).__name__)
+        """
+    )
+    assert out.splitlines() == ["False False False", "BoundFunctionWrapper", "function"]
+
+
+def test_uses_the_global_provider_the_application_configured() -> None:
+    out = run(
+        """
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+        mine = TracerProvider()
+        trace.set_tracer_provider(mine)
+        import agentyield
+        from agentyield._setup import resolve_tracer_provider
+        print(resolve_tracer_provider(None) is mine)
+        """
+    )
+    assert out == "True"
+
+
+def test_sets_up_otlp_from_environment_when_nothing_is_configured() -> None:
+    code = """
+        from opentelemetry import trace
+        import agentyield
+        agentyield.instrument()
+        provider = trace.get_tracer_provider()
+        processor = provider._active_span_processor._span_processors[0]
+        exporter = processor._batch_processor._exporter
+        print(type(provider).__module__, type(exporter).__module__, getattr(exporter, "_endpoint", ""))
+        """
+    http = run(code, OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:4318")
+    assert http == "opentelemetry.sdk.trace opentelemetry.exporter.otlp.proto.http.trace_exporter http://127.0.0.1:4318/v1/traces"
+    grpc = run(code, OTEL_EXPORTER_OTLP_PROTOCOL="grpc", OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:4317")
+    assert grpc.split()[:2] == ["opentelemetry.sdk.trace", "opentelemetry.exporter.otlp.proto.grpc.trace_exporter"]
+
+
+def test_instrument_twice_wraps_once(instrument) -> None:  # type: ignore[no-untyped-def]
+    from openai.resources.chat.completions.completions import Completions
+
+    original = Completions.create
+    instrument()
+    instrument()
+    assert Completions.create.__wrapped__ is original
