@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from ._api import instrument, uninstrument
+from ._tasks import Task, artifact, current_task, task, verification
 from ._version import __version__
 
-__all__ = ["__version__", "instrument", "uninstrument"]
+__all__ = ["Task", "__version__", "artifact", "current_task", "instrument", "task", "uninstrument", "verification"]

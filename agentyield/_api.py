@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import os
+import weakref
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
 
+from . import _tasks
 from ._config import Config
-from ._setup import resolve_tracer_provider
+from ._setup import resolve_meter_provider, resolve_tracer_provider
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
     from opentelemetry.trace import TracerProvider
 
+    from agentyield.processors import AgentYieldSpanProcessor
+
 __all__ = ["instrument", "uninstrument"]
+
+PRICES_ENV = "AGENTYIELD_PRICES"
+AGENT_ENV = "AGENTYIELD_AGENT"
+
+# One processor per tracer provider: the SDK cannot remove a processor, so instrumenting again reuses it.
+_processors: weakref.WeakKeyDictionary[object, AgentYieldSpanProcessor] = weakref.WeakKeyDictionary()
+_samplers: weakref.WeakKeyDictionary[object, object] = weakref.WeakKeyDictionary()
 
 
 def instrument(
@@ -20,31 +33,60 @@ def instrument(
     meter_provider: MeterProvider | None = None,
     capture_content: bool | None = None,
     request_stream_usage: bool | None = None,
+    prices: str | Path | None = None,
+    agent: str | None = None,
+    verification_tools: Iterable[str] = (),
 ) -> None:
-    """Instrument every supported LLM client library that is installed. Calling it again does nothing.
+    """Instrument every supported LLM client library that is installed, and derive agent metrics.
 
-    Without providers it records into the ones the application configured globally, and only when there
-    are none sets its own up from the standard `OTEL_*` environment variables (OTLP).
-    `capture_content` (default: `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`, else off) records prompt
-    and completion text; `request_stream_usage` (default: `AGENTYIELD_STREAM_USAGE`, else on) asks OpenAI chat
-    streams for usage the caller did not ask for and hides that chunk from the caller.
+    Calling it again does nothing. Without providers it records into the ones the application configured
+    globally, and only when there are none sets its own up from the standard `OTEL_*` environment variables.
+
+    - `capture_content` (default `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`, else off): record text.
+    - `request_stream_usage` (default `AGENTYIELD_STREAM_USAGE`, else on): ask OpenAI chat streams for the
+      usage the caller did not ask for, and hide that chunk from the caller.
+    - `prices` (default `AGENTYIELD_PRICES`): a JSON or YAML price file that overrides or adds models.
+    - `agent` (default `AGENTYIELD_AGENT`, else `OTEL_SERVICE_NAME`, else "default"): the agent that spend
+      outside any `task()` belongs to.
+    - `verification_tools`: tool names whose calls count as verification.
     """
     from agentyield.instrumentation import AgentYieldInstrumentor
+    from agentyield.processors import AgentYieldSpanProcessor, PriceBook, RecordEverythingSampler
 
     instrumentor = AgentYieldInstrumentor()
     if instrumentor.is_instrumented_by_opentelemetry:
         return
+    tracer_provider = resolve_tracer_provider(tracer_provider)
+    processor = _processors.get(tracer_provider)
+    if processor is None and hasattr(tracer_provider, "add_span_processor"):
+        processor = AgentYieldSpanProcessor(
+            resolve_meter_provider(meter_provider),
+            prices=PriceBook(prices or os.environ.get(PRICES_ENV) or None),
+            default_agent=agent or os.environ.get(AGENT_ENV) or os.environ.get("OTEL_SERVICE_NAME") or "default",
+            verification_tools=verification_tools,
+        )
+        tracer_provider.add_span_processor(processor)
+        _processors[tracer_provider] = processor
+    if processor is not None and hasattr(tracer_provider, "sampler") and tracer_provider not in _samplers:
+        _samplers[tracer_provider] = tracer_provider.sampler
+        tracer_provider.sampler = RecordEverythingSampler(tracer_provider.sampler)
+    before_end = processor.enrich if processor is not None else None
+    _tasks.configure(tracer_provider, before_end)
     instrumentor.instrument(
-        tracer_provider=resolve_tracer_provider(tracer_provider),
-        meter_provider=meter_provider,
+        tracer_provider=tracer_provider,
         config=Config.from_env(capture_content=capture_content, request_stream_usage=request_stream_usage),
+        before_end=before_end,
     )
 
 
 def uninstrument() -> None:
-    """Restore every wrapped method to the original."""
+    """Restore every wrapped method and the sampler. (The SDK cannot remove a span processor; it stays.)"""
     from agentyield.instrumentation import AgentYieldInstrumentor
 
     instrumentor = AgentYieldInstrumentor()
     if instrumentor.is_instrumented_by_opentelemetry:
         instrumentor.uninstrument()
+    for provider, sampler in list(_samplers.items()):
+        provider.sampler = sampler  # type: ignore[attr-defined]
+        del _samplers[provider]
+    _tasks.configure(None, None)

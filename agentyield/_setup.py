@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 
-from opentelemetry import trace
+from opentelemetry import metrics, trace
+from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
-__all__ = ["resolve_tracer_provider"]
+__all__ = ["resolve_meter_provider", "resolve_tracer_provider"]
 
 def _protocol(signal_env: str) -> str:
     return (os.environ.get(signal_env) or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL") or "http/protobuf").strip()
@@ -39,4 +40,24 @@ def resolve_tracer_provider(given: TracerProvider | None) -> TracerProvider:
     provider = SDKTracerProvider()
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
+    return provider
+
+
+def resolve_meter_provider(given: MeterProvider | None) -> MeterProvider:
+    """Same rule as for traces: the caller's, else the application's global one, else one from `OTEL_*`."""
+    if given is not None:
+        return given
+    current = metrics.get_meter_provider()
+    # The API's placeholder (a proxy until one is set) lives in its internal module, like the no-op one.
+    if not isinstance(current, metrics.NoOpMeterProvider) and type(current).__module__ != "opentelemetry.metrics._internal":
+        return current
+    from opentelemetry.sdk.metrics import MeterProvider as SDKMeterProvider
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
+    if _protocol("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL") == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+    else:
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter  # type: ignore[assignment]
+    provider = SDKMeterProvider(metric_readers=[PeriodicExportingMetricReader(OTLPMetricExporter())])
+    metrics.set_meter_provider(provider)
     return provider

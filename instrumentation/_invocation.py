@@ -6,7 +6,7 @@ attributes passed at start and set once at the end).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from opentelemetry import context as context_api
 from opentelemetry import trace
@@ -28,11 +28,13 @@ __all__ = ["LLMInvocation", "Telemetry"]
 class Telemetry:
     """The one object the wrappers share: the tracer and the configuration. No globals."""
 
-    __slots__ = ("tracer", "config")
+    __slots__ = ("tracer", "config", "before_end")
 
-    def __init__(self, tracer: Tracer, config: Config) -> None:
+    def __init__(self, tracer: Tracer, config: Config, before_end: Callable[[Span], None] | None = None) -> None:
         self.tracer = tracer
         self.config = config
+        self.before_end = before_end
+        """Called with each finished span just before it ends (the span processor's `enrich`)."""
 
     def start(self, provider: str, request: LLMRequest) -> LLMInvocation:
         attributes = request.attributes
@@ -45,19 +47,20 @@ class Telemetry:
         else:
             name = request.operation
         span = self.tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
-        return LLMInvocation(span, request)
+        return LLMInvocation(span, request, self.before_end)
 
 
 class LLMInvocation:
     """One call in flight. Ends exactly once, whichever of stop, fail or abandon comes first."""
 
-    __slots__ = ("span", "request", "ended", "_token")
+    __slots__ = ("span", "request", "ended", "_token", "_before_end")
 
-    def __init__(self, span: Span, request: LLMRequest) -> None:
+    def __init__(self, span: Span, request: LLMRequest, before_end: Callable[[Span], None] | None = None) -> None:
         self.span = span
         self.request = request
         self.ended = False
         self._token: object | None = None
+        self._before_end = before_end
 
     def enter(self) -> None:
         """Make the span current for the duration of the SDK call, so spans made inside nest under it."""
@@ -77,6 +80,8 @@ class LLMInvocation:
         try:
             if span.is_recording():
                 span.set_attributes(response_attributes(response, self.request, stream_end))
+                if self._before_end is not None:
+                    self._before_end(span)
         except Exception as exc:  # noqa: BLE001
             internal_error("invocation.stop", exc)
         finally:
@@ -95,6 +100,8 @@ class LLMInvocation:
                 span.set_attributes(attributes)
                 # The type only: provider error messages can echo request content.
                 span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+                if self._before_end is not None:
+                    self._before_end(span)
         except Exception as exc:  # noqa: BLE001
             internal_error("invocation.fail", exc)
         finally:
@@ -103,7 +110,8 @@ class LLMInvocation:
 
 def _error_type(error: BaseException) -> str:
     status = getattr(error, "status_code", None)
-    if type(status) is int:
+    # Only an error status: an error event inside a stream carries the stream's own 200.
+    if type(status) is int and status >= 400:
         return str(status)
     return type(error).__qualname__
 

@@ -32,6 +32,7 @@ __all__ = ["AnthropicInstrumentor"]
 
 MESSAGES = "messages"
 _USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+_CACHE_FIELDS = frozenset({"cache_read_input_tokens", "cache_creation_input_tokens"})
 _TOOL_BLOCKS = frozenset({"tool_use", "server_tool_use", "mcp_tool_use"})
 _PARAMS = (
     ("max_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS, (int,)),
@@ -49,8 +50,12 @@ def _usage(usage: Any) -> Usage | None:
     cache_read = reader.count(usage, "cache_read_input_tokens")
     cache_write = reader.count(usage, "cache_creation_input_tokens")
     split = get(usage, "cache_creation")
+    input_tokens = None
+    # A malformed cache count makes the total unknown: leave it out rather than report it short.
+    if uncached is not None and not _CACHE_FIELDS.intersection(reader.invalid):
+        input_tokens = uncached + (cache_read or 0) + (cache_write or 0)
     return Usage(
-        input_tokens=None if uncached is None else uncached + (cache_read or 0) + (cache_write or 0),
+        input_tokens=input_tokens,
         output_tokens=reader.count(usage, "output_tokens", required=True),
         cache_read_tokens=cache_read,
         cache_write_tokens=cache_write,
@@ -198,18 +203,18 @@ class MessagesStreamState:
         )
 
 
-def _trace_raw_stream(stream: Any, invocation: LLMInvocation, proxy: type) -> None:
+def _trace_raw_stream(stream: Any, invocation: LLMInvocation, proxy: type, provider: AnthropicProvider) -> None:
     """Route the helper stream's reads through our proxy; it has not read its raw stream yet."""
-    state = MessagesStreamState(isinstance(invocation.request.attributes.get(sc.GEN_AI_INPUT_MESSAGES), str))
-    stream._raw_stream = proxy(stream._raw_stream, invocation, state)
+    stream._raw_stream = proxy(stream._raw_stream, invocation, provider.stream_state(invocation.request))
 
 
 class _TracedStreamManager(wrapt.ObjectProxy):  # type: ignore[misc]
     """`messages.stream()` returns a manager that posts on `__enter__`: the span starts there."""
 
-    def __init__(self, manager: Any, begin: Callable[[], LLMInvocation | None]) -> None:
+    def __init__(self, manager: Any, begin: Callable[[], LLMInvocation | None], provider: AnthropicProvider) -> None:
         super().__init__(manager)
         self._self_begin = begin
+        self._self_provider = provider
 
     def __enter__(self) -> Any:
         invocation = self._self_begin()
@@ -223,7 +228,7 @@ class _TracedStreamManager(wrapt.ObjectProxy):  # type: ignore[misc]
             raise
         finally:
             invocation.exit()
-        _guarded_swap(stream, invocation, TracedStream)
+        _guarded_swap(stream, invocation, TracedStream, self._self_provider)
         return stream
 
     def __exit__(self, *exc_info: Any) -> Any:
@@ -241,18 +246,18 @@ class _TracedStreamManager(wrapt.ObjectProxy):  # type: ignore[misc]
             raise
         finally:
             invocation.exit()
-        _guarded_swap(stream, invocation, TracedAsyncStream)
+        _guarded_swap(stream, invocation, TracedAsyncStream, self._self_provider)
         return stream
 
     async def __aexit__(self, *exc_info: Any) -> Any:
         return await self.__wrapped__.__aexit__(*exc_info)
 
 
-def _guarded_swap(stream: Any, invocation: LLMInvocation, proxy: type) -> None:
+def _guarded_swap(stream: Any, invocation: LLMInvocation, proxy: type, provider: AnthropicProvider) -> None:
     from agentyield._guard import internal_error
 
     try:
-        _trace_raw_stream(stream, invocation, proxy)
+        _trace_raw_stream(stream, invocation, proxy, provider)
     except Exception as exc:  # noqa: BLE001
         invocation.stop(None)
         internal_error("anthropic.stream", exc)
@@ -268,7 +273,7 @@ def stream_manager_wrapper(telemetry: Telemetry, provider: AnthropicProvider, ap
                 invocation.request.stream = True
             return invocation
 
-        return _TracedStreamManager(manager, begin)
+        return _TracedStreamManager(manager, begin, provider)
 
     return traced
 

@@ -7,6 +7,8 @@ import os
 from typing import Any, Callable, Iterator
 
 import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -49,11 +51,23 @@ def tracer_provider(span_exporter: InMemorySpanExporter) -> TracerProvider:
 
 
 @pytest.fixture
-def instrument(tracer_provider: TracerProvider) -> Iterator[Callable[..., None]]:
+def metric_reader() -> InMemoryMetricReader:
+    return InMemoryMetricReader()
+
+
+@pytest.fixture
+def meter_provider(metric_reader: InMemoryMetricReader) -> MeterProvider:
+    return MeterProvider(metric_readers=[metric_reader])
+
+
+@pytest.fixture
+def instrument(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> Iterator[Callable[..., None]]:
     """Call to instrument (with options); always uninstruments on teardown."""
 
     def _instrument(**kwargs: Any) -> None:
-        agentyield.instrument(tracer_provider=tracer_provider, **kwargs)
+        kwargs.setdefault("tracer_provider", tracer_provider)
+        kwargs.setdefault("meter_provider", meter_provider)
+        agentyield.instrument(**kwargs)
 
     yield _instrument
     agentyield.uninstrument()

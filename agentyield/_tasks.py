@@ -1,0 +1,203 @@
+"""Units of work: `task()`, `artifact()`, `verification()`.
+
+These only write spans and span events with `agentyield.*` attributes; the span processor derives
+every number from them, exactly as it would from spans that arrived over OTLP.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import inspect
+import uuid
+from typing import Any, Callable, TypeVar
+
+from opentelemetry import context as context_api
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from . import _semconv as sc
+from ._version import __version__
+
+__all__ = ["Task", "artifact", "configure", "current_task", "task", "verification"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_current: contextvars.ContextVar[Task | None] = contextvars.ContextVar("agentyield_task", default=None)
+_tracer_provider: trace.TracerProvider | None = None
+_before_end: Callable[[Any], None] | None = None
+
+
+def configure(provider: trace.TracerProvider | None, before_end: Callable[[Any], None] | None) -> None:
+    """Called by `instrument()`: task spans go where the LLM spans go, and are enriched before they end."""
+    global _tracer_provider, _before_end
+    _tracer_provider = provider
+    _before_end = before_end
+
+
+def _tracer() -> trace.Tracer:
+    return trace.get_tracer("agentyield", __version__, tracer_provider=_tracer_provider)
+
+
+def _artifact_attributes(kind: str, id: str | None, accepted: bool | None, attributes: dict[str, Any] | None) -> dict[str, Any]:
+    out: dict[str, Any] = dict(attributes or {})
+    out[sc.ARTIFACT_KIND] = kind
+    if id is not None:
+        out[sc.ARTIFACT_ID] = id
+    if accepted is not None:
+        out[sc.ARTIFACT_ACCEPTED] = bool(accepted)
+    return out
+
+
+class Task:
+    """One unit of work in flight, as yielded by `task()`."""
+
+    def __init__(self, span: trace.Span, name: str, task_id: str, agent: str | None) -> None:
+        self.span = span
+        self.name = name
+        self.id = task_id
+        self.agent = agent
+        self._outcome_set = False
+
+    def artifact(
+        self, kind: str, *, id: str | None = None, accepted: bool | None = None, attributes: dict[str, Any] | None = None
+    ) -> None:
+        """Record a completed artifact of this task (`accepted=None`: not yet judged)."""
+        self.span.add_event(sc.ARTIFACT_EVENT, _artifact_attributes(kind, id, accepted, attributes))
+
+    def outcome(self, success: bool, *, score: float | None = None) -> None:
+        """Record whether the task met its goal (the last call wins)."""
+        self._outcome_set = True
+        self.span.set_attribute(sc.TASK_OUTCOME, "success" if success else "failure")
+        if score is not None:
+            self.span.set_attribute(sc.TASK_SCORE, float(score))
+
+
+class task:  # noqa: N801 - used like a function: `with agentyield.task("fix-bug") as t:`
+    """A unit of work: a context manager (sync and async) and a decorator (sync and async functions).
+
+    Opens an `invoke_agent {agent}` span (or `invoke_workflow {name}` without an agent). Tasks nest: a
+    sub-agent's task rolls its cost up into its parent's. An exception leaving the task marks it failed.
+    """
+
+    def __init__(
+        self, name: str, *, task_id: str | None = None, agent: str | None = None, attributes: dict[str, Any] | None = None
+    ) -> None:
+        self.name = name
+        self.task_id = task_id
+        self.agent = agent
+        self.attributes = attributes
+        self._entered: list[tuple[Task, object, object]] = []
+
+    def _open(self) -> Task:
+        parent = _current.get()
+        agent = self.agent if self.agent is not None else (parent.agent if parent is not None else None)
+        task_id = self.task_id or uuid.uuid4().hex
+        operation = sc.OPERATION_INVOKE_AGENT if agent else sc.OPERATION_INVOKE_WORKFLOW
+        attributes: dict[str, Any] = dict(self.attributes or {})
+        attributes.update({sc.GEN_AI_OPERATION_NAME: operation, sc.TASK_NAME: self.name, sc.TASK_ID: task_id})
+        if agent:
+            attributes[sc.GEN_AI_AGENT_NAME] = agent
+        span = _tracer().start_span(f"{operation} {agent or self.name}", kind=SpanKind.INTERNAL, attributes=attributes)
+        current = Task(span, self.name, task_id, agent)
+        token = context_api.attach(trace.set_span_in_context(span))
+        self._entered.append((current, token, _current.set(current)))
+        return current
+
+    def _close(self, error: BaseException | None) -> None:
+        current, token, task_token = self._entered.pop()
+        _current.reset(task_token)  # type: ignore[arg-type]
+        context_api.detach(token)
+        span = current.span
+        if error is not None:
+            if not current._outcome_set:
+                span.set_attribute(sc.TASK_OUTCOME, "failure")
+            span.set_attribute(sc.ERROR_TYPE, type(error).__qualname__)
+            span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+        if _before_end is not None:
+            _before_end(span)
+        span.end()
+
+    def __enter__(self) -> Task:
+        return self._open()
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        self._close(exc)
+
+    async def __aenter__(self) -> Task:
+        return self._open()
+
+    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        self._close(exc)
+
+    def __call__(self, func: F) -> F:
+        """As a decorator: one task per call of `func`."""
+        spec = (self.name, self.task_id, self.agent, self.attributes)
+
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def run_async(*args: Any, **kwargs: Any) -> Any:
+                async with task(spec[0], task_id=spec[1], agent=spec[2], attributes=spec[3]):
+                    return await func(*args, **kwargs)
+
+            return run_async  # type: ignore[return-value]
+
+        @functools.wraps(func)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            with task(spec[0], task_id=spec[1], agent=spec[2], attributes=spec[3]):
+                return func(*args, **kwargs)
+
+        return run  # type: ignore[return-value]
+
+
+def current_task() -> Task | None:
+    return _current.get()
+
+
+def artifact(
+    kind: str,
+    *,
+    agent: str | None = None,
+    id: str | None = None,
+    accepted: bool | None = None,
+    attributes: dict[str, Any] | None = None,
+) -> None:
+    """Record a completed artifact.
+
+    Inside a task it belongs to that task. Outside any task (a persistent agent with no natural task
+    boundary) it closes the agent's running window: the agent's spend since its previous artifact.
+    """
+    current = _current.get()
+    if current is not None and agent in (None, current.agent):
+        current.artifact(kind, id=id, accepted=accepted, attributes=attributes)
+        return
+    values = _artifact_attributes(kind, id, accepted, attributes)
+    if agent:
+        values[sc.ARTIFACT_AGENT] = agent
+    span = _tracer().start_span(sc.ARTIFACT_EVENT, kind=SpanKind.INTERNAL, attributes=values)
+    span.end()
+
+
+class verification:  # noqa: N801
+    """Marks the work inside as verification (tests, review, self-critique): `agentyield.phase = "verification"`."""
+
+    def __init__(self, name: str | None = None) -> None:
+        self.name = name
+        self._entered: list[tuple[trace.Span, object]] = []
+
+    def __enter__(self) -> None:
+        attributes = {sc.PHASE: sc.PHASE_VERIFICATION}
+        span = _tracer().start_span(f"verification {self.name}" if self.name else "verification", attributes=attributes)
+        self._entered.append((span, context_api.attach(trace.set_span_in_context(span))))
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        span, token = self._entered.pop()
+        context_api.detach(token)
+        span.end()
+
+    async def __aenter__(self) -> None:
+        self.__enter__()
+
+    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        self.__exit__(exc_type, exc, tb)

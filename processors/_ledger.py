@@ -1,0 +1,326 @@
+"""The ledger: records in, numbers out. Pure Python, no OpenTelemetry.
+
+Spans arrive as start and end events keyed by span id. At start the ledger learns where a span sits
+(its task and phase, inherited from its parent); at end it prices LLM calls, accumulates them into their
+task (or, outside any task, into their agent's running window) and into metric accumulators keyed by
+bounded label tuples. Every bound that drops something is counted in `limits_hit`.
+
+Cost attribution (docs/metrics.md, "cost per accepted artifact"): a task that produced accepted artifacts
+divides its attributable cost among them; a task that produced none hands its cost up to its parent task,
+or, at the top, books it as unproductive spend. So every priced dollar lands exactly once: on an accepted
+artifact or in unproductive spend.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Callable
+
+from agentyield import _semconv as sc
+
+from ._normalize import Kind
+from ._pricing import PriceBook, TokenCounts, cost
+from ._records import ArtifactRecord, LLMCallRecord, TaskRecord, ToolCallRecord
+
+__all__ = ["Ledger", "Limits", "PricedCall", "TaskResult", "Totals"]
+
+OTHER = "_other"
+"""The label value that stands for every value past an attribute's cardinality cap."""
+WINDOW = "(window)"
+"""The task name under which a persistent agent's spend outside any task is booked."""
+
+Sink = Callable[[str, float, tuple[Any, ...]], None]
+"""Receives histogram observations: (instrument name, value, label tuple)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_open_spans: int = 100_000
+    max_open_tasks: int = 10_000
+    max_label_values: int = 200
+    """Distinct values per metric attribute (model, agent, task name, artifact kind, tool name)."""
+    max_agents: int = 1_000
+
+
+@dataclass(slots=True)
+class Totals:
+    cost: Decimal = Decimal(0)
+    input: int = 0
+    """Uncached input tokens."""
+    cache_read: int = 0
+    cache_write: int = 0
+    output: int = 0
+    reasoning: int = 0
+    llm_calls: int = 0
+    unpriced_calls: int = 0
+    """Calls with no known price or no usage: the cost above is then a lower bound."""
+    tool_calls: int = 0
+    tool_errors: int = 0
+
+    def add(self, other: Totals) -> None:
+        self.cost += other.cost
+        self.input += other.input
+        self.cache_read += other.cache_read
+        self.cache_write += other.cache_write
+        self.output += other.output
+        self.reasoning += other.reasoning
+        self.llm_calls += other.llm_calls
+        self.unpriced_calls += other.unpriced_calls
+        self.tool_calls += other.tool_calls
+        self.tool_errors += other.tool_errors
+
+    @property
+    def cache_read_ratio(self) -> float | None:
+        """cache_read / (input + cache_read + cache_write): a share of tokens, not of spend."""
+        denominator = self.input + self.cache_read + self.cache_write
+        return self.cache_read / denominator if denominator else None
+
+
+@dataclass(slots=True)
+class _Task:
+    task_id: str
+    name: str
+    agent: str
+    parent: _Task | None
+    own: Totals = field(default_factory=Totals)
+    children: Totals = field(default_factory=Totals)
+    attributable: Decimal = Decimal(0)
+    """Own cost plus the cost handed up by children that produced no accepted artifact."""
+    attributable_unpriced: int = 0
+
+    def total(self) -> Totals:
+        out = Totals()
+        out.add(self.own)
+        out.add(self.children)
+        return out
+
+
+@dataclass(slots=True)
+class _Node:
+    task: _Task | None
+    phase: str
+    is_llm: bool
+    duplicate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PricedCall:
+    cost: Decimal | None
+    """None when the call could not be priced (unknown model, or usage missing)."""
+    agent: str
+    phase: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaskResult:
+    total: Totals
+    """Own spend plus every sub-task's."""
+    own: Totals
+    accepted_artifacts: int
+
+
+class Ledger:
+    def __init__(
+        self, prices: PriceBook, *, default_agent: str = "default", limits: Limits = Limits(), sink: Sink | None = None
+    ) -> None:
+        self.prices = prices
+        self.default_agent = default_agent
+        self.limits = limits
+        self.sink: Sink = sink or (lambda name, value, labels: None)
+        self.counters: dict[str, dict[tuple[Any, ...], Any]] = defaultdict(lambda: defaultdict(int))
+        """Metric accumulators: instrument name -> label tuple -> running total (int, or Decimal for USD)."""
+        self.limits_hit: dict[str, int] = defaultdict(int)
+        self.windows: dict[str, Totals] = {}
+        self._nodes: dict[int, _Node] = {}
+        self._open_tasks = 0
+        self._labels: dict[str, set[Any]] = defaultdict(set)
+        self._lock = threading.Lock()
+
+    # -- bounded labels -------------------------------------------------------------------------------
+
+    def _label(self, attribute: str, value: Any) -> Any:
+        seen = self._labels[attribute]
+        if value in seen:
+            return value
+        if len(seen) >= self.limits.max_label_values:
+            self.limits_hit[f"label:{attribute}"] += 1
+            return OTHER
+        seen.add(value)
+        return value
+
+    def _agent(self, task: _Task | None) -> str:
+        return task.agent if task is not None else self.default_agent
+
+    # -- span lifecycle -------------------------------------------------------------------------------
+
+    def start(self, span_id: int, parent_id: int | None, kind: str, *, task: TaskRecord | None = None, phase: str | None = None) -> None:
+        """A span began: remember its task and phase (inherited from its parent) until it ends."""
+        with self._lock:
+            parent = self._nodes.get(parent_id) if parent_id is not None else None
+            current = parent.task if parent is not None else None
+            node_phase = phase or (parent.phase if parent is not None else sc.PHASE_WORK)
+            if kind == Kind.TASK and task is not None:
+                if self._open_tasks >= self.limits.max_open_tasks:
+                    self.limits_hit["open_tasks"] += 1
+                else:
+                    self._open_tasks += 1
+                    agent = task.agent or (current.agent if current is not None else self.default_agent)
+                    current = _Task(task.task_id, task.name, agent, current)
+            if len(self._nodes) >= self.limits.max_open_spans:
+                self.limits_hit["open_spans"] += 1
+                return
+            duplicate = kind == Kind.LLM and parent is not None and parent.is_llm
+            self._nodes[span_id] = _Node(current, node_phase, kind == Kind.LLM, duplicate)
+
+    def end_other(self, span_id: int) -> None:
+        with self._lock:
+            self._nodes.pop(span_id, None)
+
+    def end_llm(self, span_id: int, call: LLMCallRecord) -> PricedCall | None:
+        """An LLM call ended: price it and book it. None for a duplicate (an SDK's own span under ours)."""
+        with self._lock:
+            node = self._nodes.pop(span_id, None)
+            if node is not None and node.duplicate:
+                self.counters["agentyield.spans.duplicate"][(call.provider,)] += 1
+                return None
+            task = node.task if node is not None else None
+            phase = call.phase or (node.phase if node is not None else sc.PHASE_WORK)
+            agent = self._agent(task)
+            return self._book_call(call, task, agent, phase)
+
+    def _book_call(self, call: LLMCallRecord, task: _Task | None, agent: str, phase: str) -> PricedCall:
+        provider = self._label(sc.GEN_AI_PROVIDER_NAME, call.provider)
+        model = self._label(sc.GEN_AI_RESPONSE_MODEL, call.model)
+        request_model = self._label(sc.GEN_AI_REQUEST_MODEL, call.request_model)
+        agent_label = self._label(sc.GEN_AI_AGENT_NAME, agent)
+        totals = Totals(llm_calls=1)
+        price: Decimal | None = None
+        if call.usage_missing:
+            self.counters["agentyield.usage.missing"][(provider, model, agent_label)] += 1
+        else:
+            uncached = call.input_tokens - call.cache_read_tokens - call.cache_write_tokens  # type: ignore[operator]
+            write_1h = min(call.cache_write_1h_tokens, call.cache_write_tokens)
+            if uncached < 0:
+                # Input that excludes cache tokens (not the conventions' meaning): pricing it would be wrong.
+                self.counters["agentyield.usage.inconsistent"][(provider, model, agent_label)] += 1
+            else:
+                totals.input, totals.cache_read, totals.cache_write = uncached, call.cache_read_tokens, call.cache_write_tokens
+                totals.output, totals.reasoning = call.output_tokens or 0, call.reasoning_tokens
+                rates = self.prices.rates(call.provider, call.model, call.input_tokens)  # type: ignore[arg-type]
+                if rates is None and call.request_model != call.model:
+                    rates = self.prices.rates(call.provider, call.request_model, call.input_tokens)  # type: ignore[arg-type]
+                if rates is not None:
+                    tokens = TokenCounts(uncached, call.cache_read_tokens, call.cache_write_tokens - write_1h, write_1h, totals.output)
+                    price = cost(tokens, rates)
+                    savings = call.cache_read_tokens * (rates.uncached_input - rates.cache_read)
+                    self.counters["agentyield.cache.savings.usd"][(provider, model, agent_label)] += savings
+                    self.counters["agentyield.cost.usd"][(provider, model, agent_label, phase)] += price
+                tokens_counter = self.counters["agentyield.tokens"]
+                tokens_counter[(provider, model, agent_label, "input")] += totals.input
+                tokens_counter[(provider, model, agent_label, "cache_read")] += totals.cache_read
+                tokens_counter[(provider, model, agent_label, "cache_write")] += totals.cache_write
+                tokens_counter[(provider, model, agent_label, "output")] += totals.output
+                self.counters["agentyield.reasoning.tokens"][(provider, model, agent_label)] += totals.reasoning
+        base = (call.operation, provider, request_model, model)
+        if call.input_tokens is not None:
+            self.sink("gen_ai.client.token.usage", call.input_tokens, (*base, "input"))
+        if call.output_tokens is not None:
+            self.sink("gen_ai.client.token.usage", call.output_tokens, (*base, "output"))
+        if call.duration_s is not None:
+            self.sink("gen_ai.client.operation.duration", call.duration_s, (*base, call.error_type))
+        priced = price is not None
+        self.counters["agentyield.llm.calls"][(provider, request_model, agent_label, "true" if priced else "false")] += 1
+        if priced:
+            totals.cost = price  # type: ignore[assignment]
+        else:
+            totals.unpriced_calls = 1
+        self._accumulate(totals, task, agent)
+        return PricedCall(price, agent, phase)
+
+    def _accumulate(self, totals: Totals, task: _Task | None, agent: str) -> None:
+        if task is not None:
+            task.own.add(totals)
+            task.attributable += totals.cost
+            task.attributable_unpriced += totals.unpriced_calls
+            return
+        window = self.windows.get(agent)
+        if window is None:
+            if len(self.windows) >= self.limits.max_agents:
+                self.limits_hit["agents"] += 1
+                agent = OTHER
+                window = self.windows.setdefault(OTHER, Totals())
+            else:
+                window = self.windows[agent] = Totals()
+        window.add(totals)
+
+    def end_tool(self, span_id: int, call: ToolCallRecord) -> None:
+        with self._lock:
+            node = self._nodes.pop(span_id, None)
+            task = node.task if node is not None else None
+            agent = self._agent(task)
+            totals = Totals(tool_calls=1, tool_errors=int(call.error))
+            self._accumulate(totals, task, agent)
+            key = (self._label(sc.GEN_AI_AGENT_NAME, agent), self._label(sc.GEN_AI_TOOL_NAME, call.name), "true" if call.error else "false")
+            self.counters["agentyield.tool.calls"][key] += 1
+
+    def end_task(self, span_id: int, record: TaskRecord) -> TaskResult:
+        """A task ended: book its outcome, artifacts and cost."""
+        with self._lock:
+            node = self._nodes.pop(span_id, None)
+            task = node.task if node is not None and node.task is not None and node.task.task_id == record.task_id else None
+            if task is None:  # its start was dropped by a limit: book what the end says, with no spend
+                task = _Task(record.task_id, record.name, record.agent or self.default_agent, None)
+            else:
+                self._open_tasks -= 1
+            total = task.total()
+            if task.parent is not None:
+                task.parent.children.add(total)
+            agent = self._label(sc.GEN_AI_AGENT_NAME, task.agent)
+            name = self._label(sc.TASK_NAME, task.name)
+            outcome = record.outcome or "unknown"
+            self.counters["agentyield.tasks"][(agent, name, outcome)] += 1
+            accepted = self._book_artifacts(record.artifacts, agent)
+            complete = task.attributable_unpriced == 0 and total.unpriced_calls == 0
+            if complete:
+                self.sink("agentyield.task.cost.usd", float(total.cost), (agent, name, outcome))
+            else:
+                self.counters["agentyield.tasks.cost_unknown"][(agent, name)] += 1
+            if accepted:
+                if task.attributable_unpriced == 0:
+                    for kind in accepted:
+                        self.sink("agentyield.artifact.cost.usd", float(task.attributable / len(accepted)), (agent, kind))
+            elif task.parent is not None:
+                task.parent.attributable += task.attributable
+                task.parent.attributable_unpriced += task.attributable_unpriced
+            else:
+                self.counters["agentyield.unproductive.cost.usd"][(agent, name)] += task.attributable
+            return TaskResult(total, task.own, len(accepted))
+
+    def _book_artifacts(self, artifacts: list[ArtifactRecord], agent: Any) -> list[Any]:
+        """Count artifacts; return the (bounded) kinds of the accepted ones."""
+        accepted = []
+        for artifact in artifacts:
+            kind = self._label(sc.ARTIFACT_KIND, artifact.kind)
+            state = "unknown" if artifact.accepted is None else ("true" if artifact.accepted else "false")
+            self.counters["agentyield.artifacts"][(agent, kind, state)] += 1
+            if artifact.accepted:
+                accepted.append(kind)
+        return accepted
+
+    def end_window_artifact(self, span_id: int, artifact: ArtifactRecord) -> Totals:
+        """An artifact outside any task closes its agent's window: the spend since its previous artifact."""
+        with self._lock:
+            self._nodes.pop(span_id, None)
+            agent = artifact.agent or self.default_agent
+            window = self.windows.pop(agent, None) or Totals()
+            label = self._label(sc.GEN_AI_AGENT_NAME, agent)
+            accepted = self._book_artifacts([artifact], label)
+            if accepted:
+                if window.unpriced_calls == 0:
+                    self.sink("agentyield.artifact.cost.usd", float(window.cost), (label, accepted[0]))
+            else:
+                self.counters["agentyield.unproductive.cost.usd"][(label, WINDOW)] += window.cost
+            return window

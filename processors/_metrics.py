@@ -1,0 +1,110 @@
+"""The OpenTelemetry instruments behind the ledger's numbers. The names are a contract (docs/metrics.md).
+
+Counters are observable: a call costs the ledger a few dictionary updates, and the totals are read at
+collection time. Histogram observations are buffered by the ledger's sink and recorded in one batch when
+metrics are collected (the flush runs in the first observable callback, before the SDK reads the
+histograms), so no per-call histogram `record()` sits on the host's hot path. A full buffer drops and counts.
+"""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Iterable
+
+from opentelemetry.metrics import CallbackOptions, Observation
+
+from agentyield import _semconv as sc
+from agentyield._version import __version__
+
+if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
+
+    from ._ledger import Ledger
+
+__all__ = ["LedgerMetrics"]
+
+PROVIDER, REQUEST_MODEL, MODEL, AGENT = sc.GEN_AI_PROVIDER_NAME, sc.GEN_AI_REQUEST_MODEL, sc.GEN_AI_RESPONSE_MODEL, sc.GEN_AI_AGENT_NAME
+
+# name -> (unit, description, attribute names of the ledger's label tuples)
+COUNTERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "agentyield.llm.calls": ("{call}", "LLM calls, priced or not", (PROVIDER, REQUEST_MODEL, AGENT, sc.PRICED)),
+    "agentyield.tokens": ("{token}", "Billed tokens by disjoint kind", (PROVIDER, MODEL, AGENT, "agentyield.token.kind")),
+    "agentyield.reasoning.tokens": ("{token}", "Reasoning tokens (part of output)", (PROVIDER, MODEL, AGENT)),
+    "agentyield.cost.usd": ("{USD}", "Spend on priced LLM calls", (PROVIDER, MODEL, AGENT, sc.PHASE)),
+    "agentyield.cache.savings.usd": ("{USD}", "What cache reads saved against the uncached price", (PROVIDER, MODEL, AGENT)),
+    "agentyield.tasks": ("{task}", "Finished tasks by outcome", (AGENT, sc.TASK_NAME, sc.TASK_OUTCOME)),
+    "agentyield.artifacts": ("{artifact}", "Completed artifacts", (AGENT, sc.ARTIFACT_KIND, sc.ARTIFACT_ACCEPTED)),
+    "agentyield.unproductive.cost.usd": ("{USD}", "Spend of work that produced no accepted artifact", (AGENT, sc.TASK_NAME)),
+    "agentyield.tasks.cost_unknown": ("{task}", "Tasks whose cost is unknown (unpriced calls)", (AGENT, sc.TASK_NAME)),
+    "agentyield.usage.missing": ("{call}", "LLM calls that reported no usage", (PROVIDER, MODEL, AGENT)),
+    "agentyield.usage.inconsistent": ("{call}", "LLM calls whose usage cannot be priced correctly", (PROVIDER, MODEL, AGENT)),
+    "agentyield.tool.calls": ("{call}", "Tool calls", (AGENT, sc.GEN_AI_TOOL_NAME, "agentyield.tool.error")),
+    "agentyield.spans.duplicate": ("{span}", "LLM spans nested in another LLM span, not counted again", (PROVIDER,)),
+}
+HISTOGRAMS: dict[str, tuple[str, str, tuple[str, ...], tuple[float, ...] | None]] = {
+    "agentyield.task.cost.usd": ("{USD}", "Cost of a finished task", (AGENT, sc.TASK_NAME, sc.TASK_OUTCOME), None),
+    "agentyield.artifact.cost.usd": ("{USD}", "Cost per accepted artifact", (AGENT, sc.ARTIFACT_KIND), None),
+    "gen_ai.client.token.usage": (
+        "{token}", "Tokens used per call", (sc.GEN_AI_OPERATION_NAME, PROVIDER, REQUEST_MODEL, MODEL, "gen_ai.token.type"),
+        (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864),
+    ),
+    "gen_ai.client.operation.duration": (
+        "s", "Duration of a GenAI call", (sc.GEN_AI_OPERATION_NAME, PROVIDER, REQUEST_MODEL, MODEL, sc.ERROR_TYPE),
+        (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92),
+    ),
+}
+MAX_BUFFERED = 100_000
+
+
+def _value(value: Any) -> float | int:
+    return float(value) if isinstance(value, Decimal) else value
+
+
+class LedgerMetrics:
+    """Exposes a ledger's accumulators as instruments, and is the sink of its histogram observations."""
+
+    def __init__(self, ledger: Ledger, meter_provider: MeterProvider | None) -> None:
+        from opentelemetry import metrics
+
+        meter = metrics.get_meter("agentyield", __version__, meter_provider=meter_provider)
+        self._ledger = ledger
+        self._buffer: list[tuple[str, float, tuple[Any, ...]]] = []
+        self._buffer_lock = threading.Lock()
+        self._histograms = {
+            name: meter.create_histogram(name, unit=unit, description=text, explicit_bucket_boundaries_advisory=buckets)
+            for name, (unit, text, _, buckets) in HISTOGRAMS.items()
+        }
+        # Created first so that its callback (the flush) runs before the SDK reads the histograms.
+        meter.create_observable_counter(
+            "agentyield.limits.hit", [self._flush_then_limits], unit="{event}", description="Bounds that dropped something"
+        )
+        for name, (unit, text, keys) in COUNTERS.items():
+            meter.create_observable_counter(name, [self._observer(name, keys)], unit=unit, description=text)
+
+    def record(self, name: str, value: float, labels: tuple[Any, ...]) -> None:
+        """The ledger's sink: O(1), no instrument call on the host's thread."""
+        with self._buffer_lock:
+            if len(self._buffer) >= MAX_BUFFERED:
+                self._ledger.limits_hit["histogram_buffer"] += 1
+                return
+            self._buffer.append((name, value, labels))
+
+    def _flush(self) -> None:
+        with self._buffer_lock:
+            pending, self._buffer = self._buffer, []
+        for name, value, labels in pending:
+            keys = HISTOGRAMS[name][2]
+            self._histograms[name].record(value, {k: v for k, v in zip(keys, labels) if v is not None})
+
+    def _flush_then_limits(self, options: CallbackOptions) -> Iterable[Observation]:
+        self._flush()
+        return [Observation(n, {"agentyield.limit": k}) for k, n in list(self._ledger.limits_hit.items())]
+
+    def _observer(self, name: str, keys: tuple[str, ...]) -> Any:
+        def observe(options: CallbackOptions) -> Iterable[Observation]:
+            with self._ledger._lock:
+                items = list(self._ledger.counters.get(name, {}).items())
+            return [Observation(_value(v), dict(zip(keys, labels))) for labels, v in items]
+
+        return observe

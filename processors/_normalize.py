@@ -1,0 +1,134 @@
+"""Span attributes, in any convention we know, to plain records.
+
+Reads only names and values (a mapping, a span name, events), so it serves the in-process span
+processor, the OTLP receiver and the offline report alike. Understands the current GenAI conventions
+(which agentyield writes), their older names, and agentyield's own namespace.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from agentyield import _semconv as sc
+
+from ._records import ArtifactRecord, LLMCallRecord, TaskRecord, ToolCallRecord
+
+__all__ = ["Kind", "classify", "llm_call", "phase_of", "task_record", "tool_call", "window_artifact"]
+
+_LLM_OPERATIONS = frozenset({"chat", "text_completion", "generate_content", "embeddings"})
+_TASK_OPERATIONS = frozenset({sc.OPERATION_INVOKE_AGENT, sc.OPERATION_INVOKE_WORKFLOW})
+
+# Each usage figure with the names older conventions and other instrumentations use for it, newest first.
+_INPUT = (sc.GEN_AI_USAGE_INPUT_TOKENS, "gen_ai.usage.prompt_tokens")
+_OUTPUT = (sc.GEN_AI_USAGE_OUTPUT_TOKENS, "gen_ai.usage.completion_tokens")
+_CACHE_READ = (sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, "gen_ai.usage.cache_read_input_tokens")
+_CACHE_WRITE = (
+    sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS,
+    sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+    "gen_ai.usage.cache_creation_input_tokens",
+)
+_CACHE_WRITE_1H = (sc.USAGE_CACHE_WRITE_1H, "anthropic.usage.cache_creation.ephemeral_1h_input_tokens")
+_REASONING = (sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, "gen_ai.usage.output_tokens.reasoning")
+
+
+class Kind:
+    LLM = "llm"
+    TOOL = "tool"
+    TASK = "task"
+    ARTIFACT = "artifact"
+    OTHER = "other"
+
+
+def classify(name: str, attributes: Mapping[str, Any]) -> str:
+    """What a span is, from what it says at start (its name and start attributes)."""
+    if sc.TASK_ID in attributes:
+        return Kind.TASK
+    operation = attributes.get(sc.GEN_AI_OPERATION_NAME)
+    if operation in _LLM_OPERATIONS:
+        return Kind.LLM
+    if operation == sc.OPERATION_EXECUTE_TOOL:
+        return Kind.TOOL
+    if operation in _TASK_OPERATIONS:
+        return Kind.TASK
+    if name == sc.ARTIFACT_EVENT and sc.ARTIFACT_KIND in attributes:
+        return Kind.ARTIFACT
+    return Kind.OTHER
+
+
+def phase_of(attributes: Mapping[str, Any]) -> str | None:
+    phase = attributes.get(sc.PHASE)
+    return phase if isinstance(phase, str) else None
+
+
+def _first(attributes: Mapping[str, Any], names: tuple[str, ...]) -> Any:
+    for name in names:
+        value = attributes.get(name)
+        if value is not None:
+            return value
+    return None
+
+
+def _count(attributes: Mapping[str, Any], names: tuple[str, ...]) -> int | None:
+    value = _first(attributes, names)
+    return value if type(value) is int and value >= 0 else None
+
+
+def llm_call(attributes: Mapping[str, Any]) -> LLMCallRecord:
+    provider = _first(attributes, (sc.GEN_AI_PROVIDER_NAME, "gen_ai.system"))
+    request_model = attributes.get(sc.GEN_AI_REQUEST_MODEL)
+    model = attributes.get(sc.GEN_AI_RESPONSE_MODEL) or request_model
+    input_tokens = _count(attributes, _INPUT)
+    output_tokens = _count(attributes, _OUTPUT)
+    if attributes.get(sc.GEN_AI_OPERATION_NAME) == "embeddings" and output_tokens is None and input_tokens is not None:
+        output_tokens = 0  # embeddings have no output tokens by definition
+    return LLMCallRecord(
+        provider=str(provider or "unknown"),
+        model=str(model or "unknown"),
+        request_model=str(request_model or model or "unknown"),
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cache_read_tokens=_count(attributes, _CACHE_READ) or 0,
+        cache_write_tokens=_count(attributes, _CACHE_WRITE) or 0,
+        cache_write_1h_tokens=_count(attributes, _CACHE_WRITE_1H) or 0,
+        reasoning_tokens=_count(attributes, _REASONING) or 0,
+        usage_missing=input_tokens is None or output_tokens is None or attributes.get(sc.USAGE_MISSING) is True,
+        phase=phase_of(attributes),
+        operation=str(attributes.get(sc.GEN_AI_OPERATION_NAME)),
+        error_type=attributes.get(sc.ERROR_TYPE),
+    )
+
+
+def tool_call(attributes: Mapping[str, Any], is_error: bool) -> ToolCallRecord:
+    name = attributes.get(sc.GEN_AI_TOOL_NAME)
+    return ToolCallRecord(
+        name=str(name or "unknown"), error=is_error or sc.ERROR_TYPE in attributes, phase=phase_of(attributes)
+    )
+
+
+def _artifact(attributes: Mapping[str, Any]) -> ArtifactRecord:
+    accepted = attributes.get(sc.ARTIFACT_ACCEPTED)
+    agent = attributes.get(sc.ARTIFACT_AGENT)
+    return ArtifactRecord(
+        kind=str(attributes.get(sc.ARTIFACT_KIND) or "unknown"),
+        accepted=accepted if isinstance(accepted, bool) else None,
+        agent=agent if isinstance(agent, str) else None,
+    )
+
+
+def task_record(attributes: Mapping[str, Any], events: Iterable[tuple[str, Mapping[str, Any]]], is_error: bool) -> TaskRecord:
+    """A task at its end: its outcome (an error with no recorded outcome is a failure) and its artifacts."""
+    outcome = attributes.get(sc.TASK_OUTCOME)
+    if outcome not in ("success", "failure"):
+        outcome = "failure" if is_error else None
+    agent = attributes.get(sc.GEN_AI_AGENT_NAME)
+    return TaskRecord(
+        task_id=str(attributes.get(sc.TASK_ID) or ""),
+        name=str(attributes.get(sc.TASK_NAME) or agent or "unknown"),
+        agent=agent if isinstance(agent, str) else None,
+        outcome=outcome,
+        artifacts=[_artifact(a) for n, a in events if n == sc.ARTIFACT_EVENT],
+    )
+
+
+def window_artifact(attributes: Mapping[str, Any]) -> ArtifactRecord:
+    return _artifact(attributes)

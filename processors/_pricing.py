@@ -1,0 +1,202 @@
+"""Pricing: a pure function over usage and per-token rates, and the price book that finds the rates.
+
+Rates come from the `genai-prices` package (offline, maintained, cache-aware) or from a user price file
+that overrides or adds models. `genai-prices`' own `calc_price()` costs more per call than our whole
+budget, so each (provider, model, tier) is resolved once into linear per-token rates, read off the
+package's own arithmetic on basis usages; `cost()` then equals `calc_price()` to the last digit (tested).
+A model with no known price gets no rates: its calls are counted as unpriced, never priced as 0.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+__all__ = ["PriceBook", "PriceFileError", "Rates", "TokenCounts", "cost"]
+
+_MILLION = Decimal(1_000_000)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenCounts:
+    """Disjoint token counts of one call; they sum to the billed total."""
+
+    uncached_input: int
+    cache_read: int
+    cache_write_5m: int
+    """Cache writes at the default (5-minute) rate."""
+    cache_write_1h: int
+    output: int
+
+
+@dataclass(frozen=True, slots=True)
+class Rates:
+    """USD per token for each disjoint kind, valid for calls whose total input is within `up_to`."""
+
+    uncached_input: Decimal
+    cache_read: Decimal
+    cache_write_5m: Decimal
+    cache_write_1h: Decimal
+    output: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class _Tiered:
+    """Rates by tier: `tiers[i]` applies when total input tokens exceed `starts[i]` (cliff pricing)."""
+
+    base: Rates
+    starts: tuple[int, ...]
+    tiers: tuple[Rates, ...]
+
+    def for_input(self, total_input: int) -> Rates:
+        for start, rates in zip(reversed(self.starts), reversed(self.tiers)):
+            if total_input > start:
+                return rates
+        return self.base
+
+
+def cost(tokens: TokenCounts, rates: Rates) -> Decimal:
+    """The USD cost of one call: each disjoint token kind at its own rate (reasoning is billed as output)."""
+    return (
+        tokens.uncached_input * rates.uncached_input
+        + tokens.cache_read * rates.cache_read
+        + tokens.cache_write_5m * rates.cache_write_5m
+        + tokens.cache_write_1h * rates.cache_write_1h
+        + tokens.output * rates.output
+    )
+
+
+class PriceFileError(ValueError):
+    """A user price file that cannot be used; the message names the file and the entry."""
+
+
+_FILE_KEYS = {
+    "input_mtok": "uncached_input",
+    "cache_read_mtok": "cache_read",
+    "cache_write_mtok": "cache_write_5m",
+    "cache_write_1h_mtok": "cache_write_1h",
+    "output_mtok": "output",
+}
+
+
+def _load_price_file(path: str | Path) -> dict[tuple[str, str], _Tiered]:
+    """Entries `{provider, model, input_mtok, output_mtok, [cache_read_mtok, cache_write_mtok, cache_write_1h_mtok]}`
+    in USD per million tokens, under a top-level `models` list, as JSON or YAML."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise PriceFileError(f"{path}: cannot read price file: {exc.strerror}") from None
+    try:
+        if path.suffix in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except Exception as exc:  # noqa: BLE001 - any parse error is the file's fault
+        raise PriceFileError(f"{path}: not valid {'YAML' if path.suffix in ('.yaml', '.yml') else 'JSON'}: {exc}") from None
+    models = data.get("models") if isinstance(data, dict) else None
+    if not isinstance(models, list):
+        raise PriceFileError(f"{path}: expected a top-level 'models' list")
+    book: dict[tuple[str, str], _Tiered] = {}
+    for index, entry in enumerate(models):
+        where = f"{path}: models[{index}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("model"), str) or not isinstance(entry.get("provider"), str):
+            raise PriceFileError(f"{where}: needs string 'provider' and 'model'")
+        unknown = set(entry) - set(_FILE_KEYS) - {"provider", "model"}
+        if unknown:
+            raise PriceFileError(f"{where}: unknown keys {sorted(unknown)}")
+        values: dict[str, Decimal] = {}
+        for key, field in _FILE_KEYS.items():
+            raw = entry.get(key)
+            if raw is None:
+                continue
+            try:
+                value = Decimal(str(raw))
+            except Exception:  # noqa: BLE001
+                raise PriceFileError(f"{where}: {key} must be a number, got {raw!r}") from None
+            if not value.is_finite() or value < 0:
+                raise PriceFileError(f"{where}: {key} must be a non-negative number, got {raw!r}")
+            values[field] = value / _MILLION
+        if "uncached_input" not in values or "output" not in values:
+            raise PriceFileError(f"{where}: needs at least input_mtok and output_mtok")
+        uncached = values["uncached_input"]
+        rates = Rates(
+            uncached_input=uncached,
+            cache_read=values.get("cache_read", uncached),
+            cache_write_5m=values.get("cache_write_5m", uncached),
+            cache_write_1h=values.get("cache_write_1h", values.get("cache_write_5m", uncached)),
+            output=values["output"],
+        )
+        book[(entry["provider"], entry["model"])] = _Tiered(rates, (), ())
+    return book
+
+
+class PriceBook:
+    """Finds the rates of a (provider, model) once and remembers them, misses included."""
+
+    def __init__(self, price_file: str | Path | None = None) -> None:
+        self._user = _load_price_file(price_file) if price_file else {}
+        self._resolved: dict[tuple[str, str], _Tiered | None] = {}
+        self._lock = threading.Lock()
+        import genai_prices
+
+        self.version = f"genai-prices {genai_prices.__version__}" + (f" + {Path(price_file).name}" if price_file else "")
+        """Which price data produced a number: recorded on every priced span."""
+
+    def rates(self, provider: str, model: str, total_input: int) -> Rates | None:
+        key = (provider, model)
+        try:
+            tiered = self._resolved[key]
+        except KeyError:
+            with self._lock:
+                if len(self._resolved) >= 1024:  # bounded: a flood of model names cannot grow this forever
+                    self._resolved.clear()
+                tiered = self._resolved[key] = self._resolve(provider, model)
+        return None if tiered is None else tiered.for_input(total_input)
+
+    def _resolve(self, provider: str, model: str) -> _Tiered | None:
+        user = self._user.get((provider, model))
+        if user is not None:
+            return user
+        return _from_genai_prices(provider, model)
+
+
+def _from_genai_prices(provider: str, model: str) -> _Tiered | None:
+    from genai_prices import Usage, data_snapshot
+    from genai_prices.types import TieredPrices
+
+    snapshot = data_snapshot.get_snapshot()
+    try:
+        found_provider, found_model = snapshot.find_provider_model(model, None, provider, None)
+    except LookupError:
+        return None
+    now = datetime.now(timezone.utc)
+
+    def price(total_input: int, **usage: int) -> Decimal:
+        result = found_model.calc_price(Usage(input_tokens=total_input, **usage), found_provider, genai_request_timestamp=now)
+        return result.total_price
+
+    def rates_at(total_input: int) -> Rates:
+        n = Decimal(total_input)
+        base = price(total_input)
+        return Rates(
+            uncached_input=base / n,
+            cache_read=price(total_input, cache_read_tokens=total_input) / n,
+            cache_write_5m=price(total_input, cache_write_tokens=total_input) / n,
+            cache_write_1h=price(total_input, cache_write_tokens=total_input, cache_write_1h_tokens=total_input) / n,
+            output=(price(total_input, output_tokens=total_input) - base) / n,
+        )
+
+    model_price = found_model.calc_price(Usage(input_tokens=1), found_provider, genai_request_timestamp=now).model_price
+    starts = sorted(
+        {tier.start for value in vars(model_price).values() if isinstance(value, TieredPrices) for tier in value.tiers}
+    )
+    base_point = min([1_000_000, *starts])
+    return _Tiered(rates_at(base_point), tuple(starts), tuple(rates_at(start + 1) for start in starts))

@@ -1,0 +1,143 @@
+"""The in-process entry point of the derivation core: a span processor.
+
+It reads span attributes only (never client SDK objects), so spans from any instrumentation feed it.
+Spans that agentyield itself ends (LLM calls, tasks) are handed to `enrich()` just before they end, while
+they can still take attributes: the processor books them there and writes the cost and task totals
+onto them, so Jaeger shows them. Spans from other instrumentations are booked at `on_end`.
+Every method is O(1) per span, does no I/O, and guards itself: the SDK calls processors unguarded.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Iterable
+
+from opentelemetry.sdk.trace import SpanProcessor
+
+from agentyield import _semconv as sc
+from agentyield._guard import internal_error
+
+from . import _normalize as normalize
+from ._ledger import Ledger, Limits, TaskResult
+from ._metrics import LedgerMetrics
+from ._pricing import PriceBook
+
+if TYPE_CHECKING:
+    from opentelemetry.context import Context
+    from opentelemetry.metrics import MeterProvider
+    from opentelemetry.sdk.trace import ReadableSpan, Span
+
+__all__ = ["AgentYieldSpanProcessor"]
+
+_MAX_ENRICHED = 100_000
+
+
+class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
+    def __init__(
+        self,
+        meter_provider: MeterProvider | None = None,
+        *,
+        prices: PriceBook | None = None,
+        default_agent: str = "default",
+        verification_tools: Iterable[str] = (),
+        limits: Limits = Limits(),
+    ) -> None:
+        self.prices = prices or PriceBook()
+        self.ledger = Ledger(self.prices, default_agent=default_agent, limits=limits)
+        self.metrics = LedgerMetrics(self.ledger, meter_provider)
+        self.ledger.sink = self.metrics.record
+        self.verification_tools = frozenset(verification_tools)
+        self._enriched: set[int] = set()
+        self._enriched_lock = threading.Lock()
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        try:
+            attributes = span.attributes or {}
+            kind = normalize.classify(span.name, attributes)
+            parent = span.parent
+            phase = normalize.phase_of(attributes)
+            if kind == normalize.Kind.TOOL and attributes.get(sc.GEN_AI_TOOL_NAME) in self.verification_tools:
+                phase = sc.PHASE_VERIFICATION
+            task = normalize.task_record(attributes, (), False) if kind == normalize.Kind.TASK else None
+            self.ledger.start(span.context.span_id, parent.span_id if parent else None, kind, task=task, phase=phase)
+        except Exception as exc:  # noqa: BLE001
+            internal_error("processor.on_start", exc)
+
+    def enrich(self, span: Span) -> None:
+        """Book a span agentyield is about to end, and write the derived values onto it."""
+        try:
+            with self._enriched_lock:
+                if len(self._enriched) >= _MAX_ENRICHED:
+                    self.ledger.limits_hit["enriched_spans"] += 1
+                    return  # booked at on_end instead, without attributes
+                self._enriched.add(span.context.span_id)
+            span.set_attributes(self._book(span, time.time_ns()))
+        except Exception as exc:  # noqa: BLE001
+            internal_error("processor.enrich", exc)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        try:
+            span_id = span.context.span_id
+            with self._enriched_lock:
+                if span_id in self._enriched:
+                    self._enriched.discard(span_id)
+                    return
+            self._book(span, span.end_time or time.time_ns())
+        except Exception as exc:  # noqa: BLE001
+            internal_error("processor.on_end", exc)
+
+    def _book(self, span: Any, end_time: int) -> dict[str, Any]:
+        attributes = span.attributes or {}
+        span_id = span.context.span_id
+        is_error = span.status.status_code.name == "ERROR"
+        kind = normalize.classify(span.name, attributes)
+        if kind == normalize.Kind.LLM:
+            call = normalize.llm_call(attributes)
+            call.duration_s = (end_time - span.start_time) / 1e9
+            priced = self.ledger.end_llm(span_id, call)
+            if priced is None:
+                return {}
+            out: dict[str, Any] = {sc.PRICED: priced.cost is not None, sc.PRICE_SOURCE: self.prices.version}
+            if priced.cost is not None:
+                out[sc.COST_USD] = float(priced.cost)
+            if priced.phase != sc.PHASE_WORK:
+                out[sc.PHASE] = priced.phase
+            return out
+        if kind == normalize.Kind.TOOL:
+            self.ledger.end_tool(span_id, normalize.tool_call(attributes, is_error))
+            return {}
+        if kind == normalize.Kind.TASK:
+            events = [(event.name, event.attributes or {}) for event in span.events]
+            return _task_attributes(self.ledger.end_task(span_id, normalize.task_record(attributes, events, is_error)))
+        if kind == normalize.Kind.ARTIFACT:
+            self.ledger.end_window_artifact(span_id, normalize.window_artifact(attributes))
+            return {}
+        self.ledger.end_other(span_id)
+        return {}
+
+    def shutdown(self) -> None:
+        pass
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
+def _task_attributes(result: TaskResult) -> dict[str, Any]:
+    totals = result.total
+    out: dict[str, Any] = {
+        sc.TASK_COST_USD: float(totals.cost),
+        sc.TASK_OWN_COST_USD: float(result.own.cost),
+        sc.TASK_LLM_CALLS: totals.llm_calls,
+        sc.TASK_UNPRICED_CALLS: totals.unpriced_calls,
+        sc.TASK_ARTIFACTS_ACCEPTED: result.accepted_artifacts,
+        sc.TASK_TOKENS_PREFIX + "input": totals.input,
+        sc.TASK_TOKENS_PREFIX + "cache_read": totals.cache_read,
+        sc.TASK_TOKENS_PREFIX + "cache_write": totals.cache_write,
+        sc.TASK_TOKENS_PREFIX + "output": totals.output,
+        sc.TASK_TOKENS_PREFIX + "reasoning": totals.reasoning,
+    }
+    ratio = totals.cache_read_ratio
+    if ratio is not None:
+        out[sc.TASK_CACHE_READ_RATIO] = ratio
+    return out

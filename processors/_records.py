@@ -1,0 +1,65 @@
+"""Plain records the normalizer makes from spans, whatever convention or entry point they came from.
+
+No OpenTelemetry imports: the ledger turns these into numbers, and tests build them by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["ArtifactRecord", "LLMCallRecord", "SpanLink", "TaskRecord", "ToolCallRecord"]
+
+
+@dataclass(frozen=True, slots=True)
+class SpanLink:
+    """Where a span sits: enough to find the task and phase it belongs to."""
+
+    span_id: int
+    parent_id: int | None
+    trace_id: int
+
+
+@dataclass(slots=True)
+class LLMCallRecord:
+    provider: str
+    model: str
+    """The model that served the call (response model, else request model)."""
+    request_model: str
+    input_tokens: int | None
+    """Includes cache reads and writes (the conventions' meaning)."""
+    output_tokens: int | None
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    reasoning_tokens: int = 0
+    usage_missing: bool = False
+    phase: str | None = None
+    operation: str = "chat"
+    error_type: str | None = None
+    duration_s: float | None = None
+    """Set by the entry point, which knows the span's times."""
+
+
+@dataclass(slots=True)
+class ToolCallRecord:
+    name: str
+    error: bool
+    phase: str | None = None
+
+
+@dataclass(slots=True)
+class ArtifactRecord:
+    kind: str
+    accepted: bool | None
+    agent: str | None = None
+    """Set only for an artifact outside any task (a persistent agent's window)."""
+
+
+@dataclass(slots=True)
+class TaskRecord:
+    task_id: str
+    name: str
+    agent: str | None
+    outcome: str | None = None
+    """`success`, `failure` or None (unknown), known at the task's end."""
+    artifacts: list[ArtifactRecord] = field(default_factory=list)
