@@ -198,7 +198,7 @@ class Ledger:
         agent_label = self._label(sc.GEN_AI_AGENT_NAME, agent)
         totals = Totals(llm_calls=1)
         price: Decimal | None = None
-        if call.usage_missing:
+        if call.usage_missing or call.input_tokens is None or call.output_tokens is None:
             self.counters["agentyield.usage.missing"][(provider, model, agent_label)] += 1
         else:
             uncached = call.input_tokens - call.cache_read_tokens - call.cache_write_tokens  # type: ignore[operator]
