@@ -270,3 +270,29 @@ def test_concurrent_tasks_are_exact_and_separate() -> None:
 def test_exact_cost_attribute_equals_price_data() -> None:
     assert isinstance(C, Decimal)
     assert C == (Decimal(86) * Decimal("2.5") + Decimal(1920) * Decimal("1.25") + Decimal(300) * Decimal(10)) / Decimal(1_000_000)
+
+
+def test_processor_failure_never_reaches_the_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug in the derivation: calls, tasks and spans still work; only the numbers are missing."""
+    from agentyield.processors import _normalize
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("normalizer bug")
+
+    monkeypatch.setenv("AGENTYIELD_STRICT", "0")
+    monkeypatch.setattr(_normalize, "llm_call", broken)
+    tracer_provider, exporter, meter_provider, reader = make_providers()
+    agentyield.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+    try:
+        sync, _ = clients(OpenAIMock())
+        with agentyield.task("t", agent="a") as t:
+            result = sync.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+            t.artifact("x", accepted=True)
+    finally:
+        agentyield.uninstrument()
+    assert result.usage.prompt_tokens == 2006
+    names = sorted(s.name for s in exporter.get_finished_spans())
+    assert names == ["chat gpt-4o", "invoke_agent a"]
+    got = points(reader)
+    assert "agentyield.llm.calls" not in got
+    assert got["agentyield.tasks"] == {labels(gen_ai__agent__name="a", agentyield__task__name="t", agentyield__task__outcome="unknown"): 1}
