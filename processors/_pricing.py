@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 __all__ = ["PriceBook", "PriceFileError", "Rates", "TokenCounts", "cost"]
 
 _MILLION = Decimal(1_000_000)
+_PERIOD_S = 1800
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,8 @@ class Rates:
     cache_write_5m: Decimal
     cache_write_1h: Decimal
     output: Decimal
+    per_call: Decimal = Decimal(0)
+    """USD per request, whatever its tokens (e.g. Perplexity's per-request fee)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +72,7 @@ def cost(tokens: TokenCounts, rates: Rates) -> Decimal:
         + tokens.cache_write_5m * rates.cache_write_5m
         + tokens.cache_write_1h * rates.cache_write_1h
         + tokens.output * rates.output
+        + rates.per_call
     )
 
 
@@ -89,13 +94,18 @@ def _load_price_file(path: str | Path) -> dict[tuple[str, str], _Tiered]:
     in USD per million tokens, under a top-level `models` list, as JSON or YAML."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise PriceFileError(f"{path}: cannot read price file: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise PriceFileError(f"{path}: cannot read price file: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    if path.suffix in (".yaml", ".yml"):
+        try:
+            import yaml
+        except ImportError:
+            raise PriceFileError(f"{path}: YAML price files need PyYAML (pip install pyyaml), or use JSON") from None
     try:
         if path.suffix in (".yaml", ".yml"):
-            import yaml
-
             data = yaml.safe_load(text)
         else:
             data = json.loads(text)
@@ -139,12 +149,17 @@ def _load_price_file(path: str | Path) -> dict[tuple[str, str], _Tiered]:
 
 
 class PriceBook:
-    """Finds the rates of a (provider, model) once and remembers them, misses included."""
+    """Finds the rates of a (provider, model) once per half hour and remembers them, misses included.
 
-    def __init__(self, price_file: str | Path | None = None) -> None:
+    Some prices depend on the time (off-peak hours that change on the hour or half hour, prices that
+    change on a date), so rates are resolved for the half hour they are used in, never kept longer.
+    """
+
+    def __init__(self, price_file: str | Path | None = None, *, clock: Callable[[], float] = time.time) -> None:
         self._user = _load_price_file(price_file) if price_file else {}
-        self._resolved: dict[tuple[str, str], _Tiered | None] = {}
+        self._resolved: dict[tuple[str, str], tuple[int, _Tiered | None]] = {}
         self._lock = threading.Lock()
+        self._clock = clock
         import genai_prices
 
         self.version = f"genai-prices {genai_prices.__version__}" + (f" + {Path(price_file).name}" if price_file else "")
@@ -152,23 +167,24 @@ class PriceBook:
 
     def rates(self, provider: str, model: str, total_input: int) -> Rates | None:
         key = (provider, model)
-        try:
-            tiered = self._resolved[key]
-        except KeyError:
+        period = int(self._clock() // _PERIOD_S)
+        cached = self._resolved.get(key)
+        if cached is None or cached[0] != period:
             with self._lock:
                 if len(self._resolved) >= 1024:  # bounded: a flood of model names cannot grow this forever
                     self._resolved.clear()
-                tiered = self._resolved[key] = self._resolve(provider, model)
+                cached = self._resolved[key] = (period, self._resolve(provider, model, period * _PERIOD_S))
+        tiered = cached[1]
         return None if tiered is None else tiered.for_input(total_input)
 
-    def _resolve(self, provider: str, model: str) -> _Tiered | None:
+    def _resolve(self, provider: str, model: str, at: float) -> _Tiered | None:
         user = self._user.get((provider, model))
         if user is not None:
             return user
-        return _from_genai_prices(provider, model)
+        return _from_genai_prices(provider, model, datetime.fromtimestamp(at, timezone.utc))
 
 
-def _from_genai_prices(provider: str, model: str) -> _Tiered | None:
+def _from_genai_prices(provider: str, model: str, now: datetime) -> _Tiered | None:
     from genai_prices import Usage, data_snapshot
     from genai_prices.types import TieredPrices
 
@@ -177,24 +193,29 @@ def _from_genai_prices(provider: str, model: str) -> _Tiered | None:
         found_provider, found_model = snapshot.find_provider_model(model, None, provider, None)
     except LookupError:
         return None
-    now = datetime.now(timezone.utc)
+
+    def calc(total_input: int, **usage: int) -> Any:
+        return found_model.calc_price(Usage(input_tokens=total_input, **usage), found_provider, genai_request_timestamp=now)
 
     def price(total_input: int, **usage: int) -> Decimal:
-        result = found_model.calc_price(Usage(input_tokens=total_input, **usage), found_provider, genai_request_timestamp=now)
-        return result.total_price
+        """The per-token part: a per-request fee has no direction, so it is in the total but in neither input nor output."""
+        result = calc(total_input, **usage)
+        return result.input_price + result.output_price
 
     def rates_at(total_input: int) -> Rates:
         n = Decimal(total_input)
-        base = price(total_input)
+        whole = calc(total_input)
+        base = whole.input_price + whole.output_price
         return Rates(
             uncached_input=base / n,
             cache_read=price(total_input, cache_read_tokens=total_input) / n,
             cache_write_5m=price(total_input, cache_write_tokens=total_input) / n,
             cache_write_1h=price(total_input, cache_write_tokens=total_input, cache_write_1h_tokens=total_input) / n,
             output=(price(total_input, output_tokens=total_input) - base) / n,
+            per_call=whole.total_price - whole.input_price - whole.output_price,
         )
 
-    model_price = found_model.calc_price(Usage(input_tokens=1), found_provider, genai_request_timestamp=now).model_price
+    model_price = calc(1).model_price
     starts = sorted(
         {tier.start for value in vars(model_price).values() if isinstance(value, TieredPrices) for tier in value.tiers}
     )
