@@ -99,13 +99,10 @@ def _load_price_file(path: str | Path) -> dict[tuple[str, str], _Tiered]:
         raise PriceFileError(f"{path}: cannot read price file: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
         raise PriceFileError(f"{path}: cannot read price file: not UTF-8 ({exc.reason} at byte {exc.start})") from None
-    if path.suffix in (".yaml", ".yml"):
-        try:
-            import yaml
-        except ImportError:
-            raise PriceFileError(f"{path}: YAML price files need PyYAML (pip install pyyaml), or use JSON") from None
     try:
         if path.suffix in (".yaml", ".yml"):
+            import yaml
+
             data = yaml.safe_load(text)
         else:
             data = json.loads(text)

@@ -4,7 +4,6 @@ lookups are cached, and user price files override, add, and fail with messages n
 from __future__ import annotations
 
 import errno
-import importlib.util
 import json
 import os
 from decimal import Decimal
@@ -359,10 +358,8 @@ def test_without_price_file_version_is_genai_prices_only() -> None:
     assert PriceBook(None).version == f"genai-prices {genai_prices.__version__}"
 
 
-HAVE_YAML = importlib.util.find_spec("yaml") is not None
 
 
-@pytest.mark.skipif(not HAVE_YAML, reason="PyYAML is not installed; YAML price files are optional")
 @pytest.mark.parametrize("suffix", [".yaml", ".yml"])
 def test_yaml_price_file_overrides_and_adds(tmp_path: Path, suffix: str) -> None:
     import yaml
@@ -370,15 +367,6 @@ def test_yaml_price_file_overrides_and_adds(tmp_path: Path, suffix: str) -> None
     path = tmp_path / f"prices{suffix}"
     path.write_text(yaml.safe_dump(PRICE_FILE), encoding="utf-8")
     check_user_book(PriceBook(path), path.name)
-
-
-@pytest.mark.skipif(HAVE_YAML, reason="PyYAML is installed")
-def test_yaml_price_file_without_pyyaml_says_so(tmp_path: Path) -> None:
-    path = tmp_path / "prices.yaml"
-    path.write_text("models:\n  - {provider: x, model: y, input_mtok: 1, output_mtok: 2}\n", encoding="utf-8")
-    with pytest.raises(PriceFileError) as raised:
-        PriceBook(path)
-    assert str(raised.value) == f"{path}: YAML price files need PyYAML (pip install pyyaml), or use JSON"
 
 
 GOOD = {"provider": "openai", "model": "gpt-4o", "input_mtok": 1, "output_mtok": 2}
