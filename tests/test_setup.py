@@ -75,6 +75,21 @@ def test_sets_up_otlp_from_environment_when_nothing_is_configured() -> None:
     assert grpc.split()[:2] == ["opentelemetry.sdk.trace", "opentelemetry.exporter.otlp.proto.grpc.trace_exporter"]
 
 
+def test_metrics_go_out_over_the_otlp_protocol_the_environment_names() -> None:
+    code = """
+        from opentelemetry import metrics
+        import agentyield
+        agentyield.instrument()
+        reader = metrics.get_meter_provider()._all_metric_readers.pop()
+        print(type(reader._exporter).__module__)
+        """
+    assert run(code, OTEL_METRIC_EXPORT_INTERVAL="3600000") == "opentelemetry.exporter.otlp.proto.http.metric_exporter"
+    assert (
+        run(code, OTEL_EXPORTER_OTLP_METRICS_PROTOCOL="grpc", OTEL_METRIC_EXPORT_INTERVAL="3600000")
+        == "opentelemetry.exporter.otlp.proto.grpc.metric_exporter"
+    )
+
+
 def test_instrument_twice_wraps_once(instrument) -> None:  # type: ignore[no-untyped-def]
     from openai.resources.chat.completions.completions import Completions
 
