@@ -70,12 +70,11 @@ def instrument(
     if processor is not None and hasattr(tracer_provider, "sampler") and tracer_provider not in _samplers:
         _samplers[tracer_provider] = tracer_provider.sampler
         tracer_provider.sampler = RecordEverythingSampler(tracer_provider.sampler)
-    before_end = processor.enrich if processor is not None else None
-    _tasks.configure(tracer_provider, before_end)
+    _tasks.configure(tracer_provider, processor.enrich if processor is not None else None)
     instrumentor.instrument(
         tracer_provider=tracer_provider,
         config=Config.from_env(capture_content=capture_content, request_stream_usage=request_stream_usage),
-        before_end=before_end,
+        before_end=processor.book_ending if processor is not None else None,
     )
 
 

@@ -6,7 +6,7 @@ attributes passed at start and set once at the end).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from opentelemetry import context as context_api
 from opentelemetry import trace
@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 
     from ._records import LLMRequest, LLMResponse
 
-__all__ = ["LLMInvocation", "Telemetry"]
+__all__ = ["BeforeEnd", "LLMInvocation", "Telemetry"]
+
+BeforeEnd = Callable[["Span", Mapping[str, Any]], Mapping[str, Any]]
 
 
 class Telemetry:
@@ -30,11 +32,12 @@ class Telemetry:
 
     __slots__ = ("tracer", "config", "before_end")
 
-    def __init__(self, tracer: Tracer, config: Config, before_end: Callable[[Span], None] | None = None) -> None:
+    def __init__(self, tracer: Tracer, config: Config, before_end: BeforeEnd | None = None) -> None:
         self.tracer = tracer
         self.config = config
         self.before_end = before_end
-        """Called with each finished span just before it ends (the span processor's `enrich`)."""
+        """Called with each finished span and all its attributes just before it ends; returns attributes to add
+        (the span processor's `book_ending`)."""
 
     def start(self, provider: str, request: LLMRequest) -> LLMInvocation:
         attributes = request.attributes
@@ -55,7 +58,7 @@ class LLMInvocation:
 
     __slots__ = ("span", "request", "ended", "_token", "_before_end")
 
-    def __init__(self, span: Span, request: LLMRequest, before_end: Callable[[Span], None] | None = None) -> None:
+    def __init__(self, span: Span, request: LLMRequest, before_end: BeforeEnd | None = None) -> None:
         self.span = span
         self.request = request
         self.ended = False
@@ -79,13 +82,17 @@ class LLMInvocation:
         span = self.span
         try:
             if span.is_recording():
-                span.set_attributes(response_attributes(response, self.request, stream_end))
-                if self._before_end is not None:
-                    self._before_end(span)
+                self._finish(span, response_attributes(response, self.request, stream_end))
         except Exception as exc:  # noqa: BLE001
             internal_error("invocation.stop", exc)
         finally:
             span.end()
+
+    def _finish(self, span: Span, attributes: dict[str, Any]) -> None:
+        """Set the end attributes in one call, with what the span processor derives from all of them."""
+        if self._before_end is not None:
+            attributes.update(self._before_end(span, {**self.request.attributes, **attributes}))
+        span.set_attributes(attributes)
 
     def fail(self, error: BaseException, response: LLMResponse | None = None) -> None:
         """End the span with the error the call raised. Never raises into the host."""
@@ -97,11 +104,9 @@ class LLMInvocation:
             if span.is_recording():
                 attributes = response_attributes(response, self.request, "error" if self.request.stream else None)
                 attributes[sc.ERROR_TYPE] = _error_type(error)
-                span.set_attributes(attributes)
                 # The type only: provider error messages can echo request content.
                 span.set_status(Status(StatusCode.ERROR, type(error).__name__))
-                if self._before_end is not None:
-                    self._before_end(span)
+                self._finish(span, attributes)
         except Exception as exc:  # noqa: BLE001
             internal_error("invocation.fail", exc)
         finally:

@@ -1,19 +1,19 @@
 """The in-process entry point of the derivation core: a span processor.
 
 It reads span attributes only (never client SDK objects), so spans from any instrumentation feed it.
-Spans that agentyield itself ends (LLM calls, tasks) are handed to `enrich()` just before they end, while
-they can still take attributes: the processor books them there and writes the cost and task totals
-onto them, so Jaeger shows them. Spans from other instrumentations are booked at `on_end`.
+Spans that agentyield itself ends (LLM calls, tasks) are booked just before they end (`book_ending`,
+`enrich`), while they can still take attributes: the processor writes the cost and task totals onto them,
+so Jaeger shows them. Spans from other instrumentations are booked at `on_end`.
 Every method is O(1) per span, does no I/O, and guards itself: the SDK calls processors unguarded.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from opentelemetry.sdk.trace import SpanProcessor
+from opentelemetry.trace import SpanKind, StatusCode
 
 from agentyield import _semconv as sc
 from agentyield._guard import internal_error
@@ -49,48 +49,60 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
         self.ledger.sink = self.metrics.record
         self.verification_tools = frozenset(verification_tools)
         self._enriched: set[int] = set()
-        self._enriched_lock = threading.Lock()
+        """Spans booked by `book_ending`; set operations are atomic, so no lock."""
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         try:
-            attributes = span.attributes or {}
-            kind = normalize.classify(span.name, attributes)
             parent = span.parent
+            parent_id = parent.span_id if parent else None
+            if span.kind is SpanKind.CLIENT and span.instrumentation_scope.name == "agentyield":
+                self.ledger.start(span.context.span_id, parent_id, normalize.Kind.LLM)  # our own LLM span
+                return
+            attributes = dict(span.attributes or {})
+            kind = normalize.classify(span.name, attributes)
             phase = normalize.phase_of(attributes)
             if kind == normalize.Kind.TOOL and attributes.get(sc.GEN_AI_TOOL_NAME) in self.verification_tools:
                 phase = sc.PHASE_VERIFICATION
             task = normalize.task_record(attributes, (), False) if kind == normalize.Kind.TASK else None
-            self.ledger.start(span.context.span_id, parent.span_id if parent else None, kind, task=task, phase=phase)
+            self.ledger.start(span.context.span_id, parent_id, kind, task=task, phase=phase)
         except Exception as exc:  # noqa: BLE001
             internal_error("processor.on_start", exc)
 
-    def enrich(self, span: Span) -> None:
-        """Book a span agentyield is about to end, and write the derived values onto it."""
+    def book_ending(self, span: Span, attributes: Mapping[str, Any]) -> dict[str, Any]:
+        """Book a span agentyield is about to end, from all the attributes it will have.
+
+        Returns the derived attributes (cost, task totals) for the caller to set before `end()`; `on_end`
+        then knows the span is booked already.
+        """
         try:
-            with self._enriched_lock:
-                if len(self._enriched) >= _MAX_ENRICHED:
-                    self.ledger.limits_hit["enriched_spans"] += 1
-                    return  # booked at on_end instead, without attributes
-                self._enriched.add(span.context.span_id)
-            span.set_attributes(self._book(span, time.time_ns()))
+            if len(self._enriched) >= _MAX_ENRICHED:
+                self.ledger.limits_hit["enriched_spans"] += 1
+                return {}  # booked at on_end instead, without derived attributes
+            self._enriched.add(span.context.span_id)
+            return self._book(span, attributes, time.time_ns())
+        except Exception as exc:  # noqa: BLE001
+            internal_error("processor.book_ending", exc)
+            return {}
+
+    def enrich(self, span: Span) -> None:
+        """Book a span agentyield is about to end (a task), and write the derived values onto it."""
+        try:
+            span.set_attributes(self.book_ending(span, dict(span.attributes or {})))
         except Exception as exc:  # noqa: BLE001
             internal_error("processor.enrich", exc)
 
     def on_end(self, span: ReadableSpan) -> None:
         try:
             span_id = span.context.span_id
-            with self._enriched_lock:
-                if span_id in self._enriched:
-                    self._enriched.discard(span_id)
-                    return
-            self._book(span, span.end_time or time.time_ns())
+            if span_id in self._enriched:
+                self._enriched.discard(span_id)
+                return
+            self._book(span, dict(span.attributes or {}), span.end_time or time.time_ns())
         except Exception as exc:  # noqa: BLE001
             internal_error("processor.on_end", exc)
 
-    def _book(self, span: Any, end_time: int) -> dict[str, Any]:
-        attributes = span.attributes or {}
+    def _book(self, span: Any, attributes: Mapping[str, Any], end_time: int) -> dict[str, Any]:
         span_id = span.context.span_id
-        is_error = span.status.status_code.name == "ERROR"
         kind = normalize.classify(span.name, attributes)
         if kind == normalize.Kind.LLM:
             call = normalize.llm_call(attributes)
@@ -104,6 +116,7 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
             if priced.phase != sc.PHASE_WORK:
                 out[sc.PHASE] = priced.phase
             return out
+        is_error = span.status.status_code is StatusCode.ERROR
         if kind == normalize.Kind.TOOL:
             self.ledger.end_tool(span_id, normalize.tool_call(attributes, is_error))
             return {}
