@@ -33,7 +33,7 @@ WINDOW = "(window)"
 """The task name under which a persistent agent's spend outside any task is booked."""
 
 Sink = Callable[[str, float, tuple[Any, ...]], None]
-"""Receives histogram observations: (instrument name, value, label tuple)."""
+"""Receives histogram observations: (instrument name, value, label tuple). Called with the ledger's lock held."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,8 @@ class Limits:
     max_label_values: int = 200
     """Distinct values per metric attribute (model, agent, task name, artifact kind, tool name)."""
     max_agents: int = 1_000
+    max_series: int = 10_000
+    """Distinct (provider, model, request model, agent, phase, operation) sets of LLM calls."""
 
 
 @dataclass(slots=True)
@@ -106,6 +108,65 @@ class _Node:
     duplicate: bool = False
 
 
+@dataclass(slots=True)
+class _Series:
+    """The accumulators of the LLM calls of one label set: a call costs a few `+=`, read at collection."""
+
+    provider: Any
+    model: Any
+    request_model: Any
+    agent: Any
+    phase: str
+    operation: str
+    priced: int = 0
+    unpriced: int = 0
+    with_usage: int = 0
+    missing: int = 0
+    inconsistent: int = 0
+    input: int = 0
+    cache_read: int = 0
+    cache_write: int = 0
+    output: int = 0
+    reasoning: int = 0
+    cost: Decimal = Decimal(0)
+    savings: Decimal = Decimal(0)
+    genai_labels: tuple[Any, ...] = ()
+    input_labels: tuple[Any, ...] = ()
+    output_labels: tuple[Any, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.genai_labels = (self.operation, self.provider, self.request_model, self.model)
+        self.input_labels = (*self.genai_labels, "input")
+        self.output_labels = (*self.genai_labels, "output")
+
+
+def _view_calls(s: _Series) -> list[tuple[tuple[Any, ...], int]]:
+    out = []
+    if s.priced:
+        out.append(((s.provider, s.request_model, s.agent, "true"), s.priced))
+    if s.unpriced:
+        out.append(((s.provider, s.request_model, s.agent, "false"), s.unpriced))
+    return out
+
+
+def _view_tokens(s: _Series) -> list[tuple[tuple[Any, ...], int]]:
+    if not s.with_usage:
+        return []
+    base = (s.provider, s.model, s.agent)
+    return [((*base, "input"), s.input), ((*base, "cache_read"), s.cache_read), ((*base, "cache_write"), s.cache_write), ((*base, "output"), s.output)]
+
+
+_CALL_VIEWS: dict[str, Callable[[_Series], list[tuple[tuple[Any, ...], Any]]]] = {
+    "agentyield.llm.calls": _view_calls,
+    "agentyield.tokens": _view_tokens,
+    "agentyield.reasoning.tokens": lambda s: [((s.provider, s.model, s.agent), s.reasoning)] if s.with_usage else [],
+    "agentyield.cost.usd": lambda s: [((s.provider, s.model, s.agent, s.phase), s.cost)] if s.priced else [],
+    "agentyield.cache.savings.usd": lambda s: [((s.provider, s.model, s.agent), s.savings)] if s.priced else [],
+    "agentyield.usage.missing": lambda s: [((s.provider, s.model, s.agent), s.missing)] if s.missing else [],
+    "agentyield.usage.inconsistent": lambda s: [((s.provider, s.model, s.agent), s.inconsistent)] if s.inconsistent else [],
+}
+
+
 @dataclass(frozen=True, slots=True)
 class PricedCall:
     cost: Decimal | None
@@ -131,7 +192,9 @@ class Ledger:
         self.limits = limits
         self.sink: Sink = sink or (lambda name, value, labels: None)
         self.counters: dict[str, dict[tuple[Any, ...], Any]] = defaultdict(lambda: defaultdict(int))
-        """Metric accumulators: instrument name -> label tuple -> running total (int, or Decimal for USD)."""
+        """Accumulators of the low-rate metrics (tasks, artifacts, tools): name -> label tuple -> running total.
+        Read every metric through `counter()`, which adds the LLM-call ones from their series."""
+        self._series: dict[tuple[Any, ...], _Series] = {}
         self.limits_hit: dict[str, int] = defaultdict(int)
         self.windows: dict[str, Totals] = {}
         self._nodes: dict[int, _Node] = {}
@@ -184,77 +247,111 @@ class Ledger:
         with self._lock:
             node = self._nodes.pop(span_id, None)
             if node is not None and node.duplicate:
-                self.counters["agentyield.spans.duplicate"][(call.provider,)] += 1
+                self.counters["agentyield.spans.duplicate"][(self._label(sc.GEN_AI_PROVIDER_NAME, call.provider),)] += 1
                 return None
             task = node.task if node is not None else None
             phase = call.phase or (node.phase if node is not None else sc.PHASE_WORK)
             agent = self._agent(task)
             return self._book_call(call, task, agent, phase)
 
+    def _series_for(self, call: LLMCallRecord, agent: str, phase: str) -> _Series:
+        key = (call.provider, call.model, call.request_model, agent, phase, call.operation)
+        series = self._series.get(key)
+        if series is None:
+            if len(self._series) >= self.limits.max_series:
+                self.limits_hit["series"] += 1
+                key = (OTHER, OTHER, OTHER, OTHER, phase, call.operation)
+                series = self._series.get(key)
+            if series is None:
+                series = self._series[key] = _Series(
+                    self._label(sc.GEN_AI_PROVIDER_NAME, key[0]),
+                    self._label(sc.GEN_AI_RESPONSE_MODEL, key[1]),
+                    self._label(sc.GEN_AI_REQUEST_MODEL, key[2]),
+                    self._label(sc.GEN_AI_AGENT_NAME, key[3]),
+                    phase,
+                    call.operation,
+                )
+        return series
+
     def _book_call(self, call: LLMCallRecord, task: _Task | None, agent: str, phase: str) -> PricedCall:
-        provider = self._label(sc.GEN_AI_PROVIDER_NAME, call.provider)
-        model = self._label(sc.GEN_AI_RESPONSE_MODEL, call.model)
-        request_model = self._label(sc.GEN_AI_REQUEST_MODEL, call.request_model)
-        agent_label = self._label(sc.GEN_AI_AGENT_NAME, agent)
-        totals = Totals(llm_calls=1)
+        series = self._series_for(call, agent, phase)
+        target = task.own if task is not None else self._window(agent)
+        target.llm_calls += 1
         price: Decimal | None = None
-        if call.usage_missing or call.input_tokens is None or call.output_tokens is None:
-            self.counters["agentyield.usage.missing"][(provider, model, agent_label)] += 1
+        input_tokens, output_tokens = call.input_tokens, call.output_tokens
+        if call.usage_missing or input_tokens is None or output_tokens is None:
+            series.missing += 1
         else:
-            uncached = call.input_tokens - call.cache_read_tokens - call.cache_write_tokens  # type: ignore[operator]
-            write_1h = min(call.cache_write_1h_tokens, call.cache_write_tokens)
+            cache_read, cache_write = call.cache_read_tokens, call.cache_write_tokens
+            uncached = input_tokens - cache_read - cache_write
             if uncached < 0:
                 # Input that excludes cache tokens (not the conventions' meaning): pricing it would be wrong.
-                self.counters["agentyield.usage.inconsistent"][(provider, model, agent_label)] += 1
+                series.inconsistent += 1
             else:
-                totals.input, totals.cache_read, totals.cache_write = uncached, call.cache_read_tokens, call.cache_write_tokens
-                totals.output, totals.reasoning = call.output_tokens or 0, call.reasoning_tokens
-                rates = self.prices.rates(call.provider, call.model, call.input_tokens)  # type: ignore[arg-type]
+                series.with_usage += 1
+                series.input += uncached
+                series.cache_read += cache_read
+                series.cache_write += cache_write
+                series.output += output_tokens
+                series.reasoning += call.reasoning_tokens
+                target.input += uncached
+                target.cache_read += cache_read
+                target.cache_write += cache_write
+                target.output += output_tokens
+                target.reasoning += call.reasoning_tokens
+                rates = self.prices.rates(call.provider, call.model, input_tokens)
                 if rates is None and call.request_model != call.model:
-                    rates = self.prices.rates(call.provider, call.request_model, call.input_tokens)  # type: ignore[arg-type]
+                    rates = self.prices.rates(call.provider, call.request_model, input_tokens)
                 if rates is not None:
-                    tokens = TokenCounts(uncached, call.cache_read_tokens, call.cache_write_tokens - write_1h, write_1h, totals.output)
-                    price = cost(tokens, rates)
-                    savings = call.cache_read_tokens * (rates.uncached_input - rates.cache_read)
-                    self.counters["agentyield.cache.savings.usd"][(provider, model, agent_label)] += savings
-                    self.counters["agentyield.cost.usd"][(provider, model, agent_label, phase)] += price
-                tokens_counter = self.counters["agentyield.tokens"]
-                tokens_counter[(provider, model, agent_label, "input")] += totals.input
-                tokens_counter[(provider, model, agent_label, "cache_read")] += totals.cache_read
-                tokens_counter[(provider, model, agent_label, "cache_write")] += totals.cache_write
-                tokens_counter[(provider, model, agent_label, "output")] += totals.output
-                self.counters["agentyield.reasoning.tokens"][(provider, model, agent_label)] += totals.reasoning
-        base = (call.operation, provider, request_model, model)
-        if call.input_tokens is not None:
-            self.sink("gen_ai.client.token.usage", call.input_tokens, (*base, "input"))
-        if call.output_tokens is not None:
-            self.sink("gen_ai.client.token.usage", call.output_tokens, (*base, "output"))
+                    write_1h = min(call.cache_write_1h_tokens, cache_write)
+                    price = cost(TokenCounts(uncached, cache_read, cache_write - write_1h, write_1h, output_tokens), rates)
+                    series.cost += price
+                    series.savings += cache_read * (rates.uncached_input - rates.cache_read)
+        sink = self.sink
+        if input_tokens is not None:
+            sink("gen_ai.client.token.usage", input_tokens, series.input_labels)
+        if output_tokens is not None:
+            sink("gen_ai.client.token.usage", output_tokens, series.output_labels)
         if call.duration_s is not None:
-            self.sink("gen_ai.client.operation.duration", call.duration_s, (*base, call.error_type))
-        priced = price is not None
-        self.counters["agentyield.llm.calls"][(provider, request_model, agent_label, "true" if priced else "false")] += 1
-        if priced:
-            totals.cost = price  # type: ignore[assignment]
+            sink("gen_ai.client.operation.duration", call.duration_s, (*series.genai_labels, call.error_type))
+        if price is None:
+            series.unpriced += 1
+            target.unpriced_calls += 1
+            if task is not None:
+                task.attributable_unpriced += 1
         else:
-            totals.unpriced_calls = 1
-        self._accumulate(totals, task, agent)
+            series.priced += 1
+            target.cost += price
+            if task is not None:
+                task.attributable += price
         return PricedCall(price, agent, phase)
 
-    def _accumulate(self, totals: Totals, task: _Task | None, agent: str) -> None:
-        if task is not None:
-            task.own.add(totals)
-            task.attributable += totals.cost
-            task.attributable_unpriced += totals.unpriced_calls
-            return
+    def _window(self, agent: str) -> Totals:
         window = self.windows.get(agent)
         if window is None:
             if len(self.windows) >= self.limits.max_agents:
                 self.limits_hit["agents"] += 1
-                agent = OTHER
-                window = self.windows.setdefault(OTHER, Totals())
-            else:
-                window = self.windows[agent] = Totals()
-        window.add(totals)
+                return self.windows.setdefault(OTHER, Totals())
+            window = self.windows[agent] = Totals()
+        return window
+
+    def _accumulate(self, totals: Totals, task: _Task | None, agent: str) -> None:
+        if task is not None:
+            task.own.add(totals)
+            return
+        self._window(agent).add(totals)
+
+    def counter(self, name: str) -> dict[tuple[Any, ...], Any]:
+        """A snapshot of one counter: label tuple -> running total (the LLM-call ones summed from their series)."""
+        with self._lock:
+            view = _CALL_VIEWS.get(name)
+            if view is None:
+                return dict(self.counters.get(name, {}))
+            out: dict[tuple[Any, ...], Any] = defaultdict(int)
+            for series in self._series.values():
+                for labels, value in view(series):
+                    out[labels] += value
+            return dict(out)
 
     def end_tool(self, span_id: int, call: ToolCallRecord) -> None:
         with self._lock:

@@ -8,7 +8,6 @@ histograms), so no per-call histogram `record()` sits on the host's hot path. A 
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -70,7 +69,6 @@ class LedgerMetrics:
         meter = metrics.get_meter("agentyield", __version__, meter_provider=meter_provider)
         self._ledger = ledger
         self._buffer: list[tuple[str, float, tuple[Any, ...]]] = []
-        self._buffer_lock = threading.Lock()
         self._histograms = {
             name: meter.create_histogram(name, unit=unit, description=text, explicit_bucket_boundaries_advisory=buckets)
             for name, (unit, text, _, buckets) in HISTOGRAMS.items()
@@ -83,15 +81,14 @@ class LedgerMetrics:
             meter.create_observable_counter(name, [self._observer(name, keys)], unit=unit, description=text)
 
     def record(self, name: str, value: float, labels: tuple[Any, ...]) -> None:
-        """The ledger's sink: O(1), no instrument call on the host's thread."""
-        with self._buffer_lock:
-            if len(self._buffer) >= MAX_BUFFERED:
-                self._ledger.limits_hit["histogram_buffer"] += 1
-                return
-            self._buffer.append((name, value, labels))
+        """The ledger's sink, called under the ledger's lock: O(1), no instrument call on the host's thread."""
+        if len(self._buffer) >= MAX_BUFFERED:
+            self._ledger.limits_hit["histogram_buffer"] += 1
+            return
+        self._buffer.append((name, value, labels))
 
     def _flush(self) -> None:
-        with self._buffer_lock:
+        with self._ledger._lock:
             pending, self._buffer = self._buffer, []
         for name, value, labels in pending:
             keys = HISTOGRAMS[name][2]
@@ -99,12 +96,12 @@ class LedgerMetrics:
 
     def _flush_then_limits(self, options: CallbackOptions) -> Iterable[Observation]:
         self._flush()
-        return [Observation(n, {"agentyield.limit": k}) for k, n in list(self._ledger.limits_hit.items())]
+        with self._ledger._lock:
+            hits = list(self._ledger.limits_hit.items())
+        return [Observation(n, {"agentyield.limit": k}) for k, n in hits]
 
     def _observer(self, name: str, keys: tuple[str, ...]) -> Any:
         def observe(options: CallbackOptions) -> Iterable[Observation]:
-            with self._ledger._lock:
-                items = list(self._ledger.counters.get(name, {}).items())
-            return [Observation(_value(v), dict(zip(keys, labels))) for labels, v in items]
+            return [Observation(_value(v), dict(zip(keys, labels))) for labels, v in self._ledger.counter(name).items()]
 
         return observe

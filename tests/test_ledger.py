@@ -29,8 +29,8 @@ def test_cost_and_savings_from_user_prices(prices: PriceBook) -> None:
     ledger = Ledger(prices)
     priced = ledger.end_llm(1, call(cache_read=600))
     assert priced is not None and priced.cost == 400 * RATE_IN + 600 * Decimal("0.5") / 1_000_000 + 100 * RATE_OUT
-    assert ledger.counters["agentyield.cache.savings.usd"][("local", "m", "default")] == 600 * (RATE_IN - Decimal("0.5") / 1_000_000)
-    assert dict(ledger.counters["agentyield.tokens"]) == {
+    assert ledger.counter("agentyield.cache.savings.usd")[("local", "m", "default")] == 600 * (RATE_IN - Decimal("0.5") / 1_000_000)
+    assert ledger.counter("agentyield.tokens") == {
         ("local", "m", "default", "input"): 400,
         ("local", "m", "default", "cache_read"): 600,
         ("local", "m", "default", "cache_write"): 0,
@@ -45,17 +45,17 @@ def test_missing_and_inconsistent_usage_are_counted_not_priced(prices: PriceBook
     missing.usage_missing = True
     assert ledger.end_llm(2, missing).cost is None  # type: ignore[union-attr]
     assert ledger.end_llm(3, call(input_tokens=10, cache_read=50)).cost is None  # type: ignore[union-attr]
-    assert ledger.counters["agentyield.usage.missing"][("local", "m", "default")] == 2
-    assert ledger.counters["agentyield.usage.inconsistent"][("local", "m", "default")] == 1
-    assert ledger.counters["agentyield.llm.calls"][("local", "m", "default", "false")] == 3
-    assert "agentyield.cost.usd" not in ledger.counters
+    assert ledger.counter("agentyield.usage.missing")[("local", "m", "default")] == 2
+    assert ledger.counter("agentyield.usage.inconsistent")[("local", "m", "default")] == 1
+    assert ledger.counter("agentyield.llm.calls")[("local", "m", "default", "false")] == 3
+    assert ledger.counter("agentyield.cost.usd") == {}
     assert ledger.windows["default"].unpriced_calls == 3 and ledger.windows["default"].cost == 0
 
 
 def test_unknown_model_is_unpriced(prices: PriceBook) -> None:
     ledger = Ledger(prices)
     assert ledger.end_llm(1, call(model="nobody-knows-this-model")).cost is None  # type: ignore[union-attr]
-    assert ledger.counters["agentyield.llm.calls"][("local", "nobody-knows-this-model", "default", "false")] == 1
+    assert ledger.counter("agentyield.llm.calls")[("local", "nobody-knows-this-model", "default", "false")] == 1
 
 
 def test_label_values_are_capped_and_counted(prices: PriceBook) -> None:
@@ -91,7 +91,7 @@ def test_nested_llm_span_is_a_duplicate(prices: PriceBook) -> None:
     ledger.start(2, 1, Kind.LLM)
     assert ledger.end_llm(2, call()) is None
     assert ledger.end_llm(1, call()) is not None
-    assert ledger.counters["agentyield.llm.calls"][("local", "m", "default", "true")] == 1
+    assert ledger.counter("agentyield.llm.calls")[("local", "m", "default", "true")] == 1
     assert ledger.counters["agentyield.spans.duplicate"][("local",)] == 1
 
 
