@@ -7,8 +7,12 @@ import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
+from opentelemetry import trace
+
 from . import _tasks
 from ._config import Config
+from ._semconv import PRICE_SOURCE
+from ._version import __version__
 from ._setup import resolve_meter_provider, resolve_tracer_provider
 
 if TYPE_CHECKING:
@@ -70,9 +74,14 @@ def instrument(
     if processor is not None and hasattr(tracer_provider, "sampler") and tracer_provider not in _samplers:
         _samplers[tracer_provider] = tracer_provider.sampler
         tracer_provider.sampler = RecordEverythingSampler(tracer_provider.sampler)
-    _tasks.configure(tracer_provider, processor.enrich if processor is not None else None)
+    scope_attributes = {PRICE_SOURCE: processor.prices.version} if processor is not None else None
+    _tasks.configure(
+        trace.get_tracer("agentyield", __version__, tracer_provider=tracer_provider, attributes=scope_attributes),
+        processor.enrich if processor is not None else None,
+    )
     instrumentor.instrument(
         tracer_provider=tracer_provider,
+        scope_attributes=scope_attributes,
         config=Config.from_env(capture_content=capture_content, request_stream_usage=request_stream_usage),
         before_end=processor.book_ending if processor is not None else None,
     )

@@ -24,19 +24,15 @@ __all__ = ["Task", "artifact", "configure", "current_task", "task", "verificatio
 F = TypeVar("F", bound=Callable[..., Any])
 
 _current: contextvars.ContextVar[Task | None] = contextvars.ContextVar("agentyield_task", default=None)
-_tracer_provider: trace.TracerProvider | None = None
+_tracer: trace.Tracer = trace.get_tracer("agentyield", __version__)
 _before_end: Callable[[Any], None] | None = None
 
 
-def configure(provider: trace.TracerProvider | None, before_end: Callable[[Any], None] | None) -> None:
-    """Called by `instrument()`: task spans go where the LLM spans go, and are enriched before they end."""
-    global _tracer_provider, _before_end
-    _tracer_provider = provider
+def configure(tracer: trace.Tracer | None, before_end: Callable[[Any], None] | None) -> None:
+    """Called by `instrument()`: task spans come from agentyield's tracer, and are enriched before they end."""
+    global _tracer, _before_end
+    _tracer = tracer or trace.get_tracer("agentyield", __version__)
     _before_end = before_end
-
-
-def _tracer() -> trace.Tracer:
-    return trace.get_tracer("agentyield", __version__, tracer_provider=_tracer_provider)
 
 
 def _artifact_attributes(kind: str, id: str | None, accepted: bool | None, attributes: dict[str, Any] | None) -> dict[str, Any]:
@@ -98,7 +94,7 @@ class task:  # noqa: N801 - used like a function: `with agentyield.task("fix-bug
         attributes.update({sc.GEN_AI_OPERATION_NAME: operation, sc.TASK_NAME: self.name, sc.TASK_ID: task_id})
         if agent:
             attributes[sc.GEN_AI_AGENT_NAME] = agent
-        span = _tracer().start_span(f"{operation} {agent or self.name}", kind=SpanKind.INTERNAL, attributes=attributes)
+        span = _tracer.start_span(f"{operation} {agent or self.name}", kind=SpanKind.INTERNAL, attributes=attributes)
         current = Task(span, self.name, task_id, agent)
         token = context_api.attach(trace.set_span_in_context(span))
         self._entered.append((current, token, _current.set(current)))
@@ -175,7 +171,7 @@ def artifact(
     values = _artifact_attributes(kind, id, accepted, attributes)
     if agent:
         values[sc.ARTIFACT_AGENT] = agent
-    span = _tracer().start_span(sc.ARTIFACT_EVENT, kind=SpanKind.INTERNAL, attributes=values)
+    span = _tracer.start_span(sc.ARTIFACT_EVENT, kind=SpanKind.INTERNAL, attributes=values)
     span.end()
 
 
@@ -188,7 +184,7 @@ class verification:  # noqa: N801
 
     def __enter__(self) -> None:
         attributes = {sc.PHASE: sc.PHASE_VERIFICATION}
-        span = _tracer().start_span(f"verification {self.name}" if self.name else "verification", attributes=attributes)
+        span = _tracer.start_span(f"verification {self.name}" if self.name else "verification", attributes=attributes)
         self._entered.append((span, context_api.attach(trace.set_span_in_context(span))))
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:

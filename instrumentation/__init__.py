@@ -43,7 +43,9 @@ class AgentYieldInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _instrument(self, **kwargs: Any) -> None:
         config = kwargs.get("config") or Config.from_env()
-        tracer = trace.get_tracer("agentyield", __version__, tracer_provider=kwargs.get("tracer_provider"))
+        tracer = trace.get_tracer(
+            "agentyield", __version__, tracer_provider=kwargs.get("tracer_provider"), attributes=kwargs.get("scope_attributes")
+        )
         telemetry = Telemetry(tracer, config, kwargs.get("before_end"))
         self._instrumentors = _library_instrumentors()
         for instrumentor in self._instrumentors:

@@ -63,10 +63,10 @@ def _value(value: Any) -> float | int:
 class LedgerMetrics:
     """Exposes a ledger's accumulators as instruments, and is the sink of its histogram observations."""
 
-    def __init__(self, ledger: Ledger, meter_provider: MeterProvider | None) -> None:
+    def __init__(self, ledger: Ledger, meter_provider: MeterProvider | None, scope_attributes: dict[str, str]) -> None:
         from opentelemetry import metrics
 
-        meter = metrics.get_meter("agentyield", __version__, meter_provider=meter_provider)
+        meter = metrics.get_meter("agentyield", __version__, meter_provider=meter_provider, attributes=scope_attributes)
         self._ledger = ledger
         self._buffer: list[tuple[str, float, tuple[Any, ...]]] = []
         self._histograms = {

@@ -45,7 +45,7 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
     ) -> None:
         self.prices = prices or PriceBook()
         self.ledger = Ledger(self.prices, default_agent=default_agent, limits=limits)
-        self.metrics = LedgerMetrics(self.ledger, meter_provider)
+        self.metrics = LedgerMetrics(self.ledger, meter_provider, {sc.PRICE_SOURCE: self.prices.version})
         self.ledger.sink = self.metrics.record
         self.verification_tools = frozenset(verification_tools)
         self._enriched: set[int] = set()
@@ -110,9 +110,8 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
             priced = self.ledger.end_llm(span_id, call)
             if priced is None:
                 return {}
-            out: dict[str, Any] = {sc.PRICED: priced.cost is not None, sc.PRICE_SOURCE: self.prices.version}
-            if priced.cost is not None:
-                out[sc.COST_USD] = float(priced.cost)
+            # Which price table priced it is an attribute of agentyield's instrumentation scope, not of each span.
+            out: dict[str, Any] = {sc.COST_USD: float(priced.cost)} if priced.cost is not None else {sc.PRICED: False}
             if priced.phase != sc.PHASE_WORK:
                 out[sc.PHASE] = priced.phase
             return out
