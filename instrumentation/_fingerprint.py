@@ -18,6 +18,7 @@ __all__ = ["prefix_hash"]
 _MAX_MEMO = 512
 _by_value: dict[str, bytes] = {}
 _by_identity: dict[int, tuple[Any, bytes]] = {}
+_combined: dict[tuple[bytes, ...], str] = {}
 
 
 def _default(obj: Any) -> Any:
@@ -48,10 +49,12 @@ def _digest(part: Any) -> bytes:
 
 def prefix_hash(*parts: Any) -> str | None:
     """Hex fingerprint of the prefix parts that are present (None, empty or omitted parts are skipped)."""
-    present = [part for part in parts if part and isinstance(part, (str, list, tuple, dict))]
-    if not present:
+    digests = tuple(_digest(part) for part in parts if part and isinstance(part, (str, list, tuple, dict)))
+    if not digests:
         return None
-    hasher = blake2b(digest_size=8)
-    for part in present:
-        hasher.update(_digest(part))
-    return hasher.hexdigest()
+    fingerprint = _combined.get(digests)
+    if fingerprint is None:
+        if len(_combined) >= _MAX_MEMO:
+            _combined.clear()
+        fingerprint = _combined[digests] = blake2b(b"".join(digests), digest_size=8).hexdigest()
+    return fingerprint

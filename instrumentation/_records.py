@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["LLMRequest", "LLMResponse", "Usage", "UsageReader", "get"]
+__all__ = ["LLMRequest", "LLMResponse", "Usage", "UsageReader", "get", "server_of"]
 
 
 def get(obj: Any, name: str) -> Any:
@@ -19,6 +19,20 @@ def get(obj: Any, name: str) -> Any:
     if isinstance(obj, dict):
         return obj.get(name)
     return getattr(obj, name, None)
+
+
+_servers: dict[int, tuple[Any, str | None, int]] = {}
+
+
+def server_of(instance: Any) -> tuple[str | None, int]:
+    """`server.address` and `server.port` of an SDK resource's client base URL, parsed once per URL object."""
+    url = instance._client.base_url
+    cached = _servers.get(id(url))
+    if cached is None or cached[0] is not url:
+        if len(_servers) >= 64:
+            _servers.clear()
+        cached = _servers[id(url)] = (url, url.host, url.port or (443 if url.scheme == "https" else 80))
+    return cached[1], cached[2]
 
 
 @dataclass(slots=True)

@@ -19,7 +19,7 @@ from agentyield import _semconv as sc
 
 from ._fingerprint import prefix_hash
 from ._instrumentor import LibraryInstrumentor, Target
-from ._records import LLMRequest, LLMResponse, Usage, UsageReader, get
+from ._records import LLMRequest, LLMResponse, Usage, UsageReader, get, server_of
 from ._streams import TracedAsyncStream, TracedStream
 from ._wrappers import start
 
@@ -96,10 +96,10 @@ class AnthropicProvider:
     def request(self, api: str, instance: Any, kwargs: dict[str, Any]) -> LLMRequest:
         model = kwargs.get("model")
         attributes: dict[str, Any] = {}
-        url = instance._client.base_url
-        if url.host:
-            attributes[sc.SERVER_ADDRESS] = url.host
-            attributes[sc.SERVER_PORT] = url.port or (443 if url.scheme == "https" else 80)
+        address, port = server_of(instance)
+        if address:
+            attributes[sc.SERVER_ADDRESS] = address
+            attributes[sc.SERVER_PORT] = port
         for key, attribute, types in _PARAMS:
             value = kwargs.get(key)
             if type(value) in types:

@@ -19,7 +19,7 @@ from agentyield import _semconv as sc
 
 from ._fingerprint import prefix_hash
 from ._instrumentor import LibraryInstrumentor, Target
-from ._records import LLMRequest, LLMResponse, Usage, UsageReader, get
+from ._records import LLMRequest, LLMResponse, Usage, UsageReader, get, server_of
 
 if TYPE_CHECKING:
     from agentyield._config import Config
@@ -44,12 +44,6 @@ _PARAMS = (
 
 def _number(value: Any) -> bool:
     return type(value) in (int, float)
-
-
-def _server(instance: Any) -> tuple[str | None, int | None]:
-    url = instance._client.base_url
-    port = url.port or (443 if url.scheme == "https" else 80)
-    return url.host, port
 
 
 def _usage(usage: Any, operation: str) -> Usage | None:
@@ -101,7 +95,7 @@ class OpenAIProvider:
     def request(self, operation: str, instance: Any, kwargs: dict[str, Any]) -> LLMRequest:
         model = kwargs.get("model")
         attributes: dict[str, Any] = {}
-        address, port = _server(instance)
+        address, port = server_of(instance)
         if address:
             attributes[sc.SERVER_ADDRESS] = address
             attributes[sc.SERVER_PORT] = port
