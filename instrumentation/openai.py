@@ -182,21 +182,19 @@ class OpenAIProvider:
         if operation == CHAT:
             reasons: list[str] = []
             tools: list[str] = []
-            outputs: list[Any] = []
-            for choice in get(result, "choices") or ():
+            choices = get(result, "choices") or ()
+            for choice in choices:
                 reason = get(choice, "finish_reason")
                 if isinstance(reason, str):
                     reasons.append(reason)
-                message = get(choice, "message")
-                outputs.append(message)
-                for call in get(message, "tool_calls") or ():
+                for call in get(get(choice, "message"), "tool_calls") or ():
                     name = get(get(call, "function"), "name") or get(get(call, "custom"), "name")
                     if isinstance(name, str):
                         tools.append(name)
             response.finish_reasons = tuple(reasons)
             response.tool_names = tuple(tools)
             if self.config.capture_content:
-                response.output_messages = _content_json(outputs)
+                response.output_messages = _content_json([get(choice, "message") for choice in choices])
         return response
 
     def _responses_response(self, result: Any) -> LLMResponse:

@@ -65,15 +65,18 @@ class _Tiered:
 
 
 def cost(tokens: TokenCounts, rates: Rates) -> Decimal:
-    """The USD cost of one call: each disjoint token kind at its own rate (reasoning is billed as output)."""
-    return (
-        tokens.uncached_input * rates.uncached_input
-        + tokens.cache_read * rates.cache_read
-        + tokens.cache_write_5m * rates.cache_write_5m
-        + tokens.cache_write_1h * rates.cache_write_1h
-        + tokens.output * rates.output
-        + rates.per_call
-    )
+    """The USD cost of one call: each disjoint token kind at its own rate (reasoning is billed as output).
+
+    Kinds with no tokens are skipped: Decimal arithmetic is the costliest step of booking a call.
+    """
+    total = tokens.uncached_input * rates.uncached_input + tokens.output * rates.output + rates.per_call
+    if tokens.cache_read:
+        total += tokens.cache_read * rates.cache_read
+    if tokens.cache_write_5m:
+        total += tokens.cache_write_5m * rates.cache_write_5m
+    if tokens.cache_write_1h:
+        total += tokens.cache_write_1h * rates.cache_write_1h
+    return total
 
 
 class PriceFileError(ValueError):
