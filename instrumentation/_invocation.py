@@ -76,39 +76,30 @@ class LLMInvocation:
 
     def stop(self, response: LLMResponse | None, stream_end: str | None = None) -> None:
         """End the span with what the call returned. Never raises into the host."""
-        if self.ended:
-            return
-        self.ended = True
-        span = self.span
-        try:
-            if span.is_recording():
-                self._finish(span, response_attributes(response, self.request, stream_end))
-        except Exception as exc:  # noqa: BLE001
-            internal_error("invocation.stop", exc)
-        finally:
-            span.end()
-
-    def _finish(self, span: Span, attributes: dict[str, Any]) -> None:
-        """Set the end attributes in one call, with what the span processor derives from all of them."""
-        if self._before_end is not None:
-            attributes.update(self._before_end(span, {**self.request.attributes, **attributes}))
-        span.set_attributes(attributes)
+        self._end(response, stream_end, None)
 
     def fail(self, error: BaseException, response: LLMResponse | None = None) -> None:
         """End the span with the error the call raised. Never raises into the host."""
+        self._end(response, "error" if self.request.stream else None, error)
+
+    def _end(self, response: LLMResponse | None, stream_end: str | None, error: BaseException | None) -> None:
         if self.ended:
             return
         self.ended = True
         span = self.span
         try:
             if span.is_recording():
-                attributes = response_attributes(response, self.request, "error" if self.request.stream else None)
-                attributes[sc.ERROR_TYPE] = _error_type(error)
-                # The type only: provider error messages can echo request content.
-                span.set_status(Status(StatusCode.ERROR, type(error).__name__))
-                self._finish(span, attributes)
+                attributes = response_attributes(response, self.request, stream_end)
+                if error is not None:
+                    attributes[sc.ERROR_TYPE] = _error_type(error)
+                    # The type only: provider error messages can echo request content.
+                    span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+                if self._before_end is not None:
+                    # What the span processor derives from all the span's attributes, set in the same call.
+                    attributes.update(self._before_end(span, {**self.request.attributes, **attributes}))
+                span.set_attributes(attributes)
         except Exception as exc:  # noqa: BLE001
-            internal_error("invocation.fail", exc)
+            internal_error("invocation.end", exc)
         finally:
             span.end()
 

@@ -6,10 +6,21 @@ no OpenTelemetry objects, so a provider module can be tested without a tracer.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["LLMRequest", "LLMResponse", "Usage", "UsageReader", "get", "server_of"]
+__all__ = ["LLMRequest", "LLMResponse", "Usage", "UsageReader", "content_json", "get", "server_of"]
+
+
+def content_json(value: Any) -> str:
+    """Prompt or completion content as JSON, for opt-in content capture only (SDK models dumped as JSON)."""
+
+    def default(obj: Any) -> Any:
+        dump = getattr(obj, "model_dump", None)
+        return dump(mode="json", exclude_none=True) if dump is not None else repr(obj)
+
+    return json.dumps(value, default=default, ensure_ascii=False)
 
 
 def get(obj: Any, name: str) -> Any:

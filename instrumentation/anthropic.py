@@ -10,7 +10,6 @@ by field across `message_start` and `message_delta`: the last event alone loses 
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any, Callable, Collection
 
 import wrapt
@@ -19,7 +18,7 @@ from agentyield import _semconv as sc
 
 from ._fingerprint import prefix_hash
 from ._instrumentor import LibraryInstrumentor, Target
-from ._records import LLMRequest, LLMResponse, Usage, UsageReader, get, server_of
+from ._records import LLMRequest, LLMResponse, Usage, UsageReader, content_json, get, server_of
 from ._streams import TracedAsyncStream, TracedStream
 from ._wrappers import start
 
@@ -66,14 +65,6 @@ def _usage(usage: Any) -> Usage | None:
     )
 
 
-def _content_json(value: Any) -> str:
-    def default(obj: Any) -> Any:
-        dump = getattr(obj, "model_dump", None)
-        return dump(mode="json", exclude_none=True) if dump is not None else repr(obj)
-
-    return json.dumps(value, default=default, ensure_ascii=False)
-
-
 class AnthropicProvider:
     name = "anthropic"
 
@@ -113,10 +104,10 @@ class AnthropicProvider:
             attributes[sc.PROMPT_PREFIX_HASH] = fingerprint
         if self.config.capture_content:
             if isinstance(system, (str, list)):
-                attributes[sc.GEN_AI_SYSTEM_INSTRUCTIONS] = system if isinstance(system, str) else _content_json(system)
+                attributes[sc.GEN_AI_SYSTEM_INSTRUCTIONS] = system if isinstance(system, str) else content_json(system)
             messages = kwargs.get("messages")
             if isinstance(messages, (list, tuple)):
-                attributes[sc.GEN_AI_INPUT_MESSAGES] = _content_json(list(messages))
+                attributes[sc.GEN_AI_INPUT_MESSAGES] = content_json(list(messages))
         request = LLMRequest(api, "chat", model if isinstance(model, str) else None, attributes, kwargs)
         request.stream = kwargs.get("stream") is True
         return request
@@ -131,7 +122,7 @@ class AnthropicProvider:
             usage=_usage(get(result, "usage")),
             tool_names=tuple(get(b, "name") for b in content if get(b, "type") in _TOOL_BLOCKS),
             output_messages=(
-                _content_json([{"role": "assistant", "content": list(content)}]) if self.config.capture_content else None
+                content_json([{"role": "assistant", "content": list(content)}]) if self.config.capture_content else None
             ),
         )
 
@@ -198,7 +189,7 @@ class MessagesStreamState:
             usage=usage,
             tool_names=tuple(self.tools),
             output_messages=(
-                _content_json([{"role": "assistant", "content": "".join(self.text)}]) if self.text is not None else None
+                content_json([{"role": "assistant", "content": "".join(self.text)}]) if self.text is not None else None
             ),
         )
 

@@ -12,14 +12,13 @@ wrapped `create`.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any, Collection
 
 from agentyield import _semconv as sc
 
 from ._fingerprint import prefix_hash
 from ._instrumentor import LibraryInstrumentor, Target
-from ._records import LLMRequest, LLMResponse, Usage, UsageReader, get, server_of
+from ._records import LLMRequest, LLMResponse, Usage, UsageReader, content_json, get, server_of
 
 if TYPE_CHECKING:
     from agentyield._config import Config
@@ -70,12 +69,15 @@ def _usage(usage: Any, operation: str) -> Usage | None:
     )
 
 
-def _content_json(value: Any) -> str:
-    def default(obj: Any) -> Any:
-        dump = getattr(obj, "model_dump", None)
-        return dump(mode="json", exclude_none=True) if dump is not None else repr(obj)
-
-    return json.dumps(value, default=default, ensure_ascii=False)
+def _leading_contents(messages: Any) -> list[Any]:
+    """The contents of the leading system/developer messages: the stable, cacheable part of the prompt."""
+    leading: list[Any] = []
+    if isinstance(messages, (list, tuple)):
+        for message in messages:
+            if get(message, "role") not in _LEADING_ROLES:
+                break
+            leading.append(get(message, "content"))
+    return leading
 
 
 class OpenAIProvider:
@@ -133,17 +135,11 @@ class OpenAIProvider:
 
     def _chat_request(self, request: LLMRequest, kwargs: dict[str, Any]) -> None:
         messages = kwargs.get("messages")
-        leading: list[Any] = []
-        if isinstance(messages, (list, tuple)):
-            for message in messages:
-                if get(message, "role") not in _LEADING_ROLES:
-                    break
-                leading.append(get(message, "content"))
-        fingerprint = prefix_hash(*leading, kwargs.get("tools"))
+        fingerprint = prefix_hash(*_leading_contents(messages), kwargs.get("tools"))
         if fingerprint:
             request.attributes[sc.PROMPT_PREFIX_HASH] = fingerprint
         if self.config.capture_content and isinstance(messages, (list, tuple)):
-            request.attributes[sc.GEN_AI_INPUT_MESSAGES] = _content_json(list(messages))
+            request.attributes[sc.GEN_AI_INPUT_MESSAGES] = content_json(list(messages))
         if request.stream and self.config.request_stream_usage:
             options = kwargs.get("stream_options")
             if not (isinstance(options, dict) and options.get("include_usage")):
@@ -158,21 +154,15 @@ class OpenAIProvider:
         if isinstance(conversation_id, str):
             request.attributes[sc.GEN_AI_CONVERSATION_ID] = conversation_id
         instructions = kwargs.get("instructions")
-        leading: list[Any] = [instructions if isinstance(instructions, str) else None]
         items = kwargs.get("input")
-        if isinstance(items, (list, tuple)):
-            for item in items:
-                if get(item, "role") not in _LEADING_ROLES:
-                    break
-                leading.append(get(item, "content"))
-        fingerprint = prefix_hash(*leading, kwargs.get("tools"))
+        fingerprint = prefix_hash(instructions if isinstance(instructions, str) else None, *_leading_contents(items), kwargs.get("tools"))
         if fingerprint:
             request.attributes[sc.PROMPT_PREFIX_HASH] = fingerprint
         if self.config.capture_content:
             if isinstance(instructions, str):
                 request.attributes[sc.GEN_AI_SYSTEM_INSTRUCTIONS] = instructions
             if items is not None:
-                request.attributes[sc.GEN_AI_INPUT_MESSAGES] = _content_json(items)
+                request.attributes[sc.GEN_AI_INPUT_MESSAGES] = content_json(items)
 
     def response(self, request: LLMRequest, result: Any) -> LLMResponse:
         operation = request.api
@@ -194,7 +184,7 @@ class OpenAIProvider:
             response.finish_reasons = tuple(reasons)
             response.tool_names = tuple(tools)
             if self.config.capture_content:
-                response.output_messages = _content_json([get(choice, "message") for choice in choices])
+                response.output_messages = content_json([get(choice, "message") for choice in choices])
         return response
 
     def _responses_response(self, result: Any) -> LLMResponse:
@@ -218,7 +208,7 @@ class OpenAIProvider:
             finish_reasons=(reason,) if isinstance(reason, str) else (),
             usage=_usage(get(result, "usage"), RESPONSES),
             tool_names=tuple(tools),
-            output_messages=_content_json(list(output)) if self.config.capture_content else None,
+            output_messages=content_json(list(output)) if self.config.capture_content else None,
         )
 
     def stream_state(self, request: LLMRequest) -> ChatStreamState | ResponsesStreamState:
@@ -277,7 +267,7 @@ class ChatStreamState:
             usage=_usage(self.usage, CHAT),
             tool_names=tuple(self.tools),
             output_messages=(
-                _content_json([{"role": "assistant", "content": "".join(self.text)}]) if self.text is not None else None
+                content_json([{"role": "assistant", "content": "".join(self.text)}]) if self.text is not None else None
             ),
         )
 
