@@ -2,21 +2,21 @@
 PYTHON ?= python3
 VENV ?= .venv
 OLDEST ?= .venv-oldest
-PIP_QUIET ?= -q
+QUIET ?= -q
 
 .PHONY: demo test test-latest test-oldest bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install $(PIP_QUIET) --upgrade pip
-	$(VENV)/bin/python -m pip install $(PIP_QUIET) -e '.[test]'
+	$(VENV)/bin/python -m pip install $(QUIET) --upgrade pip
+	$(VENV)/bin/python -m pip install $(QUIET) -e '.[test]'
 	touch $@
 
 # The oldest supported major of each client SDK, tested in an environment of its own.
 $(OLDEST)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(OLDEST)
-	$(OLDEST)/bin/python -m pip install $(PIP_QUIET) --upgrade pip
-	$(OLDEST)/bin/python -m pip install $(PIP_QUIET) -e '.[test-oldest]'
+	$(OLDEST)/bin/python -m pip install $(QUIET) --upgrade pip
+	$(OLDEST)/bin/python -m pip install $(QUIET) -e '.[test-oldest]'
 	touch $@
 
 demo: $(VENV)/.installed
