@@ -1,0 +1,93 @@
+"""A population of finished tasks: what the offline analyses (budget-controlled performance, cost of
+pass, Pareto frontier, capability vector, tool credit, cache drift) read.
+
+One `TaskRow` per top-level or nested task, built by replaying spans through the ledger (`_replay`), so
+its cost and tokens are the very numbers the live metrics report. No OpenTelemetry imports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["CallRow", "TaskRow", "ToolUse"]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolUse:
+    name: str
+    error: bool
+    phase: str = "work"
+
+
+@dataclass(frozen=True, slots=True)
+class CallRow:
+    """One LLM call, for time series (cache-read ratio over time, drift and its causes)."""
+
+    time_s: float
+    """End time, seconds since the epoch."""
+    agent: str
+    provider: str
+    model: str
+    input: int
+    """Uncached input tokens."""
+    cache_read: int
+    cache_write: int
+    output: int
+    cost: float | None
+    prefix_hash: str | None
+    task_id: str | None
+    uncached_input_rate: float | None = None
+    """USD per uncached input token (None when unpriced): prices missed caching."""
+    cache_read_rate: float | None = None
+
+
+@dataclass(slots=True)
+class TaskRow:
+    task_id: str
+    name: str
+    """The task kind (`agentyield.task.name`)."""
+    agent: str
+    version: str | None
+    """`gen_ai.agent.version` of the task, if recorded: configurations are (agent, version, model)."""
+    parent_id: str | None
+    start_s: float
+    end_s: float
+    outcome: str
+    """`success`, `failure` or `unknown`."""
+    score: float | None
+    cost: float | None
+    """Total cost including sub-tasks; None when any call was unpriced."""
+    input: int
+    cache_read: int
+    cache_write: int
+    output: int
+    reasoning: int
+    llm_calls: int
+    models: tuple[str, ...]
+    """Models that served the task's own calls, most used first."""
+    attributable_cost: float | None
+    """What the task's accepted artifacts pay for (own cost plus unproductive sub-tasks'; docs/metrics.md)."""
+    accepted_kinds: tuple[str, ...]
+    """The kind of each accepted artifact (repeated kinds repeat)."""
+    artifacts_rejected: int
+    artifacts_unknown: int
+    tools: tuple[ToolUse, ...] = ()
+    verification_cost: float = 0.0
+    privacy_findings: int = 0
+    """`agentyield.privacy.findings` recorded on the task's spans (0 when none)."""
+    attributes: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def artifacts_accepted(self) -> int:
+        return len(self.accepted_kinds)
+
+    @property
+    def tokens(self) -> int:
+        """Total billed tokens (all four disjoint kinds): the budget axis."""
+        return self.input + self.cache_read + self.cache_write + self.output
+
+    @property
+    def configuration(self) -> str:
+        """`agent@version/model`: what the Pareto frontier and cost of pass compare."""
+        model = self.models[0] if self.models else "unknown"
+        return f"{self.agent}@{self.version or '-'}/{model}"
