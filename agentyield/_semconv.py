@@ -65,6 +65,7 @@ STREAM_USAGE_REQUESTED = "agentyield.stream.usage_requested"
 
 # Units of work (tasks), artifacts and phases: written by agentyield.task() and friends.
 GEN_AI_AGENT_NAME = "gen_ai.agent.name"
+GEN_AI_AGENT_VERSION = "gen_ai.agent.version"
 GEN_AI_TOOL_NAME = "gen_ai.tool.name"
 OPERATION_INVOKE_AGENT = "invoke_agent"
 OPERATION_INVOKE_WORKFLOW = "invoke_workflow"

@@ -22,7 +22,8 @@ from typing import Any, Callable
 from agentyield import _semconv as sc
 
 from ._normalize import Kind
-from ._pricing import PriceBook, TokenCounts, cost
+from ._population import ToolUse
+from ._pricing import PriceBook, Rates, TokenCounts, cost
 from ._records import ArtifactRecord, LLMCallRecord, TaskRecord, ToolCallRecord
 
 __all__ = ["Ledger", "Limits", "PricedCall", "TaskResult", "Totals"]
@@ -44,6 +45,7 @@ class Limits:
     """Distinct values per metric attribute (model, agent, task name, artifact kind, tool name)."""
     max_agents: int = 1_000
     max_series: int = 10_000
+    max_tools_per_task: int = 256
     """Distinct (provider, model, request model, agent, phase, operation) sets of LLM calls."""
 
 
@@ -92,6 +94,10 @@ class _Task:
     attributable: Decimal = Decimal(0)
     """Own cost plus the cost handed up by children that produced no accepted artifact."""
     attributable_unpriced: int = 0
+    models: dict[str, int] = field(default_factory=dict)
+    """Calls by the model that served them (own calls)."""
+    tools: list[ToolUse] = field(default_factory=list)
+    verification_cost: Decimal = Decimal(0)
 
     def total(self) -> Totals:
         out = Totals()
@@ -173,14 +179,32 @@ class PricedCall:
     """None when the call could not be priced (unknown model, or usage missing)."""
     agent: str
     phase: str
+    task_id: str | None = None
+    rates: Rates | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class TaskResult:
+    """Everything the ledger knows of a finished task (the span processor writes some of it on the span;
+    the offline report keeps all of it)."""
+
+    record: TaskRecord
+    agent: str
+    parent_id: str | None
     total: Totals
     """Own spend plus every sub-task's."""
     own: Totals
-    accepted_artifacts: int
+    accepted_kinds: tuple[str, ...]
+    attributable: Decimal | None
+    """What its accepted artifacts pay for; None when an unpriced call is in it."""
+    models: tuple[str, ...]
+    """Models of its own calls, most used first."""
+    tools: tuple[ToolUse, ...]
+    verification_cost: Decimal
+
+    @property
+    def accepted_artifacts(self) -> int:
+        return len(self.accepted_kinds)
 
 
 class Ledger:
@@ -278,6 +302,9 @@ class Ledger:
         target = task.own if task is not None else self._window(agent)
         target.llm_calls += 1
         price: Decimal | None = None
+        rates: Rates | None = None
+        if task is not None:
+            task.models[call.model] = task.models.get(call.model, 0) + 1
         input_tokens, output_tokens = call.input_tokens, call.output_tokens
         if call.usage_missing or input_tokens is None or output_tokens is None:
             series.missing += 1
@@ -324,7 +351,9 @@ class Ledger:
             target.cost += price
             if task is not None:
                 task.attributable += price
-        return PricedCall(price, agent, phase)
+                if phase == sc.PHASE_VERIFICATION:
+                    task.verification_cost += price
+        return PricedCall(price, agent, phase, task.task_id if task is not None else None, rates)
 
     def _window(self, agent: str) -> Totals:
         window = self.windows.get(agent)
@@ -358,6 +387,11 @@ class Ledger:
             node = self._nodes.pop(span_id, None)
             task = node.task if node is not None else None
             agent = self._agent(task)
+            if task is not None:
+                if len(task.tools) < self.limits.max_tools_per_task:
+                    task.tools.append(ToolUse(call.name, call.error, call.phase or (node.phase if node else sc.PHASE_WORK)))
+                else:
+                    self.limits_hit["task_tools"] += 1
             totals = Totals(tool_calls=1, tool_errors=int(call.error))
             self._accumulate(totals, task, agent)
             key = (self._label(sc.GEN_AI_AGENT_NAME, agent), self._label(sc.GEN_AI_TOOL_NAME, call.name), "true" if call.error else "false")
@@ -394,7 +428,18 @@ class Ledger:
                 task.parent.attributable_unpriced += task.attributable_unpriced
             else:
                 self.counters["agentyield.unproductive.cost.usd"][(agent, name)] += task.attributable
-            return TaskResult(total, task.own, len(accepted))
+            return TaskResult(
+                record=record,
+                agent=task.agent,
+                parent_id=task.parent.task_id if task.parent is not None else None,
+                total=total,
+                own=task.own,
+                accepted_kinds=tuple(a.kind for a in record.artifacts if a.accepted),
+                attributable=task.attributable if task.attributable_unpriced == 0 else None,
+                models=tuple(sorted(task.models, key=lambda m: -task.models[m])),
+                tools=tuple(task.tools),
+                verification_cost=task.verification_cost,
+            )
 
     def _book_artifacts(self, artifacts: list[ArtifactRecord], agent: Any) -> list[Any]:
         """Count artifacts; return the (bounded) kinds of the accepted ones."""

@@ -121,12 +121,16 @@ def task_record(attributes: Mapping[str, Any], events: Iterable[tuple[str, Mappi
     if outcome not in ("success", "failure"):
         outcome = "failure" if is_error else None
     agent = attributes.get(sc.GEN_AI_AGENT_NAME)
+    version = attributes.get(sc.GEN_AI_AGENT_VERSION)
+    score = attributes.get(sc.TASK_SCORE)
     return TaskRecord(
         task_id=str(attributes.get(sc.TASK_ID) or ""),
         name=str(attributes.get(sc.TASK_NAME) or agent or "unknown"),
         agent=agent if isinstance(agent, str) else None,
         outcome=outcome,
         artifacts=[_artifact(a) for n, a in events if n == sc.ARTIFACT_EVENT],
+        version=str(version) if version is not None else None,
+        score=float(score) if type(score) in (int, float) else None,
     )
 
 

@@ -19,6 +19,7 @@ from agentyield import _semconv as sc
 from agentyield._guard import internal_error
 
 from . import _normalize as normalize
+from ._booking import begin, finish
 from ._ledger import Ledger, Limits, TaskResult
 from ._metrics import LedgerMetrics
 from ._pricing import PriceBook
@@ -58,13 +59,7 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
             if span.kind is SpanKind.CLIENT and span.instrumentation_scope.name == "agentyield":
                 self.ledger.start(span.context.span_id, parent_id, normalize.Kind.LLM)  # our own LLM span
                 return
-            attributes = dict(span.attributes or {})
-            kind = normalize.classify(span.name, attributes)
-            phase = normalize.phase_of(attributes)
-            if kind == normalize.Kind.TOOL and attributes.get(sc.GEN_AI_TOOL_NAME) in self.verification_tools:
-                phase = sc.PHASE_VERIFICATION
-            task = normalize.task_record(attributes, (), False) if kind == normalize.Kind.TASK else None
-            self.ledger.start(span.context.span_id, parent_id, kind, task=task, phase=phase)
+            begin(self.ledger, span.context.span_id, parent_id, span.name, dict(span.attributes or {}), self.verification_tools)
         except Exception as exc:  # noqa: BLE001
             internal_error("processor.on_start", exc)
 
@@ -102,30 +97,20 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
             internal_error("processor.on_end", exc)
 
     def _book(self, span: Any, attributes: Mapping[str, Any], end_time: int) -> dict[str, Any]:
-        span_id = span.context.span_id
-        kind = normalize.classify(span.name, attributes)
-        if kind == normalize.Kind.LLM:
-            call = normalize.llm_call(attributes)
-            call.duration_s = (end_time - span.start_time) / 1e9
-            priced = self.ledger.end_llm(span_id, call)
-            if priced is None:
-                return {}
+        """Book a span; return the derived attributes it should carry."""
+        is_error = span.status.status_code is StatusCode.ERROR
+        events = [(event.name, event.attributes or {}) for event in span.events] if span.events else ()
+        duration_s = (end_time - span.start_time) / 1e9
+        booked = finish(self.ledger, span.context.span_id, span.name, attributes, events, is_error, duration_s)
+        if booked.priced is not None:
+            priced = booked.priced
             # Which price table priced it is an attribute of agentyield's instrumentation scope, not of each span.
             out: dict[str, Any] = {sc.COST_USD: float(priced.cost)} if priced.cost is not None else {sc.PRICED: False}
             if priced.phase != sc.PHASE_WORK:
                 out[sc.PHASE] = priced.phase
             return out
-        is_error = span.status.status_code is StatusCode.ERROR
-        if kind == normalize.Kind.TOOL:
-            self.ledger.end_tool(span_id, normalize.tool_call(attributes, is_error))
-            return {}
-        if kind == normalize.Kind.TASK:
-            events = [(event.name, event.attributes or {}) for event in span.events]
-            return _task_attributes(self.ledger.end_task(span_id, normalize.task_record(attributes, events, is_error)))
-        if kind == normalize.Kind.ARTIFACT:
-            self.ledger.end_window_artifact(span_id, normalize.window_artifact(attributes))
-            return {}
-        self.ledger.end_other(span_id)
+        if booked.task is not None:
+            return _task_attributes(booked.task)
         return {}
 
     def shutdown(self) -> None:

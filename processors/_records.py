@@ -63,3 +63,6 @@ class TaskRecord:
     outcome: str | None = None
     """`success`, `failure` or None (unknown), known at the task's end."""
     artifacts: list[ArtifactRecord] = field(default_factory=list)
+    version: str | None = None
+    """`gen_ai.agent.version`: agent versions are compared as configurations."""
+    score: float | None = None

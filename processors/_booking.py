@@ -1,0 +1,66 @@
+"""Spans to ledger events: the one place that decides what a span's start and end mean.
+
+The in-process span processor and the offline replay of trace files both call `begin` and `finish`, so
+the same span gives the same numbers whichever way it arrives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from agentyield import _semconv as sc
+
+from . import _normalize as normalize
+from ._ledger import Ledger, PricedCall, TaskResult
+from ._records import LLMCallRecord
+
+__all__ = ["Booked", "begin", "finish"]
+
+
+def begin(
+    ledger: Ledger, span_id: int, parent_id: int | None, name: str, attributes: Mapping[str, Any], verification_tools: frozenset[str]
+) -> None:
+    """A span started: tell the ledger what it is (task, tool, LLM call, ...) and its phase."""
+    kind = normalize.classify(name, attributes)
+    phase = normalize.phase_of(attributes)
+    if kind == normalize.Kind.TOOL and attributes.get(sc.GEN_AI_TOOL_NAME) in verification_tools:
+        phase = sc.PHASE_VERIFICATION
+    task = normalize.task_record(attributes, (), False) if kind == normalize.Kind.TASK else None
+    ledger.start(span_id, parent_id, kind, task=task, phase=phase)
+
+
+@dataclass(frozen=True, slots=True)
+class Booked:
+    """What ending a span booked: an LLM call (`call`, `priced`), a task (`task`), or neither."""
+
+    kind: str
+    call: LLMCallRecord | None = None
+    priced: PricedCall | None = None
+    task: TaskResult | None = None
+
+
+def finish(
+    ledger: Ledger,
+    span_id: int,
+    name: str,
+    attributes: Mapping[str, Any],
+    events: Iterable[tuple[str, Mapping[str, Any]]],
+    is_error: bool,
+    duration_s: float,
+) -> Booked:
+    """A span ended (or is about to): book it."""
+    kind = normalize.classify(name, attributes)
+    if kind == normalize.Kind.LLM:
+        call = normalize.llm_call(attributes)
+        call.duration_s = duration_s
+        return Booked(kind, call, ledger.end_llm(span_id, call))
+    if kind == normalize.Kind.TOOL:
+        ledger.end_tool(span_id, normalize.tool_call(attributes, is_error))
+    elif kind == normalize.Kind.TASK:
+        return Booked(kind, task=ledger.end_task(span_id, normalize.task_record(attributes, events, is_error)))
+    elif kind == normalize.Kind.ARTIFACT:
+        ledger.end_window_artifact(span_id, normalize.window_artifact(attributes))
+    else:
+        ledger.end_other(span_id)
+    return Booked(kind)
