@@ -40,6 +40,7 @@ def instrument(
     prices: str | Path | None = None,
     agent: str | None = None,
     verification_tools: Iterable[str] = (),
+    directory: str | Path | None = None,
 ) -> None:
     """Instrument every supported LLM client library that is installed, and derive agent metrics.
 
@@ -53,6 +54,8 @@ def instrument(
     - `agent` (default `AGENTYIELD_AGENT`, else `OTEL_SERVICE_NAME`, else "default"): the agent that spend
       outside any `task()` belongs to.
     - `verification_tools`: tool names whose calls count as verification.
+    - `directory` (default `AGENTYIELD_DIR`, else `./.agentyield`): where the embedded default writes OTLP
+      JSON lines when no provider and no OTLP endpoint is configured.
     """
     from agentyield.instrumentation import AgentYieldInstrumentor
     from agentyield.processors import AgentYieldSpanProcessor, PriceBook, RecordEverythingSampler
@@ -60,11 +63,11 @@ def instrument(
     instrumentor = AgentYieldInstrumentor()
     if instrumentor.is_instrumented_by_opentelemetry:
         return
-    tracer_provider = resolve_tracer_provider(tracer_provider)
+    tracer_provider = resolve_tracer_provider(tracer_provider, directory)
     processor = _processors.get(tracer_provider)
     if processor is None and hasattr(tracer_provider, "add_span_processor"):
         processor = AgentYieldSpanProcessor(
-            resolve_meter_provider(meter_provider),
+            resolve_meter_provider(meter_provider, directory),
             prices=PriceBook(prices or os.environ.get(PRICES_ENV) or None),
             default_agent=agent or os.environ.get(AGENT_ENV) or os.environ.get("OTEL_SERVICE_NAME") or "default",
             verification_tools=verification_tools,

@@ -1,13 +1,15 @@
 """Which providers agentyield records into: the caller's, the application's global ones, or its own.
 
-Only when neither the caller nor the application configured a provider does agentyield set one up, from
-the standard `OTEL_*` environment variables, with the OTLP exporter the protocol variable names. Nothing
-here opens a connection: exporters connect on their first export.
+Only when neither the caller nor the application configured a provider does agentyield set one up: with
+the OTLP exporter the standard `OTEL_*` variables name when an OTLP endpoint is set, and otherwise the
+embedded default, OTLP JSON lines under `./.agentyield/` (`AGENTYIELD_DIR`). Nothing here opens a
+connection: exporters connect on their first export. Providers set up here flush at interpreter exit.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from opentelemetry import metrics, trace
 from opentelemetry.metrics import MeterProvider
@@ -15,36 +17,57 @@ from opentelemetry.trace import TracerProvider
 
 __all__ = ["resolve_meter_provider", "resolve_tracer_provider"]
 
-def _protocol(signal_env: str) -> str:
-    return (os.environ.get(signal_env) or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL") or "http/protobuf").strip()
+_ENDPOINTS = {
+    "traces": ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"),
+    "metrics": ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"),
+}
 
 
-def _is_configured(provider: object) -> bool:
-    """The API's placeholders mean the application configured nothing."""
-    return not isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider))
+def _protocol(signal: str) -> str:
+    value = os.environ.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_PROTOCOL") or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+    return (value or "http/protobuf").strip()
 
 
-def resolve_tracer_provider(given: TracerProvider | None) -> TracerProvider:
+def _embedded(signal: str, directory: str | Path | None) -> Path | None:
+    """The embedded default's directory, unless an OTLP endpoint is configured for `signal`."""
+    if any(os.environ.get(name) for name in _ENDPOINTS[signal]):
+        return None
+    from ._files import DEFAULT_DIRECTORY, DIRECTORY_ENV
+
+    return Path(directory or os.environ.get(DIRECTORY_ENV) or DEFAULT_DIRECTORY)
+
+
+def resolve_tracer_provider(given: TracerProvider | None, directory: str | Path | None = None) -> TracerProvider:
     if given is not None:
         return given
     current = trace.get_tracer_provider()
-    if _is_configured(current):
+    if not isinstance(current, (trace.ProxyTracerProvider, trace.NoOpTracerProvider)):
         return current
     from opentelemetry.sdk.trace import TracerProvider as SDKTracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
-    if _protocol("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") == "grpc":
+    exporter: SpanExporter
+    embedded = _embedded("traces", directory)
+    if embedded is not None:
+        from ._files import JsonLinesSpanExporter
+
+        exporter = JsonLinesSpanExporter(embedded)
+    elif _protocol("traces") == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        exporter = OTLPSpanExporter()
     else:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter  # type: ignore[assignment]
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HTTPSpanExporter
+
+        exporter = HTTPSpanExporter()
     provider = SDKTracerProvider()
-    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
     return provider
 
 
-def resolve_meter_provider(given: MeterProvider | None) -> MeterProvider:
-    """Same rule as for traces: the caller's, else the application's global one, else one from `OTEL_*`."""
+def resolve_meter_provider(given: MeterProvider | None, directory: str | Path | None = None) -> MeterProvider:
+    """Same rule as for traces: the caller's, else the application's global one, else agentyield's own."""
     if given is not None:
         return given
     current = metrics.get_meter_provider()
@@ -52,12 +75,22 @@ def resolve_meter_provider(given: MeterProvider | None) -> MeterProvider:
     if not isinstance(current, metrics.NoOpMeterProvider) and type(current).__module__ != "opentelemetry.metrics._internal":
         return current
     from opentelemetry.sdk.metrics import MeterProvider as SDKMeterProvider
-    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+    from opentelemetry.sdk.metrics.export import MetricExporter, PeriodicExportingMetricReader
 
-    if _protocol("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL") == "grpc":
+    exporter: MetricExporter
+    embedded = _embedded("metrics", directory)
+    if embedded is not None:
+        from ._files import JsonLinesMetricExporter
+
+        exporter = JsonLinesMetricExporter(embedded)
+    elif _protocol("metrics") == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+
+        exporter = OTLPMetricExporter()
     else:
-        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter  # type: ignore[assignment]
-    provider = SDKMeterProvider(metric_readers=[PeriodicExportingMetricReader(OTLPMetricExporter())])
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HTTPMetricExporter
+
+        exporter = HTTPMetricExporter()
+    provider = SDKMeterProvider(metric_readers=[PeriodicExportingMetricReader(exporter)])
     metrics.set_meter_provider(provider)
     return provider

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 from importlib.metadata import entry_points
 
 
@@ -12,6 +13,9 @@ def run(code: str, **env: str) -> str:
     """Run `code` in a fresh interpreter (global providers and imports start clean)."""
     import os
 
+    import tempfile
+
+    env = {"AGENTYIELD_DIR": tempfile.mkdtemp(prefix="agentyield-test-"), **env}
     result = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
         capture_output=True, text=True, timeout=120, env={**os.environ, **env},
@@ -83,11 +87,37 @@ def test_metrics_go_out_over_the_otlp_protocol_the_environment_names() -> None:
         reader = metrics.get_meter_provider()._all_metric_readers.pop()
         print(type(reader._exporter).__module__)
         """
-    assert run(code, OTEL_METRIC_EXPORT_INTERVAL="3600000") == "opentelemetry.exporter.otlp.proto.http.metric_exporter"
-    assert (
-        run(code, OTEL_EXPORTER_OTLP_METRICS_PROTOCOL="grpc", OTEL_METRIC_EXPORT_INTERVAL="3600000")
-        == "opentelemetry.exporter.otlp.proto.grpc.metric_exporter"
+    endpoint = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9", "OTEL_METRIC_EXPORT_INTERVAL": "3600000"}
+    assert run(code, **endpoint) == "opentelemetry.exporter.otlp.proto.http.metric_exporter"
+    assert run(code, OTEL_EXPORTER_OTLP_METRICS_PROTOCOL="grpc", **endpoint) == "opentelemetry.exporter.otlp.proto.grpc.metric_exporter"
+    assert run(code, OTEL_METRIC_EXPORT_INTERVAL="3600000") == "agentyield._files"
+
+
+def test_embedded_default_writes_otlp_json_lines_and_flushes_at_exit(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """No provider and no OTLP endpoint: spans and metrics land as OTLP JSON lines, nothing lost at exit."""
+    import json
+
+    run(
+        f"""
+        import sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        import agentyield
+        agentyield.instrument()
+        from openai_mock import OpenAIMock, clients
+        sync, _ = clients(OpenAIMock())
+        with agentyield.task("t", agent="a") as t:
+            sync.chat.completions.create(model="gpt-4o", messages=[{{"role": "user", "content": "hi"}}])
+            t.artifact("x", accepted=True)
+        """,
+        AGENTYIELD_DIR=str(tmp_path / "out"),
     )
+    traces = [json.loads(line) for line in (tmp_path / "out" / "traces.jsonl").read_text().splitlines()]
+    spans = [s for line in traces for rs in line["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]]
+    assert sorted(s["name"] for s in spans) == ["chat gpt-4o", "invoke_agent a"]
+    assert all(len(s["traceId"]) == 32 and len(s["spanId"]) == 16 for s in spans)
+    metrics = [json.loads(line) for line in (tmp_path / "out" / "metrics.jsonl").read_text().splitlines()]
+    names = {m["name"] for line in metrics for rm in line["resourceMetrics"] for sm in rm["scopeMetrics"] for m in sm["metrics"]}
+    assert {"agentyield.llm.calls", "agentyield.artifact.cost.usd", "agentyield.tokens"} <= names
 
 
 def test_instrument_twice_wraps_once(instrument) -> None:  # type: ignore[no-untyped-def]
