@@ -115,7 +115,7 @@ def iter_requests(paths: Sequence[str | Path]) -> Iterator[tuple[Path, int, dict
                         data = json.loads(line)
                     except json.JSONDecodeError as exc:
                         cut = " (truncated?)" if not line.endswith("\n") else ""
-                        raise OTLPJsonError(f"{path}:{number}: not JSON{cut}: {exc.msg} at column {exc.colno}") from None
+                        raise OTLPJsonError(f"{path}:{number}: not JSON{cut}: {exc.msg} (column {exc.colno})") from None
                     if not isinstance(data, dict) or not ({"resourceSpans", "resourceMetrics", "resourceLogs"} & data.keys()):
                         raise OTLPJsonError(f"{path}:{number}: not OTLP JSON (expected an object with resourceSpans, resourceMetrics or resourceLogs)")
                     yield path, number, data

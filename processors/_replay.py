@@ -1,0 +1,192 @@
+"""Offline entry point of the derivation core: OTLP JSON spans replayed through the same booking and ledger.
+
+Spans are replayed in time order (starts and ends as events), exactly as the span processor sees them
+live, so a file gives the numbers the live metrics gave. The result is a population of tasks and calls
+for the offline analyses.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from agentyield import _semconv as sc
+
+from ._booking import begin, finish
+from ._ledger import Ledger, TaskResult
+from ._population import CallRow, TaskRow
+from ._pricing import PriceBook
+
+__all__ = ["Population", "SpanRow", "decode_spans", "replay"]
+
+_ERROR = 2  # OTLP status code ERROR
+
+
+@dataclass(slots=True)
+class SpanRow:
+    name: str
+    trace_id: int
+    span_id: int
+    parent_id: int | None
+    start_ns: int
+    end_ns: int
+    is_error: bool
+    attributes: dict[str, Any]
+    events: list[tuple[str, dict[str, Any]]]
+    service: str | None
+
+
+def _any_value(value: Mapping[str, Any]) -> Any:
+    if "stringValue" in value:
+        return value["stringValue"]
+    if "intValue" in value:
+        return int(value["intValue"])
+    if "doubleValue" in value:
+        return float(value["doubleValue"])
+    if "boolValue" in value:
+        return bool(value["boolValue"])
+    if "arrayValue" in value:
+        return tuple(_any_value(v) for v in value["arrayValue"].get("values", ()))
+    if "kvlistValue" in value:
+        return {kv["key"]: _any_value(kv.get("value", {})) for kv in value["kvlistValue"].get("values", ())}
+    return None
+
+
+def _attributes(items: Iterable[Mapping[str, Any]] | None) -> dict[str, Any]:
+    return {kv["key"]: _any_value(kv.get("value", {})) for kv in items or ()}
+
+
+def _id(value: str | None) -> int | None:
+    """OTLP/JSON ids are hex; protobuf's own JSON mapping writes base64. Accept both."""
+    if not value:
+        return None
+    try:
+        return int(value, 16)
+    except ValueError:
+        return int.from_bytes(base64.b64decode(value), "big")
+
+
+def decode_spans(request: Mapping[str, Any]) -> list[SpanRow]:
+    """The spans of one OTLP JSON export request (`resourceSpans`); other signals give none."""
+    rows: list[SpanRow] = []
+    for resource_spans in request.get("resourceSpans", ()):
+        service = _attributes(resource_spans.get("resource", {}).get("attributes")).get("service.name")
+        if isinstance(service, str) and service.startswith("unknown_service"):
+            service = None
+        for scope_spans in resource_spans.get("scopeSpans", ()):
+            for span in scope_spans.get("spans", ()):
+                rows.append(
+                    SpanRow(
+                        name=span.get("name", ""),
+                        trace_id=_id(span.get("traceId")) or 0,
+                        span_id=_id(span.get("spanId")) or 0,
+                        parent_id=_id(span.get("parentSpanId")),
+                        start_ns=int(span.get("startTimeUnixNano", 0)),
+                        end_ns=int(span.get("endTimeUnixNano", 0)),
+                        is_error=span.get("status", {}).get("code") in (_ERROR, "STATUS_CODE_ERROR"),
+                        attributes=_attributes(span.get("attributes")),
+                        events=[(e.get("name", ""), _attributes(e.get("attributes"))) for e in span.get("events", ())],
+                        service=service if isinstance(service, str) else None,
+                    )
+                )
+    return rows
+
+
+@dataclass
+class Population:
+    tasks: list[TaskRow] = field(default_factory=list)
+    calls: list[CallRow] = field(default_factory=list)
+    ledger: Ledger | None = None
+
+
+def _depths(spans: list[SpanRow]) -> dict[int, int]:
+    parents = {s.span_id: s.parent_id for s in spans}
+    depths: dict[int, int] = {}
+    for span in spans:
+        chain = []
+        current: int | None = span.span_id
+        while current is not None and current not in depths and len(chain) < 256:
+            chain.append(current)
+            current = parents.get(current)
+        depth = depths.get(current, -1) if current is not None else -1
+        for span_id in reversed(chain):
+            depth += 1
+            depths[span_id] = depth
+    return depths
+
+
+def _task_row(result: TaskResult, span: SpanRow) -> TaskRow:
+    total = result.total
+    record = result.record
+    return TaskRow(
+        task_id=record.task_id,
+        name=record.name,
+        agent=result.agent,
+        version=record.version,
+        parent_id=result.parent_id,
+        start_s=span.start_ns / 1e9,
+        end_s=span.end_ns / 1e9,
+        outcome=record.outcome or "unknown",
+        score=record.score,
+        cost=float(total.cost) if total.unpriced_calls == 0 else None,
+        input=total.input,
+        cache_read=total.cache_read,
+        cache_write=total.cache_write,
+        output=total.output,
+        reasoning=total.reasoning,
+        llm_calls=total.llm_calls,
+        models=result.models,
+        attributable_cost=float(result.attributable) if result.attributable is not None else None,
+        accepted_kinds=result.accepted_kinds,
+        artifacts_rejected=sum(1 for a in record.artifacts if a.accepted is False),
+        artifacts_unknown=sum(1 for a in record.artifacts if a.accepted is None),
+        tools=result.tools,
+        verification_cost=float(result.verification_cost),
+        privacy_findings=int(span.attributes.get("agentyield.privacy.findings", 0) or 0),
+        attributes={k: v for k, v in span.attributes.items() if not k.startswith("agentyield.task.")},
+    )
+
+
+def replay(spans: list[SpanRow], prices: PriceBook, *, verification_tools: Iterable[str] = ()) -> Population:
+    """Book every span in time order; the ledger's live metrics and the population both come out."""
+    ledger = Ledger(prices)
+    tools = frozenset(verification_tools)
+    depths = _depths(spans)
+    events: list[tuple[int, int, int, int, SpanRow]] = []
+    for index, span in enumerate(spans):
+        depth = depths.get(span.span_id, 0)
+        events.append((span.start_ns, 0, depth, index, span))
+        events.append((span.end_ns, 1, -depth, index, span))
+    events.sort(key=lambda e: e[:4])
+    population = Population(ledger=ledger)
+    for _, is_end, _, _, span in events:
+        ledger.default_agent = span.service or "default"  # spend outside tasks belongs to the emitting service
+        if not is_end:
+            begin(ledger, span.span_id, span.parent_id, span.name, span.attributes, tools)
+            continue
+        booked = finish(ledger, span.span_id, span.name, span.attributes, span.events, span.is_error, (span.end_ns - span.start_ns) / 1e9)
+        if booked.task is not None:
+            population.tasks.append(_task_row(booked.task, span))
+        elif booked.priced is not None and booked.call is not None:
+            call, priced = booked.call, booked.priced
+            has_usage = call.input_tokens is not None and not call.usage_missing
+            rates = priced.rates
+            population.calls.append(
+                CallRow(
+                    time_s=span.end_ns / 1e9,
+                    agent=priced.agent,
+                    provider=call.provider,
+                    model=call.model,
+                    input=max(0, (call.input_tokens or 0) - call.cache_read_tokens - call.cache_write_tokens) if has_usage else 0,
+                    cache_read=call.cache_read_tokens,
+                    cache_write=call.cache_write_tokens,
+                    output=call.output_tokens or 0,
+                    cost=float(priced.cost) if priced.cost is not None else None,
+                    prefix_hash=span.attributes.get(sc.PROMPT_PREFIX_HASH),
+                    task_id=priced.task_id,
+                    uncached_input_rate=float(rates.uncached_input) if rates is not None else None,
+                    cache_read_rate=float(rates.cache_read) if rates is not None else None,
+                )
+            )
+    return population
