@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 if TYPE_CHECKING:
     from google.protobuf.message import Message
 
-__all__ = ["JsonLinesWriter", "OTLPJsonError", "iter_requests", "to_json_line"]
+__all__ = ["JsonLinesWriter", "OTLPJsonError", "iter_requests", "to_json_line", "trace_files"]
 
 _ID_FIELDS = {"traceId", "spanId", "parentSpanId"}
 
@@ -86,7 +86,8 @@ class OTLPJsonError(ValueError):
 _SUFFIXES = (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".gz")
 
 
-def _files(paths: Sequence[str | Path]) -> list[Path]:
+def trace_files(paths: Sequence[str | Path]) -> list[Path]:
+    """The trace files named: files as given, directories searched for *.jsonl, *.json and *.gz."""
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
@@ -104,7 +105,7 @@ def _files(paths: Sequence[str | Path]) -> list[Path]:
 
 def iter_requests(paths: Sequence[str | Path]) -> Iterator[tuple[Path, int, dict[str, Any]]]:
     """Each export request (a decoded line) with its file and line number; raises OTLPJsonError on bad input."""
-    for path in _files(paths):
+    for path in trace_files(paths):
         opener = gzip.open if path.name.endswith(".gz") else open
         try:
             with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]

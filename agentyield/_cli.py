@@ -1,0 +1,67 @@
+"""The `agentyield` command: `demo` and `report`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+__all__ = ["main"]
+
+
+def _report(args: argparse.Namespace) -> int:
+    from ._otlp_json import OTLPJsonError
+    from ._report import build_report, render_text, write_outputs
+    from agentyield.processors import PriceFileError
+
+    try:
+        data = build_report(args.paths, prices=args.prices, progress=sys.stderr)
+    except (OTLPJsonError, PriceFileError) as exc:
+        print(f"agentyield report: {exc}", file=sys.stderr)
+        return 2
+    if args.json != "-":
+        sys.stdout.write(render_text(data))
+    write_outputs(data, json_path=args.json, html_path=args.html)
+    if args.html:
+        print(f"\nHTML report written to {args.html}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import agentyield
+    from opentelemetry import metrics, trace
+
+    from ._demo import run_workload
+
+    directory = Path(args.dir) / time.strftime("demo-%Y%m%dT%H%M%S", time.gmtime())
+    agentyield.instrument(directory=directory)
+    started = time.monotonic()
+    run_workload(seed=args.seed, scale=args.scale)
+    trace.get_tracer_provider().force_flush()  # type: ignore[attr-defined]
+    metrics.get_meter_provider().force_flush()  # type: ignore[attr-defined]
+    print(f"demo workload done in {time.monotonic() - started:.1f} s; spans and metrics in {directory}/\n")
+    args.paths = [str(directory)]
+    return _report(args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="agentyield", description="Measure AI agents by the work they finish.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    report = commands.add_parser("report", help="analyse OTLP JSON lines (ours, or a Collector file exporter's)")
+    report.add_argument("paths", nargs="+", help="files or directories (*.jsonl, *.json, *.gz)")
+    demo = commands.add_parser("demo", help="run a scripted agent workload against a local mock, then report on it")
+    demo.add_argument("--dir", default=".agentyield", help="where the demo writes its OTLP JSON lines (default .agentyield)")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--scale", type=int, default=1)
+    for sub in (report, demo):
+        sub.add_argument("--json", metavar="FILE", help="write the results as JSON to FILE ('-' for stdout, instead of the table)")
+        sub.add_argument("--html", metavar="FILE", help="write a self-contained HTML page with charts")
+        sub.add_argument("--prices", metavar="FILE", help="a JSON or YAML price file that overrides or adds models")
+    args = parser.parse_args(argv)
+    return _demo(args) if args.command == "demo" else _report(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

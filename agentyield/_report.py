@@ -1,0 +1,154 @@
+"""`agentyield report`: trace files in, the offline analyses out (terminal, JSON, HTML).
+
+Reading, replay and analysis all go through the derivation core (`processors`); this module only loads
+files and lays the numbers out. Where the data cannot support a number, the report prints the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Iterable, Sequence, TextIO
+
+from ._otlp_json import iter_requests, trace_files
+
+__all__ = ["build_report", "render_text"]
+
+_PROGRESS_BYTES = 8 * 1024 * 1024
+
+
+def build_report(paths: Sequence[str | Path], *, prices: str | Path | None = None, progress: TextIO | None = None) -> dict[str, Any]:
+    """Read OTLP JSON lines (files, directories, .gz), replay them, and run every analysis."""
+    from agentyield.processors import PriceBook
+    from agentyield.processors._analyses import report_data
+    from agentyield.processors._replay import decode_spans, replay
+
+    spans = []
+    total = sum(p.stat().st_size for p in trace_files(paths))
+    show = progress is not None and total >= _PROGRESS_BYTES
+    done = 0
+    last_path: Path | None = None
+    for path, _, request in iter_requests(paths):
+        if show and path != last_path:
+            if last_path is not None:
+                done += last_path.stat().st_size
+            last_path = path
+            _bar(progress, done, total, len(spans))  # type: ignore[arg-type]
+        spans.extend(decode_spans(request))
+    if show:
+        _bar(progress, total, total, len(spans))  # type: ignore[arg-type]
+        progress.write("\n")  # type: ignore[union-attr]
+    population = replay(spans, PriceBook(prices))
+    data = report_data(population.tasks, population.calls)
+    data["source"] = {"paths": [str(p) for p in paths], "spans": len(spans)}
+    return data
+
+
+def _bar(stream: TextIO, done: int, total: int, spans: int) -> None:
+    width = 30
+    filled = int(width * done / total) if total else width
+    stream.write(f"\rreading [{'#' * filled}{'.' * (width - filled)}] {done * 100 // max(total, 1):3d}%  {spans} spans")
+    stream.flush()
+
+
+def _fmt(value: Any, kind: str = "") -> str:
+    if value is None:
+        return "n/a"
+    if value == "inf":
+        return "inf"
+    if kind == "usd":
+        return f"${value:,.4f}" if abs(value) < 100 else f"${value:,.2f}"
+    if kind == "pct":
+        return f"{value * 100:.1f}%"
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    rows = [list(r) for r in rows]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
+    out = [line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+    return out
+
+
+def _section(title: str, lines: list[str]) -> list[str]:
+    return ["", title, "=" * len(title), *lines]
+
+
+def _why(section: Any) -> str | None:
+    if isinstance(section, dict):
+        return section.get("insufficient")
+    return None
+
+
+def render_text(data: dict[str, Any]) -> str:
+    s = data["summary"]
+    out = [
+        f"agentyield report: {s['tasks']} tasks, {s['llm_calls']} LLM calls"
+        + (f", {data['source']['spans']} spans" if "source" in data else ""),
+        f"spend {_fmt(s['cost_usd'], 'usd')}" + ("" if s.get("cost_complete", True) else f" (lower bound: {s['unpriced_tasks']} tasks had unpriced calls)")
+        + f"  cache-read ratio {_fmt(s['cache_read_ratio'], 'pct')}  cache savings {_fmt(s['savings_usd'], 'usd')}"
+        + f"  missed caching {_fmt(s['missed_caching_usd'], 'usd')}",
+    ]
+    rows = [(r["agent"], r["version"] or "-", r["kind"], str(r["accepted"]), _fmt(r["cost_per_artifact"], "usd")) for r in data["artifact_costs"]]
+    out += _section("Cost per accepted artifact", _table(("agent", "version", "kind", "accepted", "cost/artifact"), rows) if rows else ["no accepted artifacts recorded"])
+    rows = [(r["agent"], r["version"] or "-", r["task"], str(r["tasks"]), _fmt(r["cost_usd"], "usd")) for r in data["unproductive"]]
+    out += _section("Unproductive spend (no accepted artifact)", _table(("agent", "version", "task", "tasks", "spend"), rows) if rows else ["none"])
+    cache = data["cache"]
+    lines = [cache["insufficient"]] if _why(cache) else [
+        "ratio by time: " + " ".join(f"{p['ratio'] * 100:.0f}%" if p["ratio"] is not None else "-" for p in cache["points"])
+    ]
+    lines += [f"drift at {d['t']}: {_fmt(d['before'], 'pct')} -> {_fmt(d['after'], 'pct')}; cause: {d['cause']}" for d in cache.get("drifts", [])]
+    out += _section("Cache-read ratio over time", lines)
+    budget = data["budget"]
+    if _why(budget):
+        lines = [budget["insufficient"]]
+    else:
+        lines = _table(("tokens", "tasks", "success"), [(f"{b['lo']:,.0f}-{b['hi']:,.0f}", str(b["tasks"]), _fmt(b["success_rate"], "pct")) for b in budget["bins"]])
+        if budget.get("r2") is not None:
+            lines.append(f"share of success variance explained by log token spend: R^2 = {budget['r2']:.2f}")
+        for v in budget.get("versions", []):
+            lines.append(f"  matched budget {v['lo']:,.0f}-{v['hi']:,.0f}: {v['version']} {_fmt(v['success_rate'], 'pct')} of {v['tasks']}")
+    out += _section("Performance at fixed token budget", lines)
+    rows = [
+        (r["task"], r["configuration"], str(r["attempts"]), str(r["successes"]), _fmt(r["mean_cost"], "usd"),
+         r["insufficient"] or _fmt(r["cost_of_pass"], "usd"))
+        for r in data["cost_of_pass"]
+    ]
+    out += _section("Cost of pass (expected cost / success rate)", _table(("task", "configuration", "attempts", "passes", "cost/attempt", "cost of pass"), rows) if rows else ["no tasks"])
+    rows = [
+        (r["configuration"], str(r["tasks"]), _fmt(r["mean_cost"], "usd"), _fmt(r["success_rate"], "pct"),
+         "frontier" if r["frontier"] else f"dominated by {r['dominated_by']}")
+        for r in data["pareto"]
+    ]
+    out += _section("Cost vs success: Pareto frontier", _table(("configuration", "tasks", "cost/task", "success", ""), rows) if rows else ["not enough tasks per configuration"])
+    axes = ("task_success", "verification_pass_rate", "long_horizon_retention", "tool_reliability", "privacy_findings_per_call", "mode_consistency")
+    rows = [[r["version"], str(r["tasks"])] + [_fmt(r.get(a), "" if a in ("privacy_findings_per_call", "long_horizon_retention") else "pct") for a in axes] for r in data["capability"]]
+    lines = _table(("version", "tasks", "success", "verification", "long-horizon", "tools", "privacy/call", "consistency"), rows) if rows else ["no versions"]
+    for r in data["capability"]:
+        lines += [f"  {r['version']}: {axis}: {why}" for axis, why in sorted((r.get("notes") or {}).items())]
+    out += _section("Capability vector (no single score)", lines)
+    rows = [
+        (r["tool"], f"{r['with_tasks']} / {_fmt(r['with_success_rate'], 'pct')}", f"{r['without_tasks']} / {_fmt(r['without_success_rate'], 'pct')}",
+         "n/a" if r["lift"] is None else f"{r['lift'] * 100:+.1f} pts")
+        for r in data["tool_credit"]
+    ]
+    out += _section("Tool credit (success with vs without the tool)", _table(("tool", "with: tasks / success", "without", "lift"), rows) if rows else ["no tool calls"])
+    return "\n".join(out) + "\n"
+
+
+def write_outputs(data: dict[str, Any], *, json_path: str | None, html_path: str | None, stdout: TextIO = sys.stdout) -> None:
+    if json_path:
+        text = json.dumps(data, indent=2, sort_keys=True)
+        if json_path == "-":
+            stdout.write(text + "\n")
+        else:
+            Path(json_path).write_text(text + "\n", encoding="utf-8")
+    if html_path:
+        from ._html import render_html
+
+        Path(html_path).write_text(render_html(data), encoding="utf-8")
