@@ -24,7 +24,7 @@ section.wide{grid-column:1/-1}h2{font-size:15px;margin:0 0 2px}p.sub{margin:0 0 
 .cards{display:flex;flex-wrap:wrap;gap:10px}.card{flex:1 1 130px;border:1px solid #e4e7ec;border-radius:6px;padding:8px 10px}
 .card b{display:block;font-size:19px}.card span{color:#5b6472;font-size:12px}
 table{border-collapse:collapse;width:100%;font-size:12.5px}th,td{padding:4px 8px;border-bottom:1px solid #eceef2;text-align:left}
-th{color:#5b6472;font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums}
+th{color:#5b6472;font-weight:600}td.n{white-space:nowrap;text-align:right;font-variant-numeric:tabular-nums}
 svg{display:block;max-width:100%;height:auto}svg text{font:11px system-ui,sans-serif;fill:#3a4150}
 .legend{font-size:12px;color:#3a4150;margin-top:4px}.legend i{display:inline-block;width:10px;height:10px;margin:0 4px 0 10px}
 """
@@ -33,7 +33,7 @@ _JS = r"""
 (function () {
 "use strict";
 var D = JSON.parse(document.getElementById("agentyield-data").textContent);
-var NS = "http://www.w3.org/2000/svg", W = 560, H = 250, M = {l: 52, r: 16, t: 14, b: 38};
+var NS = "http://www.w3.org/2000/svg", W = 560, H = 250, M = {l: 56, r: 16, t: 14, b: 38};
 var COLORS = ["#2f6fdb", "#e8833a", "#2a9d6f", "#b5468b", "#7a5cc7", "#c9a227", "#4d8fa8"];
 function h(tag, text, cls) { var e = document.createElement(tag); if (text != null) e.textContent = text; if (cls) e.className = cls; return e; }
 function s(tag, attrs, parent, text) {
@@ -45,8 +45,10 @@ function s(tag, attrs, parent, text) {
 }
 function num(v) { return typeof v === "number" && isFinite(v); }
 function usd(v) { return v === "inf" ? "\u221e" : !num(v) ? "n/a" : "$" + (v !== 0 && Math.abs(v) < 0.1 ? v.toPrecision(2) : v.toFixed(2)); }
+function pct0(v) { return Math.round(v * 100) + "%"; }
 function pct(v) { return num(v) ? (v * 100).toFixed(1) + "%" : "n/a"; }
 function nf(v) { return num(v) ? (Math.abs(v) >= 1000 ? v.toLocaleString("en-US", {maximumFractionDigits: 0}) : String(+v.toPrecision(3))) : "n/a"; }
+function label(g, x, y, text, fill) { var right = x > W * 0.6; return s("text", {x: right ? x - 6 : x + 6, y: y, "text-anchor": right ? "end" : "start", fill: fill || "#3a4150"}, g, text); }
 function tip(e, text) { s("title", {}, e, text); return e; }
 function svg(w, hh) { return s("svg", {viewBox: "0 0 " + (w || W) + " " + (hh || H), width: w || W, height: hh || H, role: "img"}); }
 function scale(d0, d1, r0, r1, log) {
@@ -63,7 +65,8 @@ function scale(d0, d1, r0, r1, log) {
   return f;
 }
 function axes(g, x, y, xfmt, yfmt, xlab, ylab) {
-  x.ticks().forEach(function (v) { s("text", {x: x(v), y: H - M.b + 15, "text-anchor": "middle"}, g, xfmt(v)); });
+  var xt = x.ticks();
+  xt.forEach(function (v, i) { s("text", {x: x(v), y: H - M.b + 15, "text-anchor": i === xt.length - 1 && xt.length > 2 ? "end" : "middle"}, g, xfmt(v)); });
   y.ticks().forEach(function (v) {
     s("line", {x1: M.l, x2: W - M.r, y1: y(v), y2: y(v), stroke: "#eceef2"}, g);
     s("text", {x: M.l - 6, y: y(v) + 4, "text-anchor": "end"}, g, yfmt(v));
@@ -76,6 +79,12 @@ function legend(body, names, offset) {
   var d = h("div", null, "legend");
   names.forEach(function (n, i) { var sw = h("i"); sw.style.background = COLORS[(i + (offset || 0)) % COLORS.length]; d.appendChild(sw); d.appendChild(document.createTextNode(n)); });
   body.appendChild(d);
+}
+function str(v) { return v == null ? "" : String(v); }
+function remarks(body, d, extra) {
+  var lines = extra ? [extra] : [];
+  if (d && d.notes && typeof d.notes === "object") for (var k in d.notes) if (d.notes[k]) lines.push(k.replace(/_/g, " ") + ": " + d.notes[k]);
+  lines.forEach(function (t) { body.appendChild(h("p", t, "sub")); });
 }
 function unique(xs) { return xs.filter(function (v, i) { return xs.indexOf(v) === i; }); }
 function table(body, rows, cols) {
@@ -101,38 +110,40 @@ R.summary = function (body, d) {
   var box = h("div", null, "cards");
   cards.forEach(function (c) { var e = h("div", null, "card"); e.appendChild(h("b", c[1])); e.appendChild(h("span", c[0])); box.appendChild(e); });
   body.appendChild(box);
+  remarks(body, d);
 };
 R.cache = function (body, d) {
-  if (!d || d.insufficient) return d && d.insufficient || "no cache data";
-  var pts = (d.points || []).filter(function (p) { return num(p.ratio); }).map(function (p) { return {t: Date.parse(p.t), p: p}; });
-  if (!pts.length) return "no cache-read points";
+  if (!d) return "no cache data";
+  var pts = (d.points || []).filter(function (p) { return num(p.ratio); }).map(function (p) { return {t: Date.parse(p.t), p: p}; }).filter(function (p) { return num(p.t); });
+  if (!pts.length) return d.insufficient || "no cache-read points";
   pts.sort(function (a, b) { return a.t - b.t; });
-  var drifts = (d.drifts || []).map(function (q) { return {t: Date.parse(q.t), q: q}; });
+  var drifts = (d.drifts || []).map(function (q) { return {t: Date.parse(q.t), q: q}; }).filter(function (q) { return num(q.t); });
   var ts = pts.map(function (p) { return p.t; }).concat(drifts.map(function (q) { return q.t; }));
   var g = svg(), x = scale(Math.min.apply(null, ts), Math.max.apply(null, ts), M.l + 8, W - M.r - 8), y = scale(0, 1, H - M.b, M.t);
-  axes(g, x, y, function (v) { return new Date(v).toISOString().slice(5, 16).replace("T", " "); }, pct, "time (UTC)", "cache-read ratio");
-  drifts.forEach(function (q) {
+  axes(g, x, y, function (v) { return new Date(v).toISOString().slice(5, 16).replace("T", " "); }, pct0, "time (UTC)", "cache-read ratio");
+  drifts.forEach(function (q, i) {
     var l = s("line", {x1: x(q.t), x2: x(q.t), y1: M.t, y2: H - M.b, stroke: "#d0453a", "stroke-dasharray": "4 3", "stroke-width": 1.5}, g);
     tip(l, "drift " + q.q.t + ": " + pct(q.q.before) + " \u2192 " + pct(q.q.after) + (q.q.cause ? " (" + q.q.cause + ")" : ""));
-    s("text", {x: x(q.t) + 4, y: M.t + 10, fill: "#d0453a"}, g, "\u25bc " + (q.q.cause || "drift"));
+    label(g, x(q.t), M.t + 10 + 13 * (i % 3), "\u25bc " + (q.q.cause || "drift"), "#d0453a");
   });
   s("polyline", {points: pts.map(function (p) { return x(p.t) + "," + y(p.p.ratio); }).join(" "), fill: "none", stroke: COLORS[0], "stroke-width": 2}, g);
   pts.forEach(function (p) { tip(s("circle", {cx: x(p.t), cy: y(p.p.ratio), r: 3, fill: COLORS[0]}, g), p.p.t + ": " + pct(p.p.ratio) + " of " + nf(p.p.calls) + " calls"); });
   body.appendChild(g);
   body.appendChild(h("p", drifts.length + " drift(s) marked; missed caching " + usd(d.missed_caching_usd), "sub"));
+  remarks(body, d, d.insufficient);
 };
 R.budget = function (body, d) {
-  if (!d || d.insufficient) return d && d.insufficient || "no budget data";
+  if (!d) return "no budget data";
   var bins = (d.bins || []).filter(function (b) { return num(b.lo) && num(b.hi); });
-  if (!bins.length) return "no budget bins";
+  if (!bins.length) return d.insufficient || "no budget bins";
   var lo = Math.min.apply(null, bins.map(function (b) { return b.lo; })), hi = Math.max.apply(null, bins.map(function (b) { return b.hi; }));
   var log = lo > 0 && hi / lo > 20, g = svg(), x = scale(lo, hi, M.l, W - M.r, log), y = scale(0, 1, H - M.b, M.t);
-  axes(g, x, y, nf, pct, "tokens per task" + (log ? " (log)" : ""), "success rate");
+  axes(g, x, y, nf, pct0, "tokens per task" + (log ? " (log)" : ""), "success rate");
   bins.forEach(function (b) {
     if (!num(b.success_rate)) return;
     var r = s("rect", {x: x(b.lo) + 1, width: Math.max(1, x(b.hi) - x(b.lo) - 2), y: y(b.success_rate), height: H - M.b - y(b.success_rate), fill: "#c9d8f3"}, g);
     tip(r, nf(b.lo) + "\u2013" + nf(b.hi) + " tokens: " + pct(b.success_rate) + " of " + nf(b.tasks) + " tasks");
-    s("text", {x: (x(b.lo) + x(b.hi)) / 2, y: y(b.success_rate) - 3, "text-anchor": "middle"}, g, "n=" + nf(b.tasks));
+    s("text", {x: (x(b.lo) + x(b.hi)) / 2, y: H - M.b - 5, "text-anchor": "middle"}, g, "n=" + nf(b.tasks));
   });
   var curve = (d.curve || []).filter(function (c) { return num(c.tokens) && num(c.p) && c.tokens >= lo && c.tokens <= hi; });
   if (curve.length) s("polyline", {points: curve.map(function (c) { return x(c.tokens) + "," + y(c.p); }).join(" "), fill: "none", stroke: "#d0453a", "stroke-width": 2}, g);
@@ -143,31 +154,34 @@ R.budget = function (body, d) {
     tip(c, v.version + ": " + pct(v.success_rate) + " of " + nf(v.tasks) + " tasks");
   });
   body.appendChild(g);
-  body.appendChild(h("p", "red line: fitted curve" + (d.fit ? " (a=" + nf(d.fit.a) + ", b=" + nf(d.fit.b) + ")" : "") + ", R\u00b2=" + nf(d.r2) + "; dots: per version", "sub"));
+  if (d.fit) body.appendChild(h("p", "red line: fit p = a + b\u00b7ln(tokens), a=" + nf(d.fit.a) + ", b=" + nf(d.fit.b) + ", R\u00b2=" + nf(d.r2) + "; dots: versions within a bin", "sub"));
   if (versions.length) legend(body, versions, 1);
+  remarks(body, d, d.insufficient);
 };
 R.pareto = function (body, d) {
   var pts = (d || []).filter(function (p) { return num(p.mean_cost) && num(p.success_rate); });
-  if (!pts.length) return "no configurations with a cost and a success rate";
+  var left = (d || []).filter(function (p) { return pts.indexOf(p) < 0; }).map(function (p) { return p.configuration + " (" + (p.insufficient || "no cost or success rate") + ")"; });
+  if (!pts.length) return "no configuration has both a cost and a success rate" + (left.length ? ": " + left.join("; ") : "");
   var g = svg(), x = scale(0, Math.max.apply(null, pts.map(function (p) { return p.mean_cost; })) * 1.1, M.l, W - M.r), y = scale(0, 1, H - M.b, M.t);
-  axes(g, x, y, usd, pct, "mean cost per task", "success rate");
+  axes(g, x, y, usd, pct0, "mean cost per task", "success rate");
   var front = pts.filter(function (p) { return p.frontier; }).sort(function (a, b) { return a.mean_cost - b.mean_cost; });
   if (front.length > 1) s("polyline", {points: front.map(function (p) { return x(p.mean_cost) + "," + y(p.success_rate); }).join(" "), fill: "none", stroke: "#2a9d6f", "stroke-width": 2}, g);
   pts.forEach(function (p) {
     var c = s("circle", {cx: x(p.mean_cost), cy: y(p.success_rate), r: p.frontier ? 6 : 4.5, fill: p.frontier ? "#2a9d6f" : "#fff", stroke: p.frontier ? "#1d7453" : "#8a93a2", "stroke-width": 1.5}, g);
     tip(c, p.configuration + ": " + usd(p.mean_cost) + ", " + pct(p.success_rate) + " over " + nf(p.tasks) + " tasks" + (p.dominated_by && p.dominated_by.length ? "; dominated by " + [].concat(p.dominated_by).join(", ") : ""));
-    s("text", {x: x(p.mean_cost) + 8, y: y(p.success_rate) + 4}, g, p.configuration);
+    label(g, x(p.mean_cost) + (x(p.mean_cost) > W * 0.6 ? -3 : 3), y(p.success_rate) + 4, p.configuration);
   });
   body.appendChild(g);
   body.appendChild(h("p", "filled green: Pareto frontier (no configuration is both cheaper and more successful)", "sub"));
+  if (left.length) body.appendChild(h("p", "not plotted: " + left.join("; "), "sub"));
 };
 var AXES = [["task_success", "task success"], ["verification_pass_rate", "verification pass"], ["long_horizon_retention", "long-horizon retention"],
   ["tool_reliability", "tool reliability"], ["privacy_findings_per_call", "privacy findings/call \u2193"], ["mode_consistency", "mode consistency"]];
 R.capability = function (body, d) {
   if (!d || !d.length) return "no versions";
-  var pw = 180, ph = 150, cols = 3, g = svg(pw * cols, ph * Math.ceil(AXES.length / cols)), bw = Math.min(28, 130 / d.length);
+  var pw = 180, ph = 150, cols = 6, g = svg(pw * cols, ph * Math.ceil(AXES.length / cols)), bw = Math.min(28, 130 / d.length);
   AXES.forEach(function (ax, i) {
-    var ox = (i % cols) * pw, oy = Math.floor(i / cols) * ph, base = oy + ph - 28, top = oy + 26;
+    var ox = (i % cols) * pw, oy = Math.floor(i / cols) * ph, base = oy + ph - 28, top = oy + 34;
     var vals = d.map(function (v) { return v[ax[0]]; }), max = ax[0] === "privacy_findings_per_call" ? Math.max.apply(null, vals.filter(num).concat([1e-9])) : 1;
     s("text", {x: ox + pw / 2, y: oy + 14, "text-anchor": "middle", "font-weight": 600}, g, ax[1]);
     s("line", {x1: ox + 12, x2: ox + pw - 12, y1: base, y2: base, stroke: "#9aa3b0"}, g);
@@ -176,7 +190,7 @@ R.capability = function (body, d) {
       if (!num(val)) { tip(s("text", {x: bx + bw / 2, y: base - 4, "text-anchor": "middle", fill: "#8a93a2"}, g, "n/a"), v.version + ": " + (note || "not measured")); return; }
       var bh = (base - top) * val / max;
       tip(s("rect", {x: bx + 2, y: base - bh, width: bw - 4, height: bh, fill: COLORS[j % COLORS.length]}, g), v.version + ": " + nf(val) + (note ? " (" + note + ")" : ""));
-      s("text", {x: bx + bw / 2, y: base - bh - 3, "text-anchor": "middle"}, g, ax[0] === "privacy_findings_per_call" ? nf(val) : pct(val).replace(".0%", "%"));
+      s("text", {x: bx + bw / 2, y: base - bh - 3, "text-anchor": "middle"}, g, ax[0] === "privacy_findings_per_call" ? nf(val) : pct0(val));
     });
   });
   body.appendChild(g);
@@ -187,10 +201,10 @@ R.artifact_costs = function (body, d) {
   var rowH = 24, lw = 230, g = svg(W, d.length * rowH + 10), vals = d.map(function (a) { return num(a.cost_per_artifact) ? a.cost_per_artifact : 0; });
   var x = scale(0, Math.max.apply(null, vals.concat([1e-9])), lw, W - 120);
   d.forEach(function (a, i) {
-    var yy = 6 + i * rowH, label = a.agent + " " + a.version + " \u00b7 " + a.kind;
+    var yy = 6 + i * rowH, label = str(a.agent) + " " + str(a.version) + " \u00b7 " + str(a.kind);
     tip(s("text", {x: lw - 8, y: yy + 15, "text-anchor": "end"}, g, label.length > 38 ? label.slice(0, 37) + "\u2026" : label), label);
     if (num(a.cost_per_artifact)) s("rect", {x: lw, y: yy + 3, width: Math.max(1, x(a.cost_per_artifact) - lw), height: rowH - 8, fill: COLORS[1]}, g);
-    s("text", {x: (num(a.cost_per_artifact) ? x(a.cost_per_artifact) : lw) + 6, y: yy + 15}, g, usd(a.cost_per_artifact) + " (" + nf(a.accepted) + " accepted)");
+    s("text", {x: (num(a.cost_per_artifact) ? x(a.cost_per_artifact) : lw) + 6, y: yy + 15}, g, usd(a.cost_per_artifact) + " (" + nf(a.accepted) + " accepted)" + (a.insufficient ? ": " + a.insufficient : ""));
   });
   body.appendChild(g);
 };
@@ -202,18 +216,21 @@ R.cost_of_pass = function (body, d) {
 };
 R.unproductive = function (body, d) {
   return table(body, d, [["agent", function (r) { return r.agent; }], ["version", function (r) { return r.version; }],
-    ["task", function (r) { return r.task; }], ["tasks", function (r) { return nf(r.tasks); }, 1], ["spend", function (r) { return usd(r.cost_usd); }, 1]]);
+    ["task", function (r) { return r.task; }], ["tasks", function (r) { return nf(r.tasks); }, 1], ["spend", function (r) { return usd(r.cost_usd); }, 1],
+    ["note", function (r) { return (r.unpriced_tasks ? r.unpriced_tasks + " unpriced tasks not in spend. " : "") + str(r.insufficient); }]]);
 };
 R.tool_credit = function (body, d) {
   return table(body, d, [["tool", function (r) { return r.tool; }], ["tasks with", function (r) { return nf(r.with_tasks); }, 1],
     ["success with", function (r) { return pct(r.with_success_rate); }, 1], ["tasks without", function (r) { return nf(r.without_tasks); }, 1],
     ["success without", function (r) { return pct(r.without_success_rate); }, 1],
-    ["lift", function (r) { return num(r.lift) ? (r.lift > 0 ? "+" : "") + (r.lift * 100).toFixed(1) + " pt" : "n/a"; }, 1]]);
+    ["lift", function (r) { return num(r.lift) ? (r.lift > 0 ? "+" : "") + (r.lift * 100).toFixed(1) + " pt" : "n/a"; }, 1],
+    ["note", function (r) { return str(r.insufficient); }]]);
 };
 
 Array.prototype.forEach.call(document.querySelectorAll("[data-chart],[data-table]"), function (box) {
   var name = box.getAttribute("data-chart") || box.getAttribute("data-table"), body = box.querySelector(".body"), why;
-  try { why = R[name](body, D[name]); }
+  var v = D[name], notes = D.insufficient || D.notes || {};
+  try { why = v == null ? D[name + "_insufficient"] || notes[name] || "no data" : R[name](body, v); }
   catch (e) { body.textContent = ""; body.appendChild(h("div", "could not draw this section: " + e.message, "note")); box.setAttribute("data-rendered", "error"); console.error(e); return; }
   if (why) { body.textContent = ""; body.appendChild(h("div", "Not enough data: " + why, "note")); }
   box.setAttribute("data-rendered", why ? "insufficient" : "true");
