@@ -122,7 +122,7 @@ def render_text(data: dict[str, Any]) -> str:
     out += _section("Cost of pass (expected cost / success rate)", _table(("task", "configuration", "attempts", "passes", "cost/attempt", "cost of pass"), rows) if rows else ["no tasks"])
     rows = [
         (r["configuration"], str(r["tasks"]), _fmt(r["mean_cost"], "usd"), _fmt(r["success_rate"], "pct"),
-         "frontier" if r["frontier"] else f"dominated by {r['dominated_by']}")
+         "frontier" if r["frontier"] else f"dominated by {r['dominated_by']}" if r["frontier"] is False else r.get("insufficient") or "n/a")
         for r in data["pareto"]
     ]
     out += _section("Cost vs success: Pareto frontier", _table(("configuration", "tasks", "cost/task", "success", ""), rows) if rows else ["not enough tasks per configuration"])

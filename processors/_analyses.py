@@ -591,8 +591,11 @@ def _capability_row(version: str, group: Sequence[TaskRow], own_calls: dict[str,
     if reliability is None:
         notes["tool_reliability"] = "no tool uses"
     calls = sum(own_calls[t.task_id] for t in group)
-    privacy = _ratio(sum(t.privacy_findings for t in group), calls)
-    if privacy is None:
+    scanned = [t for t in group if t.privacy_findings is not None]
+    privacy = _ratio(sum(t.privacy_findings or 0 for t in scanned), calls) if scanned else None
+    if not scanned:
+        notes["privacy_findings_per_call"] = "no privacy scan recorded (agentyield.privacy.findings on task spans)"
+    elif privacy is None:
         notes["privacy_findings_per_call"] = "no LLM calls"
     retention, why = _long_horizon_retention(decided, min_tasks)
     if why:

@@ -73,8 +73,8 @@ class TaskRow:
     artifacts_unknown: int
     tools: tuple[ToolUse, ...] = ()
     verification_cost: float = 0.0
-    privacy_findings: int = 0
-    """`agentyield.privacy.findings` recorded on the task's spans (0 when none)."""
+    privacy_findings: int | None = None
+    """`agentyield.privacy.findings` recorded on the task's span; None when no scan was recorded."""
     attributes: dict[str, object] = field(default_factory=dict)
 
     @property
