@@ -20,7 +20,7 @@ $(OLDEST)/.installed: pyproject.toml
 	touch $@
 
 demo: $(VENV)/.installed
-	$(VENV)/bin/python examples/quickstart.py
+	$(VENV)/bin/agentyield demo --html .agentyield/demo-report.html
 
 test: test-latest test-oldest
 
