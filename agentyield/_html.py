@@ -182,7 +182,8 @@ R.capability = function (body, d) {
   var pw = 180, ph = 150, cols = 6, g = svg(pw * cols, ph * Math.ceil(AXES.length / cols)), bw = Math.min(28, 130 / d.length);
   AXES.forEach(function (ax, i) {
     var ox = (i % cols) * pw, oy = Math.floor(i / cols) * ph, base = oy + ph - 28, top = oy + 34;
-    var vals = d.map(function (v) { return v[ax[0]]; }), max = ax[0] === "privacy_findings_per_call" ? Math.max.apply(null, vals.filter(num).concat([1e-9])) : 1;
+    var share = ax[0] !== "privacy_findings_per_call" && ax[0] !== "long_horizon_retention";  // ratios, not shares, may exceed 1
+    var vals = d.map(function (v) { return v[ax[0]]; }), max = share ? 1 : Math.max.apply(null, vals.filter(num).concat([ax[0] === "long_horizon_retention" ? 1 : 1e-9]));
     s("text", {x: ox + pw / 2, y: oy + 14, "text-anchor": "middle", "font-weight": 600}, g, ax[1]);
     s("line", {x1: ox + 12, x2: ox + pw - 12, y1: base, y2: base, stroke: "#9aa3b0"}, g);
     d.forEach(function (v, j) {
@@ -190,7 +191,7 @@ R.capability = function (body, d) {
       if (!num(val)) { tip(s("text", {x: bx + bw / 2, y: base - 4, "text-anchor": "middle", fill: "#8a93a2"}, g, "n/a"), v.version + ": " + (note || "not measured")); return; }
       var bh = (base - top) * val / max;
       tip(s("rect", {x: bx + 2, y: base - bh, width: bw - 4, height: bh, fill: COLORS[j % COLORS.length]}, g), v.version + ": " + nf(val) + (note ? " (" + note + ")" : ""));
-      s("text", {x: bx + bw / 2, y: base - bh - 3, "text-anchor": "middle"}, g, ax[0] === "privacy_findings_per_call" ? nf(val) : pct0(val));
+      s("text", {x: bx + bw / 2, y: base - bh - 3, "text-anchor": "middle"}, g, share ? pct0(val) : ax[0] === "long_horizon_retention" ? nf(val) + "x" : nf(val));
     });
   });
   body.appendChild(g);
