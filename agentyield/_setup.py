@@ -8,8 +8,10 @@ connection: exporters connect on their first export. Providers set up here flush
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
+from typing import Any
 
 from opentelemetry import metrics, trace
 from opentelemetry.metrics import MeterProvider
@@ -37,6 +39,30 @@ def _embedded(signal: str, directory: str | Path | None) -> Path | None:
     return Path(directory or os.environ.get(DIRECTORY_ENV) or DEFAULT_DIRECTORY)
 
 
+_EXPORTERS = {
+    # signal: (embedded default, OTLP gRPC, OTLP HTTP/protobuf), imported only when chosen
+    "traces": (
+        "agentyield._files:JsonLinesSpanExporter",
+        "opentelemetry.exporter.otlp.proto.grpc.trace_exporter:OTLPSpanExporter",
+        "opentelemetry.exporter.otlp.proto.http.trace_exporter:OTLPSpanExporter",
+    ),
+    "metrics": (
+        "agentyield._files:JsonLinesMetricExporter",
+        "opentelemetry.exporter.otlp.proto.grpc.metric_exporter:OTLPMetricExporter",
+        "opentelemetry.exporter.otlp.proto.http.metric_exporter:OTLPMetricExporter",
+    ),
+}
+
+
+def _exporter(signal: str, directory: str | Path | None) -> Any:
+    """The embedded default's exporter, or the OTLP exporter of the configured protocol."""
+    embedded = _embedded(signal, directory)
+    files, grpc, http = _EXPORTERS[signal]
+    module, name = (files if embedded is not None else grpc if _protocol(signal) == "grpc" else http).split(":")
+    exporter_class = getattr(importlib.import_module(module), name)
+    return exporter_class(embedded) if embedded is not None else exporter_class()
+
+
 def resolve_tracer_provider(given: TracerProvider | None, directory: str | Path | None = None) -> TracerProvider:
     if given is not None:
         return given
@@ -44,24 +70,10 @@ def resolve_tracer_provider(given: TracerProvider | None, directory: str | Path 
     if not isinstance(current, (trace.ProxyTracerProvider, trace.NoOpTracerProvider)):
         return current
     from opentelemetry.sdk.trace import TracerProvider as SDKTracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    exporter: SpanExporter
-    embedded = _embedded("traces", directory)
-    if embedded is not None:
-        from ._files import JsonLinesSpanExporter
-
-        exporter = JsonLinesSpanExporter(embedded)
-    elif _protocol("traces") == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-
-        exporter = OTLPSpanExporter()
-    else:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HTTPSpanExporter
-
-        exporter = HTTPSpanExporter()
     provider = SDKTracerProvider()
-    provider.add_span_processor(BatchSpanProcessor(exporter))
+    provider.add_span_processor(BatchSpanProcessor(_exporter("traces", directory)))
     trace.set_tracer_provider(provider)
     return provider
 
@@ -75,22 +87,8 @@ def resolve_meter_provider(given: MeterProvider | None, directory: str | Path | 
     if not isinstance(current, metrics.NoOpMeterProvider) and type(current).__module__ != "opentelemetry.metrics._internal":
         return current
     from opentelemetry.sdk.metrics import MeterProvider as SDKMeterProvider
-    from opentelemetry.sdk.metrics.export import MetricExporter, PeriodicExportingMetricReader
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
-    exporter: MetricExporter
-    embedded = _embedded("metrics", directory)
-    if embedded is not None:
-        from ._files import JsonLinesMetricExporter
-
-        exporter = JsonLinesMetricExporter(embedded)
-    elif _protocol("metrics") == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
-
-        exporter = OTLPMetricExporter()
-    else:
-        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HTTPMetricExporter
-
-        exporter = HTTPMetricExporter()
-    provider = SDKMeterProvider(metric_readers=[PeriodicExportingMetricReader(exporter)])
+    provider = SDKMeterProvider(metric_readers=[PeriodicExportingMetricReader(_exporter("metrics", directory))])
     metrics.set_meter_provider(provider)
     return provider

@@ -8,12 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from opentelemetry import trace
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-
-import agentyield
 from agentyield._files import JsonLinesSpanExporter
-from test_processor import C, make_providers, scenario
+from test_processor import C, record_scenario
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -23,16 +19,7 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def traces(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("traces")
-    tracer_provider, _, meter_provider, _ = make_providers()
-    tracer_provider.add_span_processor(SimpleSpanProcessor(JsonLinesSpanExporter(directory)))
-    previous = trace._TRACER_PROVIDER
-    trace._TRACER_PROVIDER = tracer_provider
-    try:
-        agentyield.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider, agent="watcher")
-        scenario()
-    finally:
-        agentyield.uninstrument()
-        trace._TRACER_PROVIDER = previous
+    record_scenario(extra_exporter=JsonLinesSpanExporter(directory))
     return directory
 
 

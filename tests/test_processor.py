@@ -156,21 +156,25 @@ def make_providers(sampler: Any = None) -> tuple[TracerProvider, InMemorySpanExp
     return tracer_provider, exporter, MeterProvider(metric_readers=[reader]), reader
 
 
+def record_scenario(sampler: Any = None, extra_exporter: Any = None) -> tuple[dict[str, Any], list[Any]]:
+    """Run the scenario instrumented; its metric points and finished spans (also sent to `extra_exporter`)."""
+    tracer_provider, exporter, meter_provider, reader = make_providers(sampler)
+    if extra_exporter is not None:
+        tracer_provider.add_span_processor(SimpleSpanProcessor(extra_exporter))
+    previous = trace._TRACER_PROVIDER
+    trace._TRACER_PROVIDER = tracer_provider  # the "other instrumentations" of the scenario use the global provider
+    try:
+        agentyield.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider, agent="watcher", verification_tools=["run_tests"])
+        scenario()
+    finally:
+        agentyield.uninstrument()
+        trace._TRACER_PROVIDER = previous
+    return points(reader), list(exporter.get_finished_spans())
+
+
 @pytest.fixture
 def run_scenario() -> Any:
-    def run(sampler: Any = None) -> tuple[dict[str, Any], list[Any]]:
-        tracer_provider, exporter, meter_provider, reader = make_providers(sampler)
-        previous = trace._TRACER_PROVIDER
-        trace._TRACER_PROVIDER = tracer_provider  # the "other instrumentations" of the scenario use the global provider
-        try:
-            agentyield.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider, agent="watcher", verification_tools=["run_tests"])
-            scenario()
-        finally:
-            agentyield.uninstrument()
-            trace._TRACER_PROVIDER = previous
-        return points(reader), list(exporter.get_finished_spans())
-
-    return run
+    return record_scenario
 
 
 def test_scenario_metrics_exact(run_scenario: Any) -> None:

@@ -8,16 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from opentelemetry import trace
-
-import agentyield
 from agentyield._files import JsonLinesSpanExporter
 from agentyield._otlp_json import OTLPJsonError, iter_requests
 from agentyield.processors import PriceBook
 from agentyield.processors._ledger import OTHER
 from agentyield.processors._replay import decode_spans, replay
-from metrics_util import points
-from test_processor import make_providers, scenario
+from test_processor import record_scenario
 
 COUNTERS = ("agentyield.llm.calls", "agentyield.tokens", "agentyield.cost.usd", "agentyield.cache.savings.usd", "agentyield.tasks",
             "agentyield.artifacts", "agentyield.unproductive.cost.usd", "agentyield.tool.calls", "agentyield.spans.duplicate",
@@ -40,19 +36,8 @@ KEYS = {
 @pytest.fixture
 def recorded(tmp_path: Path) -> tuple[dict[str, Any], Path]:
     """The processor test's scenario, live, with its spans also written as OTLP JSON lines."""
-    tracer_provider, _, meter_provider, reader = make_providers()
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-
-    tracer_provider.add_span_processor(SimpleSpanProcessor(JsonLinesSpanExporter(tmp_path)))
-    previous = trace._TRACER_PROVIDER
-    trace._TRACER_PROVIDER = tracer_provider
-    try:
-        agentyield.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider, agent="watcher", verification_tools=["run_tests"])
-        scenario()
-    finally:
-        agentyield.uninstrument()
-        trace._TRACER_PROVIDER = previous
-    return points(reader), tmp_path / "traces.jsonl"
+    live, _ = record_scenario(extra_exporter=JsonLinesSpanExporter(tmp_path))
+    return live, tmp_path / "traces.jsonl"
 
 
 def load(*paths: Path) -> list[Any]:
