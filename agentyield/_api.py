@@ -13,7 +13,7 @@ from . import _tasks
 from ._config import Config
 from ._semconv import PRICE_SOURCE
 from ._version import __version__
-from ._setup import resolve_meter_provider, resolve_tracer_provider
+from ._setup import prometheus_meter_provider, resolve_meter_provider, resolve_tracer_provider
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
@@ -25,6 +25,8 @@ __all__ = ["instrument", "uninstrument"]
 
 PRICES_ENV = "AGENTYIELD_PRICES"
 AGENT_ENV = "AGENTYIELD_AGENT"
+PROMETHEUS_PORT_ENV = "AGENTYIELD_PROMETHEUS_PORT"
+PROMETHEUS_ADDRESS_ENV = "AGENTYIELD_PROMETHEUS_ADDRESS"
 
 # One processor per tracer provider: the SDK cannot remove a processor, so instrumenting again reuses it.
 _processors: weakref.WeakKeyDictionary[object, AgentYieldSpanProcessor] = weakref.WeakKeyDictionary()
@@ -41,6 +43,8 @@ def instrument(
     agent: str | None = None,
     verification_tools: Iterable[str] = (),
     directory: str | Path | None = None,
+    prometheus_port: int | None = None,
+    prometheus_address: str | None = None,
 ) -> None:
     """Instrument every supported LLM client library that is installed, and derive agent metrics.
 
@@ -56,7 +60,18 @@ def instrument(
     - `verification_tools`: tool names whose calls count as verification.
     - `directory` (default `AGENTYIELD_DIR`, else `./.agentyield`): where the embedded default writes OTLP
       JSON lines when no provider and no OTLP endpoint is configured.
+    - `prometheus_port` (default `AGENTYIELD_PROMETHEUS_PORT`): serve the derived metrics at
+      `http://<prometheus_address>:<port>/metrics` for Prometheus to scrape, instead of sending them to a meter
+      provider; `prometheus_address` (default `AGENTYIELD_PROMETHEUS_ADDRESS`, else 127.0.0.1).
     """
+    port_env = os.environ.get(PROMETHEUS_PORT_ENV)
+    if prometheus_port is None and port_env:
+        try:
+            prometheus_port = int(port_env)
+        except ValueError:
+            raise ValueError(f"{PROMETHEUS_PORT_ENV}={port_env!r} is not a port number") from None
+    if prometheus_port is not None and meter_provider is not None:
+        raise ValueError("give either meter_provider or prometheus_port: the derived metrics go to one of them")
     from agentyield.instrumentation import AgentYieldInstrumentor
     from agentyield.processors import AgentYieldSpanProcessor, PriceBook, RecordEverythingSampler
 
@@ -67,7 +82,11 @@ def instrument(
     processor = _processors.get(tracer_provider)
     if processor is None and hasattr(tracer_provider, "add_span_processor"):
         processor = AgentYieldSpanProcessor(
-            resolve_meter_provider(meter_provider, directory),
+            (
+                prometheus_meter_provider(prometheus_port, prometheus_address or os.environ.get(PROMETHEUS_ADDRESS_ENV) or "127.0.0.1")
+                if prometheus_port is not None
+                else resolve_meter_provider(meter_provider, directory)
+            ),
             prices=PriceBook(prices or os.environ.get(PRICES_ENV) or None),
             default_agent=agent or os.environ.get(AGENT_ENV) or os.environ.get("OTEL_SERVICE_NAME") or "default",
             verification_tools=verification_tools,

@@ -41,6 +41,9 @@ def _demo(args: argparse.Namespace) -> int:
     run_workload(seed=args.seed, scale=args.scale)
     trace.get_tracer_provider().force_flush()  # type: ignore[attr-defined]
     metrics.get_meter_provider().force_flush()  # type: ignore[attr-defined]
+    if args.no_report:
+        print(f"demo workload done in {time.monotonic() - started:.1f} s")
+        return 0
     print(f"demo workload done in {time.monotonic() - started:.1f} s; spans and metrics in {directory}/\n")
     args.paths = [str(directory)]
     return _report(args)
@@ -55,6 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--dir", default=".agentyield", help="where the demo writes its OTLP JSON lines (default .agentyield)")
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--scale", type=int, default=1)
+    demo.add_argument("--no-report", action="store_true", help="only run the workload (e.g. exporting over OTLP to a Collector)")
     for sub in (report, demo):
         sub.add_argument("--json", metavar="FILE", help="write the results as JSON to FILE ('-' for stdout, instead of the table)")
         sub.add_argument("--html", metavar="FILE", help="write a self-contained HTML page with charts")

@@ -17,7 +17,7 @@ from opentelemetry import metrics, trace
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
-__all__ = ["resolve_meter_provider", "resolve_tracer_provider"]
+__all__ = ["prometheus_meter_provider", "resolve_meter_provider", "resolve_tracer_provider"]
 
 _ENDPOINTS = {
     "traces": ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"),
@@ -92,3 +92,17 @@ def resolve_meter_provider(given: MeterProvider | None, directory: str | Path | 
     provider = SDKMeterProvider(metric_readers=[PeriodicExportingMetricReader(_exporter("metrics", directory))])
     metrics.set_meter_provider(provider)
     return provider
+
+
+def prometheus_meter_provider(port: int, address: str) -> MeterProvider:
+    """A meter provider whose metrics Prometheus scrapes from `http://address:port/metrics` (the local
+    metrics path for machines without a Collector). The metric names are those of the OTLP path."""
+    try:
+        from opentelemetry.exporter.prometheus import PrometheusMetricReader
+        from prometheus_client import start_http_server
+    except ImportError:
+        raise ImportError("prometheus_port needs the prometheus extra: pip install 'agentyield[prometheus]'") from None
+    from opentelemetry.sdk.metrics import MeterProvider as SDKMeterProvider
+
+    start_http_server(port, addr=address)
+    return SDKMeterProvider(metric_readers=[PrometheusMetricReader()])
