@@ -7,7 +7,7 @@ the same span gives the same numbers whichever way it arrives.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from agentyield import _semconv as sc
 
@@ -45,11 +45,11 @@ def finish(
     span_id: int,
     name: str,
     attributes: Mapping[str, Any],
-    events: Iterable[tuple[str, Mapping[str, Any]]],
+    events: Callable[[], Iterable[tuple[str, Mapping[str, Any]]]],
     is_error: bool,
     duration_s: float,
 ) -> Booked:
-    """A span ended (or is about to): book it."""
+    """A span ended (or is about to): book it. `events` is called only for a task (the only kind that needs them)."""
     kind = normalize.classify(name, attributes)
     if kind == normalize.Kind.LLM:
         call = normalize.llm_call(attributes)
@@ -58,7 +58,7 @@ def finish(
     if kind == normalize.Kind.TOOL:
         ledger.end_tool(span_id, normalize.tool_call(attributes, is_error))
     elif kind == normalize.Kind.TASK:
-        return Booked(kind, task=ledger.end_task(span_id, normalize.task_record(attributes, events, is_error)))
+        return Booked(kind, task=ledger.end_task(span_id, normalize.task_record(attributes, events(), is_error)))
     elif kind == normalize.Kind.ARTIFACT:
         ledger.end_window_artifact(span_id, normalize.window_artifact(attributes))
     else:

@@ -99,8 +99,8 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
     def _book(self, span: Any, attributes: Mapping[str, Any], end_time: int) -> dict[str, Any]:
         """Book a span; return the derived attributes it should carry."""
         is_error = span.status.status_code is StatusCode.ERROR
-        events = [(event.name, event.attributes or {}) for event in span.events] if span.events else ()
         duration_s = (end_time - span.start_time) / 1e9
+        events = lambda: [(event.name, event.attributes or {}) for event in span.events]  # noqa: E731
         booked = finish(self.ledger, span.context.span_id, span.name, attributes, events, is_error, duration_s)
         if booked.priced is not None:
             priced = booked.priced

@@ -169,7 +169,9 @@ def replay(spans: list[SpanRow], prices: PriceBook, *, verification_tools: Itera
         if not is_end:
             begin(ledger, span.span_id, span.parent_id, span.name, span.attributes, tools)
             continue
-        booked = finish(ledger, span.span_id, span.name, span.attributes, span.events, span.is_error, (span.end_ns - span.start_ns) / 1e9)
+        booked = finish(
+            ledger, span.span_id, span.name, span.attributes, lambda: span.events, span.is_error, (span.end_ns - span.start_ns) / 1e9
+        )
         if booked.task is not None:
             population.tasks.append(_task_row(booked.task, span))
         elif booked.priced is not None and booked.call is not None:
