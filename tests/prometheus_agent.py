@@ -1,0 +1,74 @@
+"""An instrumented agent serving its derived metrics for a real Prometheus to scrape (run as a process).
+
+Agent "coder" runs identical tasks (one chat call with usage 2006 input of which 1920 cached, 300 output;
+one accepted patch), so its cache-read ratio (1920/2006) and cost per accepted artifact (one call's cost)
+are the same at every scrape. Agent "ops" exercises everything else a dashboard panel shows: tool errors,
+verification, an unpriced model, a stream without usage, rejected work.
+
+usage: python prometheus_agent.py PORT SECONDS
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from opentelemetry import trace  # noqa: E402
+from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
+
+import agentyield  # noqa: E402
+from openai_mock import OpenAIMock, chat_completion, clients, default_respond, hx  # noqa: E402
+
+MESSAGES = [{"role": "user", "content": "go"}]
+
+
+def respond(body: dict[str, Any], path: str) -> Any:
+    if body["model"] == "my-private-model":
+        return hx.Response(200, json={**chat_completion(body), "model": "my-private-model"})
+    return default_respond(body, path)
+
+
+def tool(name: str, error: bool) -> None:
+    with trace.get_tracer("agentyield.test.tools").start_as_current_span(
+        f"execute_tool {name}", attributes={"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": name}
+    ) as span:
+        if error:
+            span.set_attribute("error.type", "TimeoutError")
+
+
+def main(port: int, seconds: float) -> None:
+    provider = TracerProvider()
+    trace.set_tracer_provider(provider)
+    agentyield.instrument(tracer_provider=provider, prometheus_port=port, verification_tools=["run_tests"], request_stream_usage=False)
+    sync, _ = clients(OpenAIMock(respond))
+    deadline = time.monotonic() + seconds
+    n = 0
+    while time.monotonic() < deadline:
+        with agentyield.task("fix-bug", agent="coder") as t:
+            sync.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+            t.artifact("patch", accepted=True)
+            t.outcome(True)
+        if n % 5 == 0:
+            with agentyield.task("triage", agent="ops") as t:
+                sync.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+                sync.chat.completions.create(model="my-private-model", messages=MESSAGES)
+                for _ in sync.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True):
+                    pass  # no usage requested: counted as missing
+                with agentyield.verification("review"):
+                    sync.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+                    tool("run_tests", error=n % 10 == 0)
+                tool("search", error=False)
+                t.artifact("ticket", accepted=n % 10 != 0)
+                t.outcome(n % 10 != 0)
+        n += 1
+        time.sleep(0.02)
+    print("done", n, flush=True)
+    time.sleep(3600)  # keep serving until the test stops us
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]), float(sys.argv[2]))
