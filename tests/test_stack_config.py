@@ -329,7 +329,7 @@ def test_compose_wiring() -> None:
     assert {"3000", "16686", "9090", "4317", "4318"} <= published
     command = services["prometheus"]["command"]
     assert "--web.enable-otlp-receiver" in command
-    assert "--config.file=/etc/prometheus/prometheus.yml" in command
+    assert "--config.file=/etc/prometheus/prometheus-otlp.yml" in command
     assert "./collector-config/prometheus:/etc/prometheus:ro" in services["prometheus"]["volumes"]
     assert "./collector-config/otelcol.yaml:/etc/otelcol-contrib/config.yaml:ro" in services["otel-collector"]["volumes"]
     agent = services["agent"]
