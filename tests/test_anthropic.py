@@ -310,6 +310,21 @@ def base_attributes(**extra: Any) -> dict[str, Any]:
     }
 
 
+def assert_completed_stream_span(span_exporter: InMemorySpanExporter) -> None:
+    """Exactly one span, for a stream read to its end, with the full merged usage."""
+    span = only_span(span_exporter)
+    assert span.name == f"chat {MODEL}"
+    assert span.kind is SpanKind.CLIENT
+    assert own_attributes(span) == {
+        **base_attributes(),
+        sc.GEN_AI_RESPONSE_ID: STREAM_ID,
+        sc.GEN_AI_RESPONSE_MODEL: RESPONSE_MODEL,
+        sc.GEN_AI_RESPONSE_FINISH_REASONS: ("end_turn",),
+        sc.STREAM_END: "completed",
+        **FULL_USAGE_ATTRIBUTES,
+    }
+
+
 def assert_no_content(span: Any, *texts: str) -> None:
     for key in (sc.GEN_AI_INPUT_MESSAGES, sc.GEN_AI_OUTPUT_MESSAGES, sc.GEN_AI_SYSTEM_INSTRUCTIONS):
         assert key not in span.attributes
@@ -538,17 +553,7 @@ async def test_create_stream_merges_usage_across_events(
         "message_stop",
     ]
     assert [e.delta.text for e in events if e.type == "content_block_delta"] == list(TEXT_CHUNKS)
-    span = only_span(span_exporter)
-    assert span.name == f"chat {MODEL}"
-    assert span.kind is SpanKind.CLIENT
-    assert own_attributes(span) == {
-        **base_attributes(),
-        sc.GEN_AI_RESPONSE_ID: STREAM_ID,
-        sc.GEN_AI_RESPONSE_MODEL: RESPONSE_MODEL,
-        sc.GEN_AI_RESPONSE_FINISH_REASONS: ("end_turn",),
-        sc.STREAM_END: "completed",
-        **FULL_USAGE_ATTRIBUTES,
-    }
+    assert_completed_stream_span(span_exporter)
 
 
 async def test_create_stream_message_delta_overrides_input(
@@ -690,17 +695,7 @@ async def test_stream_helper(
         ]
     if how == "text_stream":
         assert traced["text"] == "".join(TEXT_CHUNKS)
-    span = only_span(span_exporter)
-    assert span.name == f"chat {MODEL}"
-    assert span.kind is SpanKind.CLIENT
-    assert own_attributes(span) == {
-        **base_attributes(),
-        sc.GEN_AI_RESPONSE_ID: STREAM_ID,
-        sc.GEN_AI_RESPONSE_MODEL: RESPONSE_MODEL,
-        sc.GEN_AI_RESPONSE_FINISH_REASONS: ("end_turn",),
-        sc.STREAM_END: "completed",
-        **FULL_USAGE_ATTRIBUTES,
-    }
+    assert_completed_stream_span(span_exporter)
 
 
 async def test_stream_helper_yields_the_sdk_stream(
