@@ -48,8 +48,10 @@ def instrument(
 ) -> None:
     """Instrument every supported LLM client library that is installed, and derive agent metrics.
 
-    Calling it again does nothing. Without providers it records into the ones the application configured
-    globally, and only when there are none sets its own up from the standard `OTEL_*` environment variables.
+    Calling it again does nothing (and instrumenting the same tracer provider again after `uninstrument()`
+    reuses its span processor, with the options it was first given). Without providers it records into the
+    ones the application configured globally, and only when there are none sets its own up: OTLP when an
+    `OTEL_EXPORTER_OTLP_*` endpoint is set, else the embedded default (OTLP JSON lines in `directory`).
 
     - `capture_content` (default `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`, else off): record text.
     - `request_stream_usage` (default `AGENTYIELD_STREAM_USAGE`, else on): ask OpenAI chat streams for the
@@ -81,12 +83,11 @@ def instrument(
     tracer_provider = resolve_tracer_provider(tracer_provider, directory)
     processor = _processors.get(tracer_provider)
     if processor is None and hasattr(tracer_provider, "add_span_processor"):
+        if prometheus_port is not None:
+            address = prometheus_address or os.environ.get(PROMETHEUS_ADDRESS_ENV) or "127.0.0.1"
+            meter_provider = prometheus_meter_provider(prometheus_port, address)
         processor = AgentYieldSpanProcessor(
-            (
-                prometheus_meter_provider(prometheus_port, prometheus_address or os.environ.get(PROMETHEUS_ADDRESS_ENV) or "127.0.0.1")
-                if prometheus_port is not None
-                else resolve_meter_provider(meter_provider, directory)
-            ),
+            resolve_meter_provider(meter_provider, directory),
             prices=PriceBook(prices or os.environ.get(PRICES_ENV) or None),
             default_agent=agent or os.environ.get(AGENT_ENV) or os.environ.get("OTEL_SERVICE_NAME") or "default",
             verification_tools=verification_tools,
@@ -94,6 +95,7 @@ def instrument(
         tracer_provider.add_span_processor(processor)
         _processors[tracer_provider] = processor
     if processor is not None and hasattr(tracer_provider, "sampler") and tracer_provider not in _samplers:
+        # Derived metrics stay exact under any sampler: drops become record-only for what we derive from.
         _samplers[tracer_provider] = tracer_provider.sampler
         tracer_provider.sampler = RecordEverythingSampler(tracer_provider.sampler)
     scope_attributes = {PRICE_SOURCE: processor.prices.version} if processor is not None else None
