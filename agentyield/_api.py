@@ -39,6 +39,7 @@ def instrument(
     meter_provider: MeterProvider | None = None,
     capture_content: bool | None = None,
     request_stream_usage: bool | None = None,
+    privacy_scan: bool | None = None,
     prices: str | Path | None = None,
     agent: str | None = None,
     verification_tools: Iterable[str] = (),
@@ -56,6 +57,8 @@ def instrument(
     - `capture_content` (default `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`, else off): record text.
     - `request_stream_usage` (default `AGENTYIELD_STREAM_USAGE`, else on): ask OpenAI chat streams for the
       usage the caller did not ask for, and hide that chunk from the caller.
+    - `privacy_scan` (default `AGENTYIELD_PRIVACY_SCAN`, else off): count personal data and secrets in what each
+      call sends (`agentyield.privacy.findings`; counts and kinds only, never the text).
     - `prices` (default `AGENTYIELD_PRICES`): a JSON or YAML price file that overrides or adds models.
     - `agent` (default `AGENTYIELD_AGENT`, else `OTEL_SERVICE_NAME`, else "default"): the agent that spend
       outside any `task()` belongs to.
@@ -106,7 +109,7 @@ def instrument(
     instrumentor.instrument(
         tracer_provider=tracer_provider,
         scope_attributes=scope_attributes,
-        config=Config.from_env(capture_content=capture_content, request_stream_usage=request_stream_usage),
+        config=Config.from_env(capture_content=capture_content, request_stream_usage=request_stream_usage, privacy_scan=privacy_scan),
         before_end=processor.book_ending if processor is not None else None,
     )
 

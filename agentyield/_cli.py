@@ -36,7 +36,7 @@ def _demo(args: argparse.Namespace) -> int:
     from ._demo import run_workload
 
     directory = Path(args.dir) / time.strftime("demo-%Y%m%dT%H%M%S", time.gmtime())
-    agentyield.instrument(directory=directory, agent="watcher")  # the demo's only spend outside tasks is its watcher's
+    agentyield.instrument(directory=directory, agent="watcher", privacy_scan=True)  # the demo's only spend outside tasks is its watcher's
     started = time.monotonic()
     run_workload(seed=args.seed, scale=args.scale)
     trace.get_tracer_provider().force_flush()  # type: ignore[attr-defined]

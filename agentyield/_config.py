@@ -12,6 +12,7 @@ _FALSE = {"0", "false", "no", "off"}
 
 CAPTURE_CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 STREAM_USAGE_ENV = "AGENTYIELD_STREAM_USAGE"
+PRIVACY_SCAN_ENV = "AGENTYIELD_PRIVACY_SCAN"
 
 
 def _env_flag(name: str, default: bool) -> bool:
@@ -32,10 +33,16 @@ class Config:
     request_stream_usage: bool = True
     """Ask OpenAI chat streams for usage the caller did not request, and hide that extra chunk from the caller."""
 
+    privacy_scan: bool = False
+    """Count personal data and secrets in what each call sends (counts only; the text never leaves)."""
+
     @classmethod
-    def from_env(cls, *, capture_content: bool | None = None, request_stream_usage: bool | None = None) -> Config:
+    def from_env(
+        cls, *, capture_content: bool | None = None, request_stream_usage: bool | None = None, privacy_scan: bool | None = None
+    ) -> Config:
         """Arguments win over the environment, which wins over the defaults."""
         return cls(
+            privacy_scan=_env_flag(PRIVACY_SCAN_ENV, False) if privacy_scan is None else bool(privacy_scan),
             capture_content=(
                 _env_flag(CAPTURE_CONTENT_ENV, False) if capture_content is None else bool(capture_content)
             ),

@@ -336,7 +336,10 @@ def _run_tool(name: str, args: dict[str, Any], *, fails: bool, passing: bool = T
         return f"{args['path']}\n" + "\n".join(lines)
     if name == "search":
         hits = [f"{i}. {rng.choice(_FILES)}:{rng.randint(1, 400)}  {_prose(rng, rng.randint(30, 80))}" for i in range(1, 6)]
-        return f"5 results for {args['query']!r}:\n" + "\n".join(hits)
+        if rng.random() < 0.25:  # a support ticket in the results: personal data the privacy scan should count
+            name = rng.choice(("ana.silva", "li.wei", "sam.okafor", "eva.novak"))
+            hits.append(f"6. tickets/{rng.randint(1000, 9999)}.txt  reported by {name}@customer-mail.example, +1 415 555 {rng.randint(1000, 9999)}")
+        return f"{len(hits)} results for {args['query']!r}:\n" + "\n".join(hits)
     if name == "edit_file":
         return f"Applied patch to {args['path']} (+{rng.randint(2, 40)} -{rng.randint(0, 20)})."
     if name == "run_tests":

@@ -18,6 +18,7 @@ from agentyield import _semconv as sc
 
 from ._fingerprint import prefix_hash
 from ._instrumentor import LibraryInstrumentor, Target
+from ._privacy import findings_attributes
 from ._records import LLMRequest, LLMResponse, Usage, UsageReader, content_json, get, server_of
 from ._streams import TracedAsyncStream, TracedStream
 from ._wrappers import start
@@ -100,6 +101,8 @@ class AnthropicProvider:
             attributes[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = tuple(str(s) for s in stop)
         system = kwargs.get("system")
         fingerprint = prefix_hash(system, kwargs.get("tools"))
+        if self.config.privacy_scan:
+            findings_attributes(kwargs.get("messages"), attributes)
         if fingerprint:
             attributes[sc.PROMPT_PREFIX_HASH] = fingerprint
         if self.config.capture_content:

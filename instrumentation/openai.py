@@ -18,6 +18,7 @@ from agentyield import _semconv as sc
 
 from ._fingerprint import prefix_hash
 from ._instrumentor import LibraryInstrumentor, Target
+from ._privacy import findings_attributes
 from ._records import LLMRequest, LLMResponse, Usage, UsageReader, content_json, get, server_of
 
 if TYPE_CHECKING:
@@ -136,6 +137,8 @@ class OpenAIProvider:
     def _chat_request(self, request: LLMRequest, kwargs: dict[str, Any]) -> None:
         messages = kwargs.get("messages")
         fingerprint = prefix_hash(*_leading_contents(messages), kwargs.get("tools"))
+        if self.config.privacy_scan:
+            findings_attributes(messages, request.attributes)
         if fingerprint:
             request.attributes[sc.PROMPT_PREFIX_HASH] = fingerprint
         if self.config.capture_content and isinstance(messages, (list, tuple)):
@@ -155,6 +158,8 @@ class OpenAIProvider:
             request.attributes[sc.GEN_AI_CONVERSATION_ID] = conversation_id
         instructions = kwargs.get("instructions")
         items = kwargs.get("input")
+        if self.config.privacy_scan:
+            findings_attributes(items, request.attributes)
         fingerprint = prefix_hash(instructions if isinstance(instructions, str) else None, *_leading_contents(items), kwargs.get("tools"))
         if fingerprint:
             request.attributes[sc.PROMPT_PREFIX_HASH] = fingerprint

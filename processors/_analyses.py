@@ -594,7 +594,7 @@ def _capability_row(version: str, group: Sequence[TaskRow], own_calls: dict[str,
     scanned = [t for t in group if t.privacy_findings is not None]
     privacy = _ratio(sum(t.privacy_findings or 0 for t in scanned), calls) if scanned else None
     if not scanned:
-        notes["privacy_findings_per_call"] = "no privacy scan recorded (agentyield.privacy.findings on task spans)"
+        notes["privacy_findings_per_call"] = "no call was scanned (instrument(privacy_scan=True))"
     elif privacy is None:
         notes["privacy_findings_per_call"] = "no LLM calls"
     retention, why = _long_horizon_retention(decided, min_tasks)

@@ -98,6 +98,8 @@ class _Task:
     """Calls by the model that served them (own calls)."""
     tools: list[ToolUse] = field(default_factory=list)
     verification_cost: Decimal = Decimal(0)
+    privacy_findings: int | None = None
+    """Findings in its own scanned calls; None while none of its calls was scanned."""
 
     def total(self) -> Totals:
         out = Totals()
@@ -136,6 +138,7 @@ class _Series:
     reasoning: int = 0
     cost: Decimal = Decimal(0)
     savings: Decimal = Decimal(0)
+    privacy_findings: int = 0
     genai_labels: tuple[Any, ...] = ()
     input_labels: tuple[Any, ...] = ()
     output_labels: tuple[Any, ...] = ()
@@ -170,6 +173,7 @@ _CALL_VIEWS: dict[str, Callable[[_Series], list[tuple[tuple[Any, ...], Any]]]] =
     "agentyield.cache.savings.usd": lambda s: [((s.provider, s.model, s.agent), s.savings)] if s.priced else [],
     "agentyield.usage.missing": lambda s: [((s.provider, s.model, s.agent), s.missing)] if s.missing else [],
     "agentyield.usage.inconsistent": lambda s: [((s.provider, s.model, s.agent), s.inconsistent)] if s.inconsistent else [],
+    "agentyield.privacy.findings": lambda s: [((s.agent,), s.privacy_findings)] if s.privacy_findings else [],
 }
 
 
@@ -201,6 +205,7 @@ class TaskResult:
     """Models of its own calls, most used first."""
     tools: tuple[ToolUse, ...]
     verification_cost: Decimal
+    privacy_findings: int | None
 
     @property
     def accepted_artifacts(self) -> int:
@@ -305,6 +310,10 @@ class Ledger:
         rates: Rates | None = None
         if task is not None:
             task.models[call.model] = task.models.get(call.model, 0) + 1
+        if call.privacy_findings is not None:
+            series.privacy_findings += call.privacy_findings
+            if task is not None:
+                task.privacy_findings = (task.privacy_findings or 0) + call.privacy_findings
         input_tokens, output_tokens = call.input_tokens, call.output_tokens
         if call.usage_missing or input_tokens is None or output_tokens is None:
             series.missing += 1
@@ -439,6 +448,7 @@ class Ledger:
                 models=tuple(sorted(task.models, key=lambda m: -task.models[m])),
                 tools=tuple(task.tools),
                 verification_cost=task.verification_cost,
+                privacy_findings=task.privacy_findings,
             )
 
     def _book_artifacts(self, artifacts: list[ArtifactRecord], agent: Any) -> list[Any]:

@@ -39,6 +39,7 @@ COUNTERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "agentyield.usage.missing": ("{call}", "LLM calls that reported no usage", (PROVIDER, MODEL, AGENT)),
     "agentyield.usage.inconsistent": ("{call}", "LLM calls whose usage cannot be priced correctly", (PROVIDER, MODEL, AGENT)),
     "agentyield.tool.calls": ("{call}", "Tool calls", (AGENT, sc.GEN_AI_TOOL_NAME, "agentyield.tool.error")),
+    "agentyield.privacy.findings": ("{finding}", "Personal data and secrets sent to providers (opt-in scan)", (AGENT,)),
     "agentyield.spans.duplicate": ("{span}", "LLM spans nested in another LLM span, not counted again", (PROVIDER,)),
 }
 HISTOGRAMS: dict[str, tuple[str, str, tuple[str, ...], tuple[float, ...] | None]] = {

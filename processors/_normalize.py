@@ -95,6 +95,7 @@ def llm_call(attributes: Mapping[str, Any]) -> LLMCallRecord:
         phase=phase_of(attributes),
         operation=str(attributes.get(sc.GEN_AI_OPERATION_NAME)),
         error_type=attributes.get(sc.ERROR_TYPE),
+        privacy_findings=_count(attributes, (sc.PRIVACY_FINDINGS,)),
     )
 
 

@@ -74,7 +74,7 @@ class TaskRow:
     tools: tuple[ToolUse, ...] = ()
     verification_cost: float = 0.0
     privacy_findings: int | None = None
-    """`agentyield.privacy.findings` recorded on the task's span; None when no scan was recorded."""
+    """Privacy findings in the task's own scanned calls; None when none of them was scanned."""
     attributes: dict[str, object] = field(default_factory=dict)
 
     @property

@@ -137,4 +137,6 @@ def _task_attributes(result: TaskResult) -> dict[str, Any]:
     ratio = totals.cache_read_ratio
     if ratio is not None:
         out[sc.TASK_CACHE_READ_RATIO] = ratio
+    if result.privacy_findings is not None:
+        out[sc.TASK_PRIVACY_FINDINGS] = result.privacy_findings
     return out

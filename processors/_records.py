@@ -38,6 +38,8 @@ class LLMCallRecord:
     error_type: str | None = None
     duration_s: float | None = None
     """Set by the entry point, which knows the span's times."""
+    privacy_findings: int | None = None
+    """None when the call was not scanned."""
 
 
 @dataclass(slots=True)

@@ -116,10 +116,6 @@ def _depths(spans: list[SpanRow]) -> dict[int, int]:
     return depths
 
 
-def _count_or_none(value: Any) -> int | None:
-    return value if type(value) is int and value >= 0 else None
-
-
 def _task_row(result: TaskResult, span: SpanRow) -> TaskRow:
     total = result.total
     record = result.record
@@ -147,7 +143,7 @@ def _task_row(result: TaskResult, span: SpanRow) -> TaskRow:
         artifacts_unknown=sum(1 for a in record.artifacts if a.accepted is None),
         tools=result.tools,
         verification_cost=float(result.verification_cost),
-        privacy_findings=_count_or_none(span.attributes.get("agentyield.privacy.findings")),
+        privacy_findings=result.privacy_findings,
         attributes={k: v for k, v in span.attributes.items() if not k.startswith("agentyield.task.")},
     )
 
