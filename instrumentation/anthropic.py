@@ -192,7 +192,10 @@ class MessagesStreamState:
             usage=usage,
             tool_names=tuple(self.tools),
             output_messages=(
-                content_json([{"role": "assistant", "content": "".join(self.text)}]) if self.text is not None else None
+                # The same shape as a non-streamed message's content: a list of blocks.
+                content_json([{"role": "assistant", "content": [{"type": "text", "text": "".join(self.text)}]}])
+                if self.text is not None
+                else None
             ),
         )
 

@@ -612,7 +612,7 @@ async def test_create_stream_content_captured(
     span = only_span(span_exporter)
     assert json.loads(span.attributes[sc.GEN_AI_INPUT_MESSAGES]) == MESSAGES
     assert json.loads(span.attributes[sc.GEN_AI_OUTPUT_MESSAGES]) == [
-        {"role": "assistant", "content": "".join(TEXT_CHUNKS)}
+        {"role": "assistant", "content": [{"type": "text", "text": "".join(TEXT_CHUNKS)}]}
     ]
 
 
@@ -748,7 +748,7 @@ async def test_stream_helper_tool_use_and_content(
     assert span.attributes[sc.TOOL_CALLS_NAMES] == ("get_weather",)
     assert span.attributes[sc.GEN_AI_SYSTEM_INSTRUCTIONS] == SYSTEM
     assert json.loads(span.attributes[sc.GEN_AI_OUTPUT_MESSAGES]) == [
-        {"role": "assistant", "content": "".join(TEXT_CHUNKS)}
+        {"role": "assistant", "content": [{"type": "text", "text": "".join(TEXT_CHUNKS)}]}
     ]
     assert isinstance(span.attributes[sc.PROMPT_PREFIX_HASH], str)
 
@@ -772,7 +772,7 @@ async def test_stream_output_captured_with_iterable_messages(
     span = only_span(span_exporter)
     assert sc.GEN_AI_INPUT_MESSAGES not in span.attributes
     assert json.loads(span.attributes[sc.GEN_AI_OUTPUT_MESSAGES]) == [
-        {"role": "assistant", "content": "".join(TEXT_CHUNKS)}
+        {"role": "assistant", "content": [{"type": "text", "text": "".join(TEXT_CHUNKS)}]}
     ]
 
 
