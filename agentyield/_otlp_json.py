@@ -10,10 +10,11 @@ import base64
 import gzip
 import json
 import os
-import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
+
+from ._forksafe import fork_safe_lock
 
 if TYPE_CHECKING:
     from google.protobuf.message import Message
@@ -50,7 +51,7 @@ class JsonLinesWriter:
         self.keep = keep
         self.rotated_away = 0
         """Rotated files removed to honour `keep`."""
-        self._lock = threading.Lock()
+        self._lock = fork_safe_lock(self)
 
     @property
     def path(self) -> Path:

@@ -13,13 +13,13 @@ artifact or in unproductive spend.
 
 from __future__ import annotations
 
-import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable
 
 from agentyield import _semconv as sc
+from agentyield._forksafe import fork_safe_lock
 
 from ._normalize import Kind
 from ._population import ToolUse
@@ -229,7 +229,7 @@ class Ledger:
         self._nodes: dict[int, _Node] = {}
         self._open_tasks = 0
         self._labels: dict[str, set[Any]] = defaultdict(set)
-        self._lock = threading.Lock()
+        self._lock = fork_safe_lock(self)
 
     # -- bounded labels -------------------------------------------------------------------------------
 

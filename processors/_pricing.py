@@ -10,13 +10,14 @@ A model with no known price gets no rates: its calls are counted as unpriced, ne
 from __future__ import annotations
 
 import json
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable
+
+from agentyield._forksafe import fork_safe_lock
 
 __all__ = ["PriceBook", "PriceFileError", "Rates", "TokenCounts", "cost"]
 
@@ -158,7 +159,7 @@ class PriceBook:
     def __init__(self, price_file: str | Path | None = None, *, clock: Callable[[], float] = time.time) -> None:
         self._user = _load_price_file(price_file) if price_file else {}
         self._resolved: dict[tuple[str, str], tuple[int, _Tiered | None]] = {}
-        self._lock = threading.Lock()
+        self._lock = fork_safe_lock(self)
         self._clock = clock
         import genai_prices
 
