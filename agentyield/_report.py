@@ -40,7 +40,7 @@ def build_report(paths: Sequence[str | Path], *, prices: str | Path | None = Non
         _bar(progress, total, total, len(spans))  # type: ignore[arg-type]
         progress.write("\n")  # type: ignore[union-attr]
     population = replay(spans, PriceBook(prices))
-    data = report_data(population.tasks, population.calls)
+    data = report_data(population.tasks, population.calls, windows=population.windows)
     data["source"] = {"paths": [str(p) for p in paths], "spans": len(spans)}
     return data
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Sequence
 
-from ._population import CallRow, TaskRow, ToolUse
+from ._population import CallRow, TaskRow, ToolUse, WindowArtifact
 
 __all__ = [
     "BucketGrid",
@@ -199,9 +199,10 @@ def summary(tasks: Sequence[TaskRow], calls: Sequence[CallRow], missed: MissedCa
 # -- cost per accepted artifact, unproductive spend -----------------------------------------------------------
 
 
-def artifact_costs(tasks: Sequence[TaskRow]) -> list[Json]:
+def artifact_costs(tasks: Sequence[TaskRow], windows: Sequence[WindowArtifact] = ()) -> list[Json]:
     """Cost per accepted artifact by (agent, version, kind), as the live `agentyield.artifact.cost.usd`:
-    each accepted artifact of a task costs attributable_cost / accepted artifacts of that task.
+    each accepted artifact of a task costs attributable_cost / accepted artifacts of that task, and an
+    accepted artifact outside any task costs its agent's spend window.
     `accepted` counts every accepted artifact, `priced` those whose task's attributable cost is known; the
     mean is over the priced ones."""
     shares: dict[tuple[str, str | None, str], list[float | None]] = defaultdict(list)
@@ -211,6 +212,9 @@ def artifact_costs(tasks: Sequence[TaskRow]) -> list[Json]:
         share = task.attributable_cost / len(task.accepted_kinds) if task.attributable_cost is not None else None
         for kind in task.accepted_kinds:
             shares[(task.agent, task.version, kind)].append(share)
+    for window in windows:
+        if window.accepted:
+            shares[(window.agent, None, window.kind)].append(window.cost)
     rows = []
     for (agent, version, kind), values in shares.items():
         known = [v for v in values if v is not None]
@@ -226,7 +230,7 @@ def artifact_costs(tasks: Sequence[TaskRow]) -> list[Json]:
     return sorted(rows, key=lambda r: (r["agent"], r["version"] or "", r["kind"]))
 
 
-def unproductive(tasks: Sequence[TaskRow]) -> list[Json]:
+def unproductive(tasks: Sequence[TaskRow], windows: Sequence[WindowArtifact] = ()) -> list[Json]:
     """Spend of top-level tasks that produced no accepted artifact, by (agent, version, task name), as the
     live `agentyield.unproductive.cost.usd`: their attributable cost (own spend plus unproductive
     sub-tasks'; productive sub-tasks' spend is already on their artifacts). `tasks` counts the tasks with a
@@ -243,6 +247,18 @@ def unproductive(tasks: Sequence[TaskRow]) -> list[Json]:
             "unpriced_tasks": len(group) - len(known),
             "cost_usd": math.fsum(known) if known else None,
             "insufficient": None if known else "every such task contains an unpriced call",
+        })
+    # A persistent agent's artifact that was not accepted leaves its window's spend unproductive.
+    for agent, group in _group((w for w in windows if not w.accepted), lambda w: w.agent).items():
+        known = [w.cost for w in group if w.cost is not None]
+        rows.append({
+            "agent": agent,
+            "version": None,
+            "task": "(window)",
+            "tasks": len(known),
+            "unpriced_tasks": len(group) - len(known),
+            "cost_usd": math.fsum(known) if known else None,
+            "insufficient": None if known else "every such window contains an unpriced call",
         })
     return sorted(rows, key=lambda r: (r["agent"], r["version"] or "", r["task"]))
 
@@ -654,15 +670,15 @@ def tool_credit(tasks: Sequence[TaskRow]) -> list[Json]:
 # -- entry point --------------------------------------------------------------------------------------------------
 
 
-def report_data(tasks: list[TaskRow], calls: list[CallRow], *, min_tasks: int = 5) -> dict:
+def report_data(tasks: list[TaskRow], calls: list[CallRow], *, windows: Sequence[WindowArtifact] = (), min_tasks: int = 5) -> dict:
     """Every analysis of the offline report, JSON-serializable (str, int, float, bool, None, list, dict)."""
     if min_tasks < 1:
         raise ValueError("min_tasks must be at least 1")
     missed = missed_caching(calls)
     return {
         "summary": summary(tasks, calls, missed),
-        "artifact_costs": artifact_costs(tasks),
-        "unproductive": unproductive(tasks),
+        "artifact_costs": artifact_costs(tasks, windows),
+        "unproductive": unproductive(tasks, windows),
         "cache": cache(calls, missed),
         "budget": budget(tasks, min_tasks=min_tasks),
         "cost_of_pass": cost_of_pass(tasks, min_tasks=min_tasks),

@@ -12,8 +12,8 @@ from typing import Any, Callable, Iterable, Mapping
 from agentyield import _semconv as sc
 
 from . import _normalize as normalize
-from ._ledger import Ledger, PricedCall, TaskResult
-from ._records import LLMCallRecord
+from ._ledger import Ledger, PricedCall, TaskResult, Totals
+from ._records import ArtifactRecord, LLMCallRecord
 
 __all__ = ["Booked", "begin", "finish"]
 
@@ -32,12 +32,14 @@ def begin(
 
 @dataclass(frozen=True, slots=True)
 class Booked:
-    """What ending a span booked: an LLM call (`call`, `priced`), a task (`task`), or neither."""
+    """What ending a span booked: an LLM call (`call`, `priced`), a task (`task`), a window artifact, or none."""
 
     kind: str
     call: LLMCallRecord | None = None
     priced: PricedCall | None = None
     task: TaskResult | None = None
+    window: tuple[ArtifactRecord, Totals] | None = None
+    """An artifact outside any task, and the spend window it closed."""
 
 
 def finish(
@@ -60,7 +62,8 @@ def finish(
     elif kind == normalize.Kind.TASK:
         return Booked(kind, task=ledger.end_task(span_id, normalize.task_record(attributes, events(), is_error)))
     elif kind == normalize.Kind.ARTIFACT:
-        ledger.end_window_artifact(span_id, normalize.window_artifact(attributes))
+        artifact = normalize.window_artifact(attributes)
+        return Booked(kind, window=(artifact, ledger.end_window_artifact(span_id, artifact)))
     else:
         ledger.end_other(span_id)
     return Booked(kind)

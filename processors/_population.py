@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["CallRow", "TaskRow", "ToolUse"]
+__all__ = ["CallRow", "TaskRow", "ToolUse", "WindowArtifact"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +17,17 @@ class ToolUse:
     name: str
     error: bool
     phase: str = "work"
+
+
+@dataclass(frozen=True, slots=True)
+class WindowArtifact:
+    """An artifact a persistent agent recorded outside any task: it closes the agent's spend window."""
+
+    agent: str
+    kind: str
+    accepted: bool | None
+    cost: float | None
+    """The window's spend (None when it contains an unpriced call)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from agentyield import _semconv as sc
 
 from ._booking import begin, finish
 from ._ledger import Ledger, TaskResult
-from ._population import CallRow, TaskRow
+from ._population import CallRow, TaskRow, WindowArtifact
 from ._pricing import PriceBook
 
 __all__ = ["Population", "SpanRow", "decode_spans", "replay"]
@@ -97,6 +97,7 @@ def decode_spans(request: Mapping[str, Any]) -> list[SpanRow]:
 class Population:
     tasks: list[TaskRow] = field(default_factory=list)
     calls: list[CallRow] = field(default_factory=list)
+    windows: list[WindowArtifact] = field(default_factory=list)
     ledger: Ledger | None = None
 
 
@@ -170,6 +171,16 @@ def replay(spans: list[SpanRow], prices: PriceBook, *, verification_tools: Itera
         )
         if booked.task is not None:
             population.tasks.append(_task_row(booked.task, span))
+        elif booked.window is not None:
+            artifact, window = booked.window
+            population.windows.append(
+                WindowArtifact(
+                    agent=artifact.agent or ledger.default_agent,
+                    kind=artifact.kind,
+                    accepted=artifact.accepted,
+                    cost=float(window.cost) if window.unpriced_calls == 0 else None,
+                )
+            )
         elif booked.priced is not None and booked.call is not None:
             call, priced = booked.call, booked.priced
             has_usage = call.input_tokens is not None and not call.usage_missing

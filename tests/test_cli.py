@@ -45,6 +45,12 @@ def test_report_json_matches_the_numbers(traces: Path, tmp_path: Path) -> None:
     shares = {(r["agent"], r["kind"]): r["cost_per_artifact"] for r in data["artifact_costs"]}
     assert shares[("coder", "patch")] == pytest.approx(float(2 * C), abs=1e-12)
     assert shares[("coder", "summary")] is None  # its task had an unpriced call: no number, not a wrong one
+    # The watcher's artifacts outside any task: the accepted alert pays for its window of 2 calls, the
+    # rejected one leaves its window of 1 call unproductive, exactly as the live metrics book them.
+    assert shares[("watcher", "alert")] == pytest.approx(float(2 * C), abs=1e-12)
+    windows = [r for r in data["unproductive"] if r["task"] == "(window)"]
+    assert [(r["agent"], r["tasks"]) for r in windows] == [("watcher", 1)]
+    assert windows[0]["cost_usd"] == pytest.approx(float(C), abs=1e-12)
     html = tmp_path / "report.html"
     assert cli("report", str(traces), "--html", str(html)).returncode == 0
     assert html.read_text().startswith("<!DOCTYPE html>")
