@@ -83,6 +83,7 @@ def instrument(
     instrumentor = AgentYieldInstrumentor()
     if instrumentor.is_instrumented_by_opentelemetry:
         return
+    agent = agent or os.environ.get(AGENT_ENV) or os.environ.get("OTEL_SERVICE_NAME")  # None: "default", unwritten
     tracer_provider = resolve_tracer_provider(tracer_provider, directory)
     processor = _processors.get(tracer_provider)
     if processor is None and hasattr(tracer_provider, "add_span_processor"):
@@ -92,7 +93,7 @@ def instrument(
         processor = AgentYieldSpanProcessor(
             resolve_meter_provider(meter_provider, directory),
             prices=PriceBook(prices or os.environ.get(PRICES_ENV) or None),
-            default_agent=agent or os.environ.get(AGENT_ENV) or os.environ.get("OTEL_SERVICE_NAME") or "default",
+            default_agent=agent or "default",
             verification_tools=verification_tools,
         )
         tracer_provider.add_span_processor(processor)
@@ -105,11 +106,14 @@ def instrument(
     _tasks.configure(
         trace.get_tracer("agentyield", __version__, tracer_provider=tracer_provider, attributes=scope_attributes),
         processor.enrich if processor is not None else None,
+        agent,
     )
     instrumentor.instrument(
         tracer_provider=tracer_provider,
         scope_attributes=scope_attributes,
-        config=Config.from_env(capture_content=capture_content, request_stream_usage=request_stream_usage, privacy_scan=privacy_scan),
+        config=Config.from_env(
+            capture_content=capture_content, request_stream_usage=request_stream_usage, privacy_scan=privacy_scan, agent=agent
+        ),
         before_end=processor.book_ending if processor is not None else None,
     )
 

@@ -36,12 +36,21 @@ class Config:
     privacy_scan: bool = False
     """Count personal data and secrets in what each call sends (counts only; the text never leaves)."""
 
+    agent: str | None = None
+    """The agent that calls made outside any `task()` belong to (written on their spans)."""
+
     @classmethod
     def from_env(
-        cls, *, capture_content: bool | None = None, request_stream_usage: bool | None = None, privacy_scan: bool | None = None
+        cls,
+        *,
+        capture_content: bool | None = None,
+        request_stream_usage: bool | None = None,
+        privacy_scan: bool | None = None,
+        agent: str | None = None,
     ) -> Config:
         """Arguments win over the environment, which wins over the defaults."""
         return cls(
+            agent=agent,
             privacy_scan=_env_flag(PRIVACY_SCAN_ENV, False) if privacy_scan is None else bool(privacy_scan),
             capture_content=(
                 _env_flag(CAPTURE_CONTENT_ENV, False) if capture_content is None else bool(capture_content)

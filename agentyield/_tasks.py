@@ -26,13 +26,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 _current: contextvars.ContextVar[Task | None] = contextvars.ContextVar("agentyield_task", default=None)
 _tracer: trace.Tracer = trace.get_tracer("agentyield", __version__)
 _before_end: Callable[[Any], None] | None = None
+_default_agent: str | None = None
 
 
-def configure(tracer: trace.Tracer | None, before_end: Callable[[Any], None] | None) -> None:
-    """Called by `instrument()`: task spans come from agentyield's tracer, and are enriched before they end."""
-    global _tracer, _before_end
+def configure(tracer: trace.Tracer | None, before_end: Callable[[Any], None] | None, default_agent: str | None = None) -> None:
+    """Called by `instrument()`: task spans come from agentyield's tracer, are enriched before they end, and
+    an artifact outside any task names the process's agent when it names none."""
+    global _tracer, _before_end, _default_agent
     _tracer = tracer or trace.get_tracer("agentyield", __version__)
     _before_end = before_end
+    _default_agent = default_agent
 
 
 def _artifact_attributes(kind: str, id: str | None, accepted: bool | None, attributes: dict[str, Any] | None) -> dict[str, Any]:
@@ -169,8 +172,8 @@ def artifact(
         current.artifact(kind, id=id, accepted=accepted, attributes=attributes)
         return
     values = _artifact_attributes(kind, id, accepted, attributes)
-    if agent:
-        values[sc.ARTIFACT_AGENT] = agent
+    if agent or _default_agent:
+        values[sc.ARTIFACT_AGENT] = agent or _default_agent
     span = _tracer.start_span(sc.ARTIFACT_EVENT, kind=SpanKind.INTERNAL, attributes=values)
     span.end()
 

@@ -14,6 +14,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from agentyield import _semconv as sc
 from agentyield._guard import internal_error
+from agentyield._tasks import current_task
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer
@@ -43,6 +44,8 @@ class Telemetry:
         attributes = request.attributes
         attributes[sc.GEN_AI_OPERATION_NAME] = request.operation
         attributes[sc.GEN_AI_PROVIDER_NAME] = provider
+        if self.config.agent is not None and current_task() is None:
+            attributes[sc.GEN_AI_AGENT_NAME] = self.config.agent  # outside tasks, say whose spend this is
         model = request.model
         if model:
             attributes[sc.GEN_AI_REQUEST_MODEL] = model

@@ -280,7 +280,7 @@ class Ledger:
                 return None
             task = node.task if node is not None else None
             phase = call.phase or (node.phase if node is not None else sc.PHASE_WORK)
-            agent = self._agent(task)
+            agent = task.agent if task is not None else (call.agent or self.default_agent)
             return self._book_call(call, task, agent, phase)
 
     def _series_for(self, call: LLMCallRecord, agent: str, phase: str) -> _Series:

@@ -96,6 +96,7 @@ def llm_call(attributes: Mapping[str, Any]) -> LLMCallRecord:
         operation=str(attributes.get(sc.GEN_AI_OPERATION_NAME)),
         error_type=attributes.get(sc.ERROR_TYPE),
         privacy_findings=_count(attributes, (sc.PRIVACY_FINDINGS,)),
+        agent=agent if isinstance(agent := attributes.get(sc.GEN_AI_AGENT_NAME), str) else None,
     )
 
 

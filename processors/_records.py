@@ -40,6 +40,8 @@ class LLMCallRecord:
     """Set by the entry point, which knows the span's times."""
     privacy_findings: int | None = None
     """None when the call was not scanned."""
+    agent: str | None = None
+    """`gen_ai.agent.name` on the call's own span: whose spend it is when it belongs to no task."""
 
 
 @dataclass(slots=True)

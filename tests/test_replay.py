@@ -46,9 +46,7 @@ def load(*paths: Path) -> list[Any]:
 
 def test_replay_equals_live_metrics(recorded: tuple[dict[str, Any], Path]) -> None:
     live, path = recorded
-    spans = load(path)
-    for span in spans:  # the live run attributed spend outside tasks to instrument(agent="watcher")
-        span.service = "watcher"
+    spans = load(path)  # spend outside tasks says whose it is: instrument(agent="watcher") wrote it on the spans
     population = replay(spans, PriceBook(), verification_tools=["run_tests"])
     ledger = population.ledger
     assert ledger is not None
@@ -67,6 +65,7 @@ def test_replay_equals_live_metrics(recorded: tuple[dict[str, Any], Path]) -> No
     summarize = next(t for t in population.tasks if t.name == "summarize")
     assert summarize.cost is None and summarize.outcome == "failure"
     assert len(population.calls) == 10
+    assert [(w.agent, w.kind, w.accepted) for w in population.windows] == [("watcher", "alert", True), ("watcher", "alert", False)]
     assert OTHER not in {c.agent for c in population.calls}
 
 
