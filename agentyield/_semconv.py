@@ -25,7 +25,6 @@ GEN_AI_REQUEST_STOP_SEQUENCES = "gen_ai.request.stop_sequences"
 GEN_AI_REQUEST_SEED = "gen_ai.request.seed"
 GEN_AI_REQUEST_CHOICE_COUNT = "gen_ai.request.choice.count"
 GEN_AI_REQUEST_ENCODING_FORMATS = "gen_ai.request.encoding_formats"
-GEN_AI_REQUEST_STREAM = "gen_ai.request.stream"
 GEN_AI_CONVERSATION_ID = "gen_ai.conversation.id"
 
 # Response.

@@ -7,16 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["ArtifactRecord", "LLMCallRecord", "SpanLink", "TaskRecord", "ToolCallRecord"]
-
-
-@dataclass(frozen=True, slots=True)
-class SpanLink:
-    """Where a span sits: enough to find the task and phase it belongs to."""
-
-    span_id: int
-    parent_id: int | None
-    trace_id: int
+__all__ = ["ArtifactRecord", "LLMCallRecord", "TaskRecord", "ToolCallRecord"]
 
 
 @dataclass(slots=True)
