@@ -18,15 +18,22 @@ __all__ = ["build_report", "render_text"]
 _PROGRESS_BYTES = 8 * 1024 * 1024
 
 
-def build_report(paths: Sequence[str | Path], *, prices: str | Path | None = None, progress: TextIO | None = None) -> dict[str, Any]:
-    """Read OTLP JSON lines (files, directories, .gz), replay them, and run every analysis."""
+def build_report(
+    paths: Sequence[str | Path],
+    *,
+    prices: str | Path | None = None,
+    progress: TextIO | None = None,
+    progress_min_bytes: int = _PROGRESS_BYTES,
+) -> dict[str, Any]:
+    """Read OTLP JSON lines (files, directories, .gz), replay them, and run every analysis. Inputs of at least
+    `progress_min_bytes` show a progress bar on `progress`."""
     from agentyield.processors import PriceBook
     from agentyield.processors._analyses import report_data
     from agentyield.processors._replay import decode_spans, replay
 
     spans = []
     total = sum(p.stat().st_size for p in trace_files(paths))
-    show = progress is not None and total >= _PROGRESS_BYTES
+    show = progress is not None and total >= progress_min_bytes
     done = 0
     last_path: Path | None = None
     for path, _, request in iter_requests(paths):

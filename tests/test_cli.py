@@ -76,3 +76,17 @@ def test_bad_input_one_line_error(tmp_path: Path, content: str, expected: str) -
 def test_empty_directory_is_an_error(tmp_path: Path) -> None:
     result = cli("report", str(tmp_path))
     assert (result.returncode, result.stderr) == (2, f"agentyield report: {tmp_path}: no trace files (*.jsonl, *.json, *.gz) in this directory\n")
+
+
+def test_progress_bar_on_large_inputs(traces: Path) -> None:
+    import io
+
+    from agentyield._report import build_report
+
+    shown = io.StringIO()
+    data = build_report([traces], progress=shown, progress_min_bytes=1)
+    assert data["summary"]["tasks"] == 4
+    assert shown.getvalue().endswith("] 100%  21 spans\n")
+    quiet = io.StringIO()
+    build_report([traces], progress=quiet)  # a few kilobytes: no bar
+    assert quiet.getvalue() == ""
