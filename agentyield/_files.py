@@ -23,6 +23,16 @@ DIRECTORY_ENV = "AGENTYIELD_DIR"
 logger = logging.getLogger("agentyield")
 
 
+def _append(writer: JsonLinesWriter, request: Any) -> bool:
+    """Write one export request as a line; a disk error is logged and reported as a failed export."""
+    try:
+        writer.write([to_json_line(request)])
+    except OSError as exc:
+        logger.warning("agentyield: cannot write to %s: %s", writer.path, exc)
+        return False
+    return True
+
+
 class JsonLinesSpanExporter(SpanExporter):  # type: ignore[misc]
     def __init__(self, directory: str | Path, **rotation: Any) -> None:
         self.writer = JsonLinesWriter(directory, "traces", **rotation)
@@ -30,12 +40,8 @@ class JsonLinesSpanExporter(SpanExporter):  # type: ignore[misc]
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
-        try:
-            self.writer.write([to_json_line(encode_spans(spans))])
-        except OSError as exc:
-            logger.warning("agentyield: cannot write spans to %s: %s", self.writer.path, exc)
-            return SpanExportResult.FAILURE
-        return SpanExportResult.SUCCESS
+        written = _append(self.writer, encode_spans(spans))
+        return SpanExportResult.SUCCESS if written else SpanExportResult.FAILURE
 
     def shutdown(self) -> None:
         pass
@@ -49,12 +55,8 @@ class JsonLinesMetricExporter(MetricExporter):  # type: ignore[misc]
     def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
         from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
 
-        try:
-            self.writer.write([to_json_line(encode_metrics(metrics_data))])
-        except OSError as exc:
-            logger.warning("agentyield: cannot write metrics to %s: %s", self.writer.path, exc)
-            return MetricExportResult.FAILURE
-        return MetricExportResult.SUCCESS
+        written = _append(self.writer, encode_metrics(metrics_data))
+        return MetricExportResult.SUCCESS if written else MetricExportResult.FAILURE
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:
         return True

@@ -243,9 +243,6 @@ class Ledger:
         seen.add(value)
         return value
 
-    def _agent(self, task: _Task | None) -> str:
-        return task.agent if task is not None else self.default_agent
-
     # -- span lifecycle -------------------------------------------------------------------------------
 
     def start(self, span_id: int, parent_id: int | None, kind: str, *, task: TaskRecord | None = None, phase: str | None = None) -> None:
@@ -373,12 +370,6 @@ class Ledger:
             window = self.windows[agent] = Totals()
         return window
 
-    def _accumulate(self, totals: Totals, task: _Task | None, agent: str) -> None:
-        if task is not None:
-            task.own.add(totals)
-            return
-        self._window(agent).add(totals)
-
     def counter(self, name: str) -> dict[tuple[Any, ...], Any]:
         """A snapshot of one counter: label tuple -> running total (the LLM-call ones summed from their series)."""
         with self._lock:
@@ -395,14 +386,15 @@ class Ledger:
         with self._lock:
             node = self._nodes.pop(span_id, None)
             task = node.task if node is not None else None
-            agent = self._agent(task)
+            agent = task.agent if task is not None else self.default_agent
+            target = task.own if task is not None else self._window(agent)
+            target.tool_calls += 1
+            target.tool_errors += int(call.error)
             if task is not None:
                 if len(task.tools) < self.limits.max_tools_per_task:
                     task.tools.append(ToolUse(call.name, call.error, call.phase or (node.phase if node else sc.PHASE_WORK)))
                 else:
                     self.limits_hit["task_tools"] += 1
-            totals = Totals(tool_calls=1, tool_errors=int(call.error))
-            self._accumulate(totals, task, agent)
             key = (self._label(sc.GEN_AI_AGENT_NAME, agent), self._label(sc.GEN_AI_TOOL_NAME, call.name), "true" if call.error else "false")
             self.counters["agentyield.tool.calls"][key] += 1
 

@@ -89,10 +89,6 @@ class TaskRow:
     attributes: dict[str, object] = field(default_factory=dict)
 
     @property
-    def artifacts_accepted(self) -> int:
-        return len(self.accepted_kinds)
-
-    @property
     def tokens(self) -> int:
         """Total billed tokens (all four disjoint kinds): the budget axis."""
         return self.input + self.cache_read + self.cache_write + self.output
