@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from opentelemetry import trace
 
-from . import _tasks
+from . import _tasks, _tools
 from ._config import Config
 from ._semconv import PRICE_SOURCE
 from ._version import __version__
@@ -108,12 +108,14 @@ def instrument(
         processor.enrich if processor is not None else None,
         agent,
     )
+    config = Config.from_env(
+        capture_content=capture_content, request_stream_usage=request_stream_usage, privacy_scan=privacy_scan, agent=agent
+    )
+    _tools.configure(config.capture_content)
     instrumentor.instrument(
         tracer_provider=tracer_provider,
         scope_attributes=scope_attributes,
-        config=Config.from_env(
-            capture_content=capture_content, request_stream_usage=request_stream_usage, privacy_scan=privacy_scan, agent=agent
-        ),
+        config=config,
         before_end=processor.book_ending if processor is not None else None,
     )
 
@@ -129,3 +131,4 @@ def uninstrument() -> None:
         provider.sampler = sampler  # type: ignore[attr-defined]
         del _samplers[provider]
     _tasks.configure(None, None)
+    _tools.configure(False)

@@ -19,7 +19,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from . import _semconv as sc
 from ._version import __version__
 
-__all__ = ["Task", "Verification", "artifact", "configure", "current_task", "task", "verification"]
+__all__ = ["Task", "Verification", "artifact", "configure", "current_task", "task", "tracer", "verification"]
 
 MAX_TASK_ARTIFACTS = 10_000
 """Artifacts one task keeps for its end-of-task arrays; more are counted in `agentyield.task.artifacts.dropped`."""
@@ -39,6 +39,11 @@ def configure(tracer: trace.Tracer | None, before_end: Callable[[Any], None] | N
     _tracer = tracer or trace.get_tracer("agentyield", __version__)
     _before_end = before_end
     _default_agent = default_agent
+
+
+def tracer() -> trace.Tracer:
+    """The tracer `instrument()` configured (tool calls use it too)."""
+    return _tracer
 
 
 def _artifact_attributes(kind: str, id: str | None, accepted: bool | None, attributes: dict[str, Any] | None) -> dict[str, Any]:

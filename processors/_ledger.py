@@ -122,6 +122,9 @@ class _Node:
     phase: str
     is_llm: bool
     duplicate: bool = False
+    tool: str | None = None
+    """The tool call this span is (or is inside of), within its task: the same tool seen again below it, by
+    another layer (an MCP client's own span, the server's span in the same trace), is that call, not another."""
 
 
 @dataclass(slots=True)
@@ -281,13 +284,17 @@ class Ledger:
 
     # -- span lifecycle -------------------------------------------------------------------------------
 
-    def start(self, span_id: int, parent_id: int | None, kind: str, *, task: TaskRecord | None = None, phase: str | None = None) -> None:
-        """A span began: remember its task and phase (inherited from its parent) until it ends."""
+    def start(
+        self, span_id: int, parent_id: int | None, kind: str, *, task: TaskRecord | None = None, phase: str | None = None, tool: str | None = None
+    ) -> None:
+        """A span began: remember its task, phase and enclosing tool call (inherited from its parent) until it ends."""
         with self._lock:
             parent = self._nodes.get(parent_id) if parent_id is not None else None
             current = parent.task if parent is not None else None
             node_phase = phase or (parent.phase if parent is not None else sc.PHASE_WORK)
+            enclosing_tool = parent.tool if parent is not None else None
             if kind == Kind.TASK and task is not None:
+                enclosing_tool = None
                 if self._open_tasks >= self.limits.max_open_tasks:
                     self.limits_hit["open_tasks"] += 1
                 else:
@@ -297,8 +304,12 @@ class Ledger:
             if len(self._nodes) >= self.limits.max_open_spans:
                 self.limits_hit["open_spans"] += 1
                 return
-            duplicate = kind == Kind.LLM and parent is not None and parent.is_llm
-            self._nodes[span_id] = _Node(current, node_phase, kind == Kind.LLM, duplicate)
+            if kind == Kind.TOOL:
+                duplicate = tool is not None and tool == enclosing_tool
+                enclosing_tool = tool
+            else:
+                duplicate = kind == Kind.LLM and parent is not None and parent.is_llm
+            self._nodes[span_id] = _Node(current, node_phase, kind == Kind.LLM, duplicate, enclosing_tool)
 
     def end_other(self, span_id: int) -> None:
         with self._lock:
@@ -453,8 +464,12 @@ class Ledger:
             return dict(out)
 
     def end_tool(self, span_id: int, call: ToolCallRecord) -> None:
+        """A tool call ended: count it (once: a span of the same call made by another layer is a duplicate)."""
         with self._lock:
             node = self._nodes.pop(span_id, None)
+            if node is not None and node.duplicate:
+                self.counters["agentyield.tool.spans.duplicate"][(self._label(sc.GEN_AI_TOOL_NAME, call.name),)] += 1
+                return
             task = node.task if node is not None else None
             agent = task.agent if task is not None else self.default_agent
             target = task.own if task is not None else self._window(agent)

@@ -13,7 +13,9 @@ from agentyield import _semconv as sc
 
 from ._records import ArtifactRecord, LLMCallRecord, TaskRecord, ToolCallRecord
 
-__all__ = ["Kind", "classify", "llm_call", "phase_of", "task_record", "tool_call", "verification_passed", "window_artifact"]
+__all__ = [
+    "Kind", "classify", "llm_call", "phase_of", "task_record", "tool_call", "tool_name", "verification_passed", "window_artifact",
+]
 
 _LLM_OPERATIONS = frozenset({"chat", "text_completion", "generate_content", "embeddings"})
 _TASK_OPERATIONS = frozenset({sc.OPERATION_INVOKE_AGENT, sc.OPERATION_INVOKE_WORKFLOW})
@@ -29,6 +31,9 @@ _CACHE_WRITE = (
 )
 _CACHE_WRITE_1H = (sc.USAGE_CACHE_WRITE_1H, "anthropic.usage.cache_creation.ephemeral_1h_input_tokens")
 _REASONING = (sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, "gen_ai.usage.output_tokens.reasoning")
+
+
+_MCP_TOOLS_CALL = "tools/call"
 
 
 class Kind:
@@ -47,7 +52,7 @@ def classify(name: str, attributes: Mapping[str, Any]) -> str:
     operation = attributes.get(sc.GEN_AI_OPERATION_NAME)
     if operation in _LLM_OPERATIONS:
         return Kind.LLM
-    if operation == sc.OPERATION_EXECUTE_TOOL:
+    if operation == sc.OPERATION_EXECUTE_TOOL or attributes.get(sc.MCP_METHOD_NAME) == _MCP_TOOLS_CALL:
         return Kind.TOOL
     if operation in _TASK_OPERATIONS:
         return Kind.TASK
@@ -110,10 +115,21 @@ def llm_call(attributes: Mapping[str, Any]) -> LLMCallRecord:
     )
 
 
-def tool_call(attributes: Mapping[str, Any], is_error: bool) -> ToolCallRecord:
+def tool_name(span_name: str, attributes: Mapping[str, Any]) -> str:
+    """`gen_ai.tool.name`, else the target an MCP client span names (`MCP send tools/call {name}`)."""
     name = attributes.get(sc.GEN_AI_TOOL_NAME)
+    if name is None and attributes.get(sc.MCP_METHOD_NAME) == _MCP_TOOLS_CALL:
+        _, _, name = span_name.partition(_MCP_TOOLS_CALL + " ")
+    return str(name or "unknown")
+
+
+def tool_call(span_name: str, attributes: Mapping[str, Any], is_error: bool) -> ToolCallRecord:
+    arguments = attributes.get(sc.TOOL_ARGS_HASH)
     return ToolCallRecord(
-        name=str(name or "unknown"), error=is_error or sc.ERROR_TYPE in attributes, phase=phase_of(attributes)
+        name=tool_name(span_name, attributes),
+        error=is_error or sc.ERROR_TYPE in attributes,
+        phase=phase_of(attributes),
+        args_hash=arguments if isinstance(arguments, str) else None,
     )
 
 

@@ -52,6 +52,8 @@ class ToolCallRecord:
     name: str
     error: bool
     phase: str | None = None
+    args_hash: str | None = None
+    """`agentyield.tool.args_hash`: the same tool with the same fingerprint in one task is a repeated call."""
 
 
 @dataclass(slots=True)
