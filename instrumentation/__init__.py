@@ -1,4 +1,4 @@
-"""Auto-instrumentation of LLM client libraries: one module per library, one umbrella instrumentor.
+"""Auto-instrumentation of LLM and tool client libraries: one module per library, one umbrella instrumentor.
 
 `AgentYieldInstrumentor` is what `agentyield.instrument()` and `opentelemetry-instrument` (through the
 `opentelemetry_instrumentor` entry point) use: it instruments every supported library that is installed.
@@ -23,6 +23,7 @@ __all__ = ["AgentYieldInstrumentor"]
 _LIBRARIES = (
     ("openai", "agentyield.instrumentation.openai", "OpenAIInstrumentor"),
     ("anthropic", "agentyield.instrumentation.anthropic", "AnthropicInstrumentor"),
+    ("mcp", "agentyield.instrumentation.mcp", "MCPInstrumentor"),
 )
 
 
