@@ -24,6 +24,7 @@ _LIBRARIES = (
     ("openai", "agentyield.instrumentation.openai", "OpenAIInstrumentor"),
     ("anthropic", "agentyield.instrumentation.anthropic", "AnthropicInstrumentor"),
     ("mcp", "agentyield.instrumentation.mcp", "MCPInstrumentor"),
+    ("agents", "agentyield.instrumentation.openai_agents", "OpenAIAgentsInstrumentor"),
 )
 
 
