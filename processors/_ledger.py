@@ -25,6 +25,7 @@ from ._normalize import Kind
 from ._population import ToolUse
 from ._pricing import PriceBook, Rates, TokenCounts, cost
 from ._records import ArtifactRecord, LLMCallRecord, TaskRecord, ToolCallRecord
+from ._trajectory import Trajectory, measures
 
 __all__ = ["Ledger", "Limits", "PricedCall", "TaskResult", "Totals"]
 
@@ -108,6 +109,8 @@ class _Task:
     """Findings in its own scanned calls; None while none of its calls was scanned."""
     verifications: list[bool] = field(default_factory=list)
     """Recorded verification outcomes (pass or fail), its own and its sub-tasks'."""
+    trajectory: Trajectory = field(default_factory=Trajectory)
+    has_subtasks: bool = False
 
     def total(self) -> Totals:
         out = Totals()
@@ -300,6 +303,8 @@ class Ledger:
                 else:
                     self._open_tasks += 1
                     agent = task.agent or (current.agent if current is not None else self.default_agent)
+                    if current is not None:
+                        current.has_subtasks = True
                     current = _Task(task.task_id, task.name, agent, current)
             if len(self._nodes) >= self.limits.max_open_spans:
                 self.limits_hit["open_spans"] += 1
@@ -387,6 +392,8 @@ class Ledger:
                 target.cache_write += cache_write
                 target.output += output_tokens
                 target.reasoning += call.reasoning_tokens
+                if task is not None:
+                    task.trajectory.llm(input_tokens, cache_read)
                 rates = self.prices.rates(call.provider, call.model, input_tokens, at=call.time_s)
                 if rates is None and call.request_model != call.model:
                     rates = self.prices.rates(call.provider, call.request_model, input_tokens, at=call.time_s)
@@ -475,13 +482,18 @@ class Ledger:
             target = task.own if task is not None else self._window(agent)
             target.tool_calls += 1
             target.tool_errors += int(call.error)
+            labels = (self._label(sc.GEN_AI_AGENT_NAME, agent), self._label(sc.GEN_AI_TOOL_NAME, call.name))
             if task is not None:
                 if len(task.tools) < self.limits.max_tools_per_task:
                     task.tools.append(ToolUse(call.name, call.error, call.phase or (node.phase if node else sc.PHASE_WORK)))
                 else:
                     self.limits_hit["task_tools"] += 1
-            key = (self._label(sc.GEN_AI_AGENT_NAME, agent), self._label(sc.GEN_AI_TOOL_NAME, call.name), "true" if call.error else "false")
-            self.counters["agentyield.tool.calls"][key] += 1
+                loops = task.trajectory.loops
+                if task.trajectory.tool(call.name, call.args_hash):
+                    self.counters["agentyield.tool.calls.redundant"][labels] += 1
+                if task.trajectory.loops > loops:
+                    self.counters["agentyield.loops"][labels] += 1
+            self.counters["agentyield.tool.calls"][(*labels, "true" if call.error else "false")] += 1
 
     def end_verification(self, span_id: int, passed: bool | None) -> None:
         """A verification block ended with a recorded outcome (or none): count it, and keep it on its task."""
@@ -520,6 +532,10 @@ class Ledger:
             accepted = self._book_artifacts(record.artifacts, agent)
             if record.artifacts_dropped:
                 self.limits_hit["task_artifacts"] += record.artifacts_dropped
+            for measure, value in measures(task.trajectory, total, task.own, task.verification_cost, record.artifacts, task.has_subtasks):
+                self.sink(measure, value, (agent, name))
+            if task.trajectory.distinct_dropped:
+                self.limits_hit["task_distinct_tool_calls"] += task.trajectory.distinct_dropped
             # No LLM call seen in its tree: its cost is unknown (a client agentyield cannot see?), not $0.
             seen = total.llm_calls > 0
             complete = seen and task.attributable_unpriced == 0 and total.unpriced_calls == 0

@@ -16,6 +16,8 @@ from opentelemetry.metrics import CallbackOptions, Observation
 from agentyield import _semconv as sc
 from agentyield._version import __version__
 
+from ._trajectory import TASK_HISTOGRAMS
+
 if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
 
@@ -45,6 +47,8 @@ COUNTERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "agentyield.tool.calls": ("{call}", "Tool calls", (AGENT, sc.GEN_AI_TOOL_NAME, "agentyield.tool.error")),
     "agentyield.privacy.findings": ("{finding}", "Personal data and secrets sent to providers (opt-in scan)", (AGENT,)),
     "agentyield.spans.duplicate": ("{span}", "LLM spans nested in another LLM span, not counted again", (PROVIDER,)),
+    "agentyield.tool.calls.redundant": ("{call}", "Tool calls repeating an earlier call of their task (same tool, same arguments)", (AGENT, sc.GEN_AI_TOOL_NAME)),
+    "agentyield.loops": ("{loop}", "Runs of 3 or more identical tool calls in a row within a task", (AGENT, sc.GEN_AI_TOOL_NAME)),
     "agentyield.tool.spans.duplicate": ("{span}", "Tool spans inside a span of the same tool call, not counted again", (sc.GEN_AI_TOOL_NAME,)),
 }
 HISTOGRAMS: dict[str, tuple[str, str, tuple[str, ...], tuple[float, ...] | None]] = {
@@ -59,6 +63,9 @@ HISTOGRAMS: dict[str, tuple[str, str, tuple[str, ...], tuple[float, ...] | None]
         (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92),
     ),
 }
+HISTOGRAMS.update(
+    {name: (unit, text, (AGENT, sc.TASK_NAME), buckets) for name, (unit, text, buckets) in TASK_HISTOGRAMS.items()}
+)
 MAX_BUFFERED = 100_000
 
 
