@@ -210,6 +210,10 @@ class PricedCall:
     phase: str
     task_id: str | None = None
     rates: Rates | None = None
+    savings: Decimal | None = None
+    """Gross cache savings of the call (None when it has no rates)."""
+    write_premium: Decimal | None = None
+    """What its cache writes cost above the uncached rate (None when it has no rates)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,6 +345,7 @@ class Ledger:
         target.llm_calls += 1
         price: Decimal | None = None
         rates: Rates | None = None
+        savings = premium = None
         if task is not None:
             task.models[call.model] = task.models.get(call.model, 0) + 1
         if call.privacy_findings is not None:
@@ -386,10 +391,12 @@ class Ledger:
                         series.ttl_assumed += 1  # no TTL split reported: priced at the 5-minute rate
                     if self.reprice or call.recorded_cost is None:
                         price = cost(TokenCounts(uncached, cache_read, write_5m, write_1h, output_tokens), rates)
-                    series.savings += cache_read * (rates.uncached_input - rates.cache_read)
-                    series.write_premium += write_5m * (rates.cache_write_5m - rates.uncached_input) + write_1h * (
+                    savings = cache_read * (rates.uncached_input - rates.cache_read)
+                    premium = write_5m * (rates.cache_write_5m - rates.uncached_input) + write_1h * (
                         rates.cache_write_1h - rates.uncached_input
                     )
+                    series.savings += savings
+                    series.write_premium += premium
         if not_billed:
             price = Decimal(0)
             series.not_billed += 1
@@ -418,7 +425,7 @@ class Ledger:
                 task.attributable += price
                 if phase == sc.PHASE_VERIFICATION:
                     task.verification_cost += price
-        return PricedCall(price, agent, phase, task.task_id if task is not None else None, rates)
+        return PricedCall(price, agent, phase, task.task_id if task is not None else None, rates, savings, premium)
 
     def _window(self, agent: str) -> Totals:
         window = self.windows.get(agent)
