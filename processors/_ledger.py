@@ -56,7 +56,6 @@ class Totals:
     """Uncached input tokens (including those of calls that did not report their cache use)."""
     input_cache_unreported: int = 0
     """The part of `input` from calls that did not say what they read from or wrote to the cache."""
-    cache_unreported_calls: int = 0
     cache_read: int = 0
     cache_write: int = 0
     output: int = 0
@@ -71,7 +70,6 @@ class Totals:
         self.cost += other.cost
         self.input += other.input
         self.input_cache_unreported += other.input_cache_unreported
-        self.cache_unreported_calls += other.cache_unreported_calls
         self.cache_read += other.cache_read
         self.cache_write += other.cache_write
         self.output += other.output
@@ -107,7 +105,7 @@ class _Task:
     privacy_findings: int | None = None
     """Findings in its own scanned calls; None while none of its calls was scanned."""
     verifications: list[bool] = field(default_factory=list)
-    """Recorded verification outcomes (pass or fail), its own and its sub-tasks'."""
+    """Its own recorded verification results (pass or fail), in order."""
 
     def total(self) -> Totals:
         out = Totals()
@@ -372,7 +370,6 @@ class Ledger:
                     series.cache_unreported += 1
                     series.input_cache_unreported += uncached
                     target.input_cache_unreported += uncached
-                    target.cache_unreported_calls += 1
                 series.cache_read += cache_read
                 series.cache_write += cache_write
                 series.output += output_tokens
@@ -501,10 +498,6 @@ class Ledger:
             total = task.total()
             if task.parent is not None:
                 task.parent.children.add(total)
-                if len(task.parent.verifications) + len(task.verifications) <= self.limits.max_tools_per_task:
-                    task.parent.verifications.extend(task.verifications)
-                else:
-                    self.limits_hit["task_verifications"] += 1
             agent = self._label(sc.GEN_AI_AGENT_NAME, task.agent)
             name = self._label(sc.TASK_NAME, task.name)
             outcome = record.outcome or "unknown"
