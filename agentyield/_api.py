@@ -107,6 +107,7 @@ def instrument(
         trace.get_tracer("agentyield", __version__, tracer_provider=tracer_provider, attributes=scope_attributes),
         processor.enrich if processor is not None else None,
         agent,
+        processor.budget_exceeded if processor is not None else None,
     )
     config = Config.from_env(
         capture_content=capture_content, request_stream_usage=request_stream_usage, privacy_scan=privacy_scan, agent=agent

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable
 
 from agentyield._guard import internal_error
+from agentyield._tasks import check_budget
 
 from ._raw import traced_raw_response
 from ._streams import TracedAsyncStream, TracedStream
@@ -52,6 +53,7 @@ def finish(provider: Provider, invocation: LLMInvocation, result: Any) -> Any:
 
 def sync_wrapper(telemetry: Telemetry, provider: Provider, operation: str) -> Wrapper:
     def traced(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        check_budget()  # raises BudgetExceeded, before the call is sent, in a task whose enforced budget is spent
         invocation = start(telemetry, provider, operation, instance, kwargs)
         if invocation is None:
             return wrapped(*args, **kwargs)
@@ -70,6 +72,7 @@ def sync_wrapper(telemetry: Telemetry, provider: Provider, operation: str) -> Wr
 
 def async_wrapper(telemetry: Telemetry, provider: Provider, operation: str) -> Wrapper:
     async def traced(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        check_budget()
         invocation = start(telemetry, provider, operation, instance, kwargs)
         if invocation is None:
             return await wrapped(*args, **kwargs)

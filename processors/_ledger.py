@@ -25,6 +25,7 @@ from ._normalize import Kind
 from ._population import ToolUse
 from ._pricing import PriceBook, Rates, TokenCounts, cost
 from ._records import ArtifactRecord, LLMCallRecord, TaskRecord, ToolCallRecord
+from ._budget import Budget
 from ._trajectory import Trajectory, measures
 
 __all__ = ["Ledger", "Limits", "PricedCall", "TaskResult", "Totals"]
@@ -36,6 +37,8 @@ WINDOW = "(window)"
 
 Sink = Callable[[str, float, tuple[Any, ...]], None]
 """Receives histogram observations: (instrument name, value, label tuple). Called with the ledger's lock held."""
+BudgetListener = Callable[[int, str, Budget], None]
+"""Told (task span id, `warning` or `exceeded`, the budget) when a task's spend crosses a line; lock held."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,10 @@ class _Task:
     """Its own recorded verification results (pass or fail), in order."""
     trajectory: Trajectory = field(default_factory=Trajectory)
     has_subtasks: bool = False
+    span_id: int | None = None
+    budget: Budget | None = None
+    budgeted: bool = False
+    """It or an ancestor has a budget: its calls are charged up the chain."""
 
     def total(self) -> Totals:
         out = Totals()
@@ -242,6 +249,7 @@ class TaskResult:
     verification_cost: Decimal
     privacy_findings: int | None
     verifications: tuple[bool, ...] = ()
+    budget_exceeded: bool = False
 
     @property
     def accepted_artifacts(self) -> int:
@@ -264,6 +272,7 @@ class Ledger:
         self.default_agent = default_agent
         self.limits = limits
         self.sink: Sink = sink or (lambda name, value, labels: None)
+        self.on_budget: BudgetListener | None = None
         self.counters: dict[str, dict[tuple[Any, ...], Any]] = defaultdict(lambda: defaultdict(int))
         """Accumulators of the low-rate metrics (tasks, artifacts, tools): name -> label tuple -> running total.
         Read every metric through `counter()`, which adds the LLM-call ones from their series."""
@@ -307,7 +316,11 @@ class Ledger:
                     agent = task.agent or (current.agent if current is not None else self.default_agent)
                     if current is not None:
                         current.has_subtasks = True
-                    current = _Task(task.task_id, task.name, agent, current)
+                    current = _Task(task.task_id, task.name, agent, current, span_id=span_id)
+                    if task.budget_usd is not None or task.budget_tokens is not None:
+                        usd = Decimal(repr(task.budget_usd)) if task.budget_usd is not None else None
+                        current.budget = Budget(usd, task.budget_tokens, task.budget_enforced)
+                    current.budgeted = current.budget is not None or (current.parent is not None and current.parent.budgeted)
             if len(self._nodes) >= self.limits.max_open_spans:
                 self.limits_hit["open_spans"] += 1
                 return
@@ -419,6 +432,8 @@ class Ledger:
             price = Decimal(repr(call.recorded_cost))  # the cost agentyield recorded when the call ran
         elif not self.reprice and call.recorded_unpriced:
             price = None
+        if task is not None and task.budgeted and input_tokens is not None and output_tokens is not None:
+            self._charge(task, price, input_tokens + output_tokens)
         sink = self.sink
         if input_tokens is not None:
             sink("gen_ai.client.token.usage", input_tokens, series.input_labels)
@@ -441,6 +456,34 @@ class Ledger:
                 if phase == sc.PHASE_VERIFICATION:
                     task.verification_cost += price
         return PricedCall(price, agent, phase, task.task_id if task is not None else None, rates, savings, premium)
+
+    def _charge(self, task: _Task, price: Decimal | None, tokens: int) -> None:
+        """Charge a call to its task and every ancestor with a budget; tell the listener of each line crossed."""
+        current: _Task | None = task
+        while current is not None:
+            budget = current.budget
+            if budget is not None:
+                crossing = budget.charge(price, tokens)
+                if crossing is not None:
+                    if crossing == "exceeded":
+                        key = (self._label(sc.GEN_AI_AGENT_NAME, current.agent), self._label(sc.TASK_NAME, current.name))
+                        self.counters["agentyield.budget.exceeded"][(*key, "raise" if budget.enforce else "record")] += 1
+                    if self.on_budget is not None and current.span_id is not None:
+                        self.on_budget(current.span_id, crossing, budget)
+            current = current.parent
+
+    def budget_exceeded(self, span_id: int) -> str | None:
+        """Whether the task of this (open) task span, or an ancestor, exceeded a budget that is enforced: the
+        reason, else None. Called before each LLM call inside a task whose chain enforces a budget."""
+        with self._lock:
+            node = self._nodes.get(span_id)
+            current = node.task if node is not None else None
+            while current is not None:
+                budget = current.budget
+                if budget is not None and budget.enforce and budget.exceeded:
+                    return f"task {current.name!r} exceeded its budget ({budget.describe()})"
+                current = current.parent
+            return None
 
     def _window(self, agent: str) -> Totals:
         window = self.windows.get(agent)
@@ -566,6 +609,7 @@ class Ledger:
                 verification_cost=task.verification_cost,
                 privacy_findings=task.privacy_findings,
                 verifications=tuple(task.verifications),
+                budget_exceeded=task.budget is not None and task.budget.exceeded,
             )
 
     def _book_artifacts(self, artifacts: list[ArtifactRecord], agent: Any) -> list[Any]:

@@ -49,6 +49,7 @@ COUNTERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "agentyield.spans.duplicate": ("{span}", "LLM spans nested in another LLM span, not counted again", (PROVIDER,)),
     "agentyield.tool.calls.redundant": ("{call}", "Tool calls repeating an earlier call of their task (same tool, same arguments)", (AGENT, sc.GEN_AI_TOOL_NAME)),
     "agentyield.loops": ("{loop}", "Runs of 3 or more identical tool calls in a row within a task", (AGENT, sc.GEN_AI_TOOL_NAME)),
+    "agentyield.budget.exceeded": ("{task}", "Tasks whose spend (sub-tasks' included) exceeded their budget", (AGENT, sc.TASK_NAME, sc.BUDGET_ON_EXCEED)),
     "agentyield.tool.spans.duplicate": ("{span}", "Tool spans inside a span of the same tool call, not counted again", (sc.GEN_AI_TOOL_NAME,)),
 }
 HISTOGRAMS: dict[str, tuple[str, str, tuple[str, ...], tuple[float, ...] | None]] = {

@@ -51,6 +51,9 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
         self.verification_tools = frozenset(verification_tools)
         self._enriched: set[int] = set()
         """Spans booked by `book_ending`; set operations are atomic, so no lock."""
+        self._budgeted: dict[int, Span] = {}
+        """Open task spans with a budget, to add the budget's events to (bounded by the ledger's open tasks)."""
+        self.ledger.on_budget = self._budget_crossed
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         try:
@@ -59,7 +62,10 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
             if span.kind is SpanKind.CLIENT and span.instrumentation_scope.name == "agentyield":
                 self.ledger.start(span.context.span_id, parent_id, normalize.Kind.LLM)  # our own LLM span
                 return
-            begin(self.ledger, span.context.span_id, parent_id, span.name, dict(span.attributes or {}), self.verification_tools)
+            attributes = dict(span.attributes or {})
+            begin(self.ledger, span.context.span_id, parent_id, span.name, attributes, self.verification_tools)
+            if (sc.BUDGET_USD in attributes or sc.BUDGET_TOKENS in attributes) and len(self._budgeted) < self.ledger.limits.max_open_tasks:
+                self._budgeted[span.context.span_id] = span
         except Exception as exc:  # noqa: BLE001
             internal_error("processor.on_start", exc)
 
@@ -86,9 +92,25 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
         except Exception as exc:  # noqa: BLE001
             internal_error("processor.enrich", exc)
 
+    def budget_exceeded(self, span_id: int) -> str | None:
+        """Why the task of this task span (or an ancestor) may not send another LLM call, or None."""
+        return self.ledger.budget_exceeded(span_id)
+
+    def _budget_crossed(self, span_id: int, crossing: str, budget: Any) -> None:
+        span = self._budgeted.get(span_id)
+        if span is None:
+            return
+        event = sc.BUDGET_EXCEEDED_EVENT if crossing == "exceeded" else sc.BUDGET_WARNING_EVENT
+        attributes: dict[str, Any] = {"agentyield.budget.spent.tokens": budget.spent_tokens, "agentyield.budget.spent.usd": float(budget.spent_usd)}
+        if budget.unpriced_calls:
+            attributes["agentyield.budget.unpriced_calls"] = budget.unpriced_calls
+        span.add_event(event, attributes)
+
     def on_end(self, span: ReadableSpan) -> None:
         try:
             span_id = span.context.span_id
+            if self._budgeted:
+                self._budgeted.pop(span_id, None)
             if span_id in self._enriched:
                 self._enriched.discard(span_id)
                 return
@@ -139,4 +161,6 @@ def _task_attributes(result: TaskResult) -> dict[str, Any]:
         out[sc.TASK_CACHE_READ_RATIO] = ratio
     if result.privacy_findings is not None:
         out[sc.TASK_PRIVACY_FINDINGS] = result.privacy_findings
+    if result.budget_exceeded:
+        out[sc.TASK_BUDGET_EXCEEDED] = True
     return out

@@ -77,3 +77,7 @@ class TaskRecord:
     score: float | None = None
     artifacts_dropped: int = 0
     """Artifacts past the per-task bound of `agentyield.task()` (counted as a limit hit)."""
+    budget_usd: float | None = None
+    budget_tokens: int | None = None
+    budget_enforced: bool = False
+    """`on_exceed="raise"`."""
