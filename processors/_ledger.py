@@ -13,6 +13,7 @@ artifact or in unproductive spend.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -26,6 +27,7 @@ from ._population import ToolUse
 from ._pricing import PriceBook, Rates, TokenCounts, cost
 from ._records import ArtifactRecord, LLMCallRecord, TaskRecord, ToolCallRecord
 from ._budget import Budget
+from ._cache_watch import CacheWatch, Drift
 from ._trajectory import Trajectory, measures
 
 __all__ = ["Ledger", "Limits", "PricedCall", "TaskResult", "Totals"]
@@ -165,6 +167,11 @@ class _Series:
     input_cache_unreported: int = 0
     ttl_assumed: int = 0
     privacy_findings: int = 0
+    missed_calls: int = 0
+    missed_unpriced: int = 0
+    missed_usd: Decimal = Decimal(0)
+    """Missed caching: the uncached input of calls that re-sent a recently sent prefix yet read no cache,
+    priced at what reading it from cache would have saved."""
     genai_labels: tuple[Any, ...] = ()
     input_labels: tuple[Any, ...] = ()
     output_labels: tuple[Any, ...] = ()
@@ -209,6 +216,8 @@ _CALL_VIEWS: dict[str, Callable[[_Series], list[tuple[tuple[Any, ...], Any]]]] =
     "agentyield.usage.cache_ttl_assumed": lambda s: [((s.provider, s.model, s.agent), s.ttl_assumed)] if s.ttl_assumed else [],
     "agentyield.usage.missing": lambda s: [((s.provider, s.model, s.agent), s.missing)] if s.missing else [],
     "agentyield.usage.inconsistent": lambda s: [((s.provider, s.model, s.agent), s.inconsistent)] if s.inconsistent else [],
+    "agentyield.cache.missed.calls": lambda s: [((s.provider, s.model, s.agent), s.missed_calls)] if s.missed_calls else [],
+    "agentyield.cache.missed.usd": lambda s: [((s.provider, s.model, s.agent), s.missed_usd)] if s.missed_calls > s.missed_unpriced else [],
     "agentyield.privacy.findings": lambda s: [((s.agent,), s.privacy_findings)] if s.privacy_findings else [],
 }
 
@@ -225,6 +234,8 @@ class PricedCall:
     """Gross cache savings of the call (None when it has no rates)."""
     write_premium: Decimal | None = None
     """What its cache writes cost above the uncached rate (None when it has no rates)."""
+    drift: Drift | None = None
+    """The cache break this call revealed (docs/metrics.md, "Cache breaks, live")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +284,7 @@ class Ledger:
         self.limits = limits
         self.sink: Sink = sink or (lambda name, value, labels: None)
         self.on_budget: BudgetListener | None = None
+        self.cache_watch = CacheWatch()
         self.counters: dict[str, dict[tuple[Any, ...], Any]] = defaultdict(lambda: defaultdict(int))
         """Accumulators of the low-rate metrics (tasks, artifacts, tools): name -> label tuple -> running total.
         Read every metric through `counter()`, which adds the LLM-call ones from their series."""
@@ -373,6 +385,7 @@ class Ledger:
         price: Decimal | None = None
         rates: Rates | None = None
         savings = premium = None
+        drift = None
         if task is not None:
             task.models[call.model] = task.models.get(call.model, 0) + 1
         if call.privacy_findings is not None:
@@ -425,6 +438,7 @@ class Ledger:
                     )
                     series.savings += savings
                     series.write_premium += premium
+                drift = self._watch_cache(series, call, input_tokens, uncached, rates)
         if not_billed:
             price = Decimal(0)
             series.not_billed += 1
@@ -455,7 +469,25 @@ class Ledger:
                 task.attributable += price
                 if phase == sc.PHASE_VERIFICATION:
                     task.verification_cost += price
-        return PricedCall(price, agent, phase, task.task_id if task is not None else None, rates, savings, premium)
+        return PricedCall(price, agent, phase, task.task_id if task is not None else None, rates, savings, premium, drift)
+
+    def _watch_cache(self, series: _Series, call: LLMCallRecord, input_tokens: int, uncached: int, rates: Rates | None) -> Drift | None:
+        """Missed caching and cache breaks (`_cache_watch`), per agent and model, for a call that reported usage."""
+        key = (series.agent, series.model)
+        if key not in self.cache_watch and len(self.cache_watch) >= self.limits.max_series:
+            self.limits_hit["cache_watch"] += 1
+            return None
+        cache_read = call.cache_read_tokens or 0 if call.cache_reported else None
+        missed, drift = self.cache_watch.observe(key, call.time_s or time.time(), call.prefix_hash, input_tokens, cache_read)
+        if missed:
+            series.missed_calls += 1
+            if rates is None:
+                series.missed_unpriced += 1
+            else:
+                series.missed_usd += uncached * (rates.uncached_input - rates.cache_read)
+        if drift is not None:
+            self.counters["agentyield.cache.drifts"][(series.provider, series.model, series.agent, drift.cause)] += 1
+        return drift
 
     def _charge(self, task: _Task, price: Decimal | None, tokens: int) -> None:
         """Charge a call to its task and every ancestor with a budget; tell the listener of each line crossed."""

@@ -50,6 +50,9 @@ COUNTERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "agentyield.tool.calls.redundant": ("{call}", "Tool calls repeating an earlier call of their task (same tool, same arguments)", (AGENT, sc.GEN_AI_TOOL_NAME)),
     "agentyield.loops": ("{loop}", "Runs of 3 or more identical tool calls in a row within a task", (AGENT, sc.GEN_AI_TOOL_NAME)),
     "agentyield.budget.exceeded": ("{task}", "Tasks whose spend (sub-tasks' included) exceeded their budget", (AGENT, sc.TASK_NAME, sc.BUDGET_ON_EXCEED)),
+    "agentyield.cache.missed.calls": ("{call}", "Calls that re-sent a prefix sent within the cache lifetime yet read no cache", (PROVIDER, MODEL, AGENT)),
+    "agentyield.cache.missed.usd": ("{USD}", "What those calls' uncached input would have saved read from cache", (PROVIDER, MODEL, AGENT)),
+    "agentyield.cache.drifts": ("{event}", "Cache breaks found live (Page-Hinkley on the cache-read ratio), by cause", (PROVIDER, MODEL, AGENT, "agentyield.cache.drift.cause")),
     "agentyield.tool.spans.duplicate": ("{span}", "Tool spans inside a span of the same tool call, not counted again", (sc.GEN_AI_TOOL_NAME,)),
 }
 HISTOGRAMS: dict[str, tuple[str, str, tuple[str, ...], tuple[float, ...] | None]] = {

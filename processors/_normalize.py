@@ -112,6 +112,7 @@ def llm_call(attributes: Mapping[str, Any]) -> LLMCallRecord:
         agent=agent if isinstance(agent := attributes.get(sc.GEN_AI_AGENT_NAME), str) else None,
         recorded_cost=float(recorded) if type(recorded := attributes.get(sc.COST_USD)) in (int, float) and recorded >= 0 else None,
         recorded_unpriced=attributes.get(sc.PRICED) is False,
+        prefix_hash=prefix if isinstance(prefix := attributes.get(sc.PROMPT_PREFIX_HASH), str) else None,
     )
 
 

@@ -41,6 +41,8 @@ class LLMCallRecord:
     """`agentyield.cost.usd` that agentyield wrote on the span when it ran: replay keeps it unless re-pricing."""
     recorded_unpriced: bool = False
     """The span says agentyield could not price it when it ran (`agentyield.priced = false`)."""
+    prefix_hash: str | None = None
+    """`agentyield.prompt.prefix_hash`: the cache key's fingerprint (system prompt and tools)."""
 
     @property
     def cache_reported(self) -> bool:
