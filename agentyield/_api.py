@@ -46,6 +46,7 @@ def instrument(
     directory: str | Path | None = None,
     prometheus_port: int | None = None,
     prometheus_address: str | None = None,
+    small_model: str | None = None,
 ) -> None:
     """Instrument every supported LLM client library that is installed, and derive agent metrics.
 
@@ -68,6 +69,8 @@ def instrument(
     - `prometheus_port` (default `AGENTYIELD_PROMETHEUS_PORT`): serve the derived metrics at
       `http://<prometheus_address>:<port>/metrics` for Prometheus to scrape, instead of sending them to a meter
       provider; `prometheus_address` (default `AGENTYIELD_PROMETHEUS_ADDRESS`, else 127.0.0.1).
+    - `small_model`: a cheaper model of the same provider; calls the routability rule marks (docs/metrics.md) are
+      priced again at its rates, and the difference is `agentyield.routing.savings.usd`.
     """
     port_env = os.environ.get(PROMETHEUS_PORT_ENV)
     if prometheus_port is None and port_env:
@@ -95,6 +98,7 @@ def instrument(
             prices=PriceBook(prices or os.environ.get(PRICES_ENV) or None),
             default_agent=agent or "default",
             verification_tools=verification_tools,
+            small_model=small_model,
         )
         tracer_provider.add_span_processor(processor)
         _processors[tracer_provider] = processor

@@ -21,7 +21,9 @@ from . import _semconv as sc
 from ._guard import internal_error
 from ._version import __version__
 
-__all__ = ["BudgetExceeded", "Task", "Verification", "artifact", "check_budget", "configure", "current_task", "task", "tracer", "verification"]
+__all__ = [
+    "BudgetExceeded", "Task", "Verification", "artifact", "check_budget", "configure", "current_task", "signal", "task", "tracer", "verification",
+]
 
 MAX_TASK_ARTIFACTS = 10_000
 """Artifacts one task keeps for its end-of-task arrays; more are counted in `agentyield.task.artifacts.dropped`."""
@@ -124,6 +126,11 @@ class Task:
         if self._artifacts_dropped:
             out[sc.TASK_ARTIFACTS_DROPPED] = self._artifacts_dropped
         return out
+
+    def user_message(self) -> None:
+        """Record that the user replied (a learning signal: the next state of the task's last LLM call).
+        Only the fact is recorded, never the message."""
+        signal(sc.SIGNAL_USER_REPLY, _task=self)
 
     def outcome(self, success: bool, *, score: float | None = None) -> None:
         """Record whether the task met its goal (the last call wins)."""
@@ -267,6 +274,15 @@ def artifact(
     if agent or _default_agent:
         values[sc.ARTIFACT_AGENT] = agent or _default_agent
     span = _tracer.start_span(sc.ARTIFACT_EVENT, kind=SpanKind.INTERNAL, attributes=values)
+    span.end()
+
+
+def signal(kind: str, *, _task: Task | None = None) -> None:
+    """Record a learning signal of `kind` (e.g. `user_reply`, `thumbs_down`, `test_failure`): the next state of
+    the current task's last LLM call (`agentyield.signals`, docs/metrics.md "Learning signal")."""
+    owner = _task or _current.get()
+    context = trace.set_span_in_context(owner.span) if owner is not None else None
+    span = _tracer.start_span(sc.SIGNAL_EVENT, context, SpanKind.INTERNAL, {sc.SIGNAL_KIND: str(kind)})
     span.end()
 
 

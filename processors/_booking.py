@@ -69,6 +69,8 @@ def finish(
         return Booked(kind, task=ledger.end_task(span_id, normalize.task_record(attributes, events(), is_error)))
     elif kind == normalize.Kind.VERIFICATION:
         ledger.end_verification(span_id, normalize.verification_passed(attributes))
+    elif kind == normalize.Kind.SIGNAL:
+        ledger.end_signal(span_id, normalize.signal_kind(attributes))
     elif kind == normalize.Kind.ARTIFACT:
         artifact = normalize.window_artifact(attributes)
         return Booked(kind, window=(artifact, ledger.end_window_artifact(span_id, artifact)))

@@ -26,6 +26,7 @@ from ._normalize import Kind
 from ._population import ToolUse
 from ._pricing import PriceBook, Rates, TokenCounts, cost
 from ._records import ArtifactRecord, LLMCallRecord, TaskRecord, ToolCallRecord
+from ._routing import routable
 from ._budget import Budget
 from ._cache_watch import CacheWatch, Drift
 from ._trajectory import Trajectory, measures
@@ -167,6 +168,10 @@ class _Series:
     input_cache_unreported: int = 0
     ttl_assumed: int = 0
     privacy_findings: int = 0
+    routable: int = 0
+    routing_savings: Decimal = Decimal(0)
+    routing_unpriced: int = 0
+    """Routable calls that could not be priced at the small model's rates (or at their own)."""
     missed_calls: int = 0
     missed_unpriced: int = 0
     missed_usd: Decimal = Decimal(0)
@@ -216,6 +221,8 @@ _CALL_VIEWS: dict[str, Callable[[_Series], list[tuple[tuple[Any, ...], Any]]]] =
     "agentyield.usage.cache_ttl_assumed": lambda s: [((s.provider, s.model, s.agent), s.ttl_assumed)] if s.ttl_assumed else [],
     "agentyield.usage.missing": lambda s: [((s.provider, s.model, s.agent), s.missing)] if s.missing else [],
     "agentyield.usage.inconsistent": lambda s: [((s.provider, s.model, s.agent), s.inconsistent)] if s.inconsistent else [],
+    "agentyield.routing.routable.calls": lambda s: [((s.provider, s.model, s.agent), s.routable)] if s.routable else [],
+    "agentyield.routing.savings.usd": lambda s: [((s.provider, s.model, s.agent), s.routing_savings)] if s.routable > s.routing_unpriced else [],
     "agentyield.cache.missed.calls": lambda s: [((s.provider, s.model, s.agent), s.missed_calls)] if s.missed_calls else [],
     "agentyield.cache.missed.usd": lambda s: [((s.provider, s.model, s.agent), s.missed_usd)] if s.missed_calls > s.missed_unpriced else [],
     "agentyield.privacy.findings": lambda s: [((s.agent,), s.privacy_findings)] if s.privacy_findings else [],
@@ -276,8 +283,11 @@ class Ledger:
         limits: Limits = Limits(),
         sink: Sink | None = None,
         reprice: bool = False,
+        small_model: str | None = None,
     ) -> None:
         self.prices = prices
+        self.small_model = small_model
+        """`instrument(small_model=...)`: routable calls are priced again at its rates (same provider)."""
         self.reprice = reprice
         """Price every call from `prices`, even one whose span carries the cost agentyield recorded when it ran."""
         self.default_agent = default_agent
@@ -388,6 +398,8 @@ class Ledger:
         drift = None
         if task is not None:
             task.models[call.model] = task.models.get(call.model, 0) + 1
+            if task.trajectory.interaction():
+                self._signal(task, "none")
         if call.privacy_findings is not None:
             series.privacy_findings += call.privacy_findings
             if task is not None:
@@ -439,6 +451,12 @@ class Ledger:
                     series.savings += savings
                     series.write_premium += premium
                 drift = self._watch_cache(series, call, input_tokens, uncached, rates)
+                if routable(call):
+                    series.routable += 1
+                    if self.small_model is not None:
+                        write_1h = min(call.cache_write_1h_tokens or 0, cache_write)
+                        counts = TokenCounts(uncached, cache_read, cache_write - write_1h, write_1h, output_tokens)
+                        self._route(series, call, counts, rates)
         if not_billed:
             price = Decimal(0)
             series.not_billed += 1
@@ -488,6 +506,30 @@ class Ledger:
         if drift is not None:
             self.counters["agentyield.cache.drifts"][(series.provider, series.model, series.agent, drift.cause)] += 1
         return drift
+
+    def _route(self, series: _Series, call: LLMCallRecord, counts: TokenCounts, rates: Rates | None) -> None:
+        """What a routable call would have cost on the small model (same tokens, its rates, same provider)."""
+        assert self.small_model is not None
+        small = self.prices.rates(call.provider, self.small_model, call.input_tokens or 0, at=call.time_s)
+        if rates is None or small is None:
+            series.routing_unpriced += 1
+            return
+        series.routing_savings += max(Decimal(0), cost(counts, rates) - cost(counts, small))
+
+    def _signal(self, task: _Task, kind: str) -> None:
+        self.counters["agentyield.signals"][(self._label(sc.GEN_AI_AGENT_NAME, task.agent), self._label(sc.SIGNAL_KIND, kind))] += 1
+
+    def end_signal(self, span_id: int, kind: str) -> None:
+        """A learning signal recorded by the application (a user reply, ...): the next state of the task's last
+        LLM call, if one awaits it; counted either way."""
+        with self._lock:
+            node = self._nodes.pop(span_id, None)
+            task = node.task if node is not None else None
+            if task is not None:
+                task.trajectory.next_state()
+                self._signal(task, kind)
+            else:
+                self.counters["agentyield.signals"][(self._label(sc.GEN_AI_AGENT_NAME, self.default_agent), self._label(sc.SIGNAL_KIND, kind))] += 1
 
     def _charge(self, task: _Task, price: Decimal | None, tokens: int) -> None:
         """Charge a call to its task and every ancestor with a budget; tell the listener of each line crossed."""
@@ -572,6 +614,8 @@ class Ledger:
                     self.counters["agentyield.tool.calls.redundant"][labels] += 1
                 if task.trajectory.loops > loops:
                     self.counters["agentyield.loops"][labels] += 1
+                if task.trajectory.next_state():
+                    self._signal(task, "tool_error" if call.error else "tool_success")
             self.counters["agentyield.tool.calls"][(*labels, "true" if call.error else "false")] += 1
 
     def end_verification(self, span_id: int, passed: bool | None) -> None:
@@ -582,6 +626,8 @@ class Ledger:
             agent = task.agent if task is not None else self.default_agent
             state = "unknown" if passed is None else ("true" if passed else "false")
             self.counters["agentyield.verifications"][(self._label(sc.GEN_AI_AGENT_NAME, agent), state)] += 1
+            if task is not None and passed is not None and task.trajectory.next_state():
+                self._signal(task, "verification_pass" if passed else "verification_fail")
             if task is not None and passed is not None:
                 if len(task.verifications) < self.limits.max_tools_per_task:
                     task.verifications.append(passed)
@@ -607,6 +653,8 @@ class Ledger:
             accepted = self._book_artifacts(record.artifacts, agent)
             if record.artifacts_dropped:
                 self.limits_hit["task_artifacts"] += record.artifacts_dropped
+            if task.trajectory.close():
+                self._signal(task, "none")
             for measure, value in measures(task.trajectory, total, task.own, task.verification_cost, record.artifacts, task.has_subtasks):
                 self.sink(measure, value, (agent, name))
             if task.trajectory.distinct_dropped:

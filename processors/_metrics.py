@@ -53,6 +53,9 @@ COUNTERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "agentyield.cache.missed.calls": ("{call}", "Calls that re-sent a prefix sent within the cache lifetime yet read no cache", (PROVIDER, MODEL, AGENT)),
     "agentyield.cache.missed.usd": ("{USD}", "What those calls' uncached input would have saved read from cache", (PROVIDER, MODEL, AGENT)),
     "agentyield.cache.drifts": ("{event}", "Cache breaks found live (Page-Hinkley on the cache-read ratio), by cause", (PROVIDER, MODEL, AGENT, "agentyield.cache.drift.cause")),
+    "agentyield.signals": ("{signal}", "Next states of LLM calls (tool success or error, verification pass or fail, user reply, none)", (AGENT, sc.SIGNAL_KIND)),
+    "agentyield.routing.routable.calls": ("{call}", "LLM calls a small model could serve (docs/metrics.md rule)", (PROVIDER, MODEL, AGENT)),
+    "agentyield.routing.savings.usd": ("{USD}", "What routable calls would have saved on instrument(small_model=...)", (PROVIDER, MODEL, AGENT)),
     "agentyield.tool.spans.duplicate": ("{span}", "Tool spans inside a span of the same tool call, not counted again", (sc.GEN_AI_TOOL_NAME,)),
 }
 HISTOGRAMS: dict[str, tuple[str, str, tuple[str, ...], tuple[float, ...] | None]] = {

@@ -14,7 +14,7 @@ from agentyield import _semconv as sc
 from ._records import ArtifactRecord, LLMCallRecord, TaskRecord, ToolCallRecord
 
 __all__ = [
-    "Kind", "classify", "llm_call", "phase_of", "task_record", "tool_call", "tool_name", "verification_passed", "window_artifact",
+    "Kind", "classify", "llm_call", "phase_of", "signal_kind", "task_record", "tool_call", "tool_name", "verification_passed", "window_artifact",
 ]
 
 _LLM_OPERATIONS = frozenset({"chat", "text_completion", "generate_content", "embeddings"})
@@ -42,6 +42,7 @@ class Kind:
     TASK = "task"
     ARTIFACT = "artifact"
     VERIFICATION = "verification"
+    SIGNAL = "signal"
     OTHER = "other"
 
 
@@ -58,6 +59,8 @@ def classify(name: str, attributes: Mapping[str, Any]) -> str:
         return Kind.TASK
     if name == sc.ARTIFACT_EVENT and sc.ARTIFACT_KIND in attributes:
         return Kind.ARTIFACT
+    if name == sc.SIGNAL_EVENT and sc.SIGNAL_KIND in attributes:
+        return Kind.SIGNAL
     if attributes.get(sc.PHASE) == sc.PHASE_VERIFICATION:
         return Kind.VERIFICATION
     return Kind.OTHER
@@ -112,6 +115,7 @@ def llm_call(attributes: Mapping[str, Any]) -> LLMCallRecord:
         agent=agent if isinstance(agent := attributes.get(sc.GEN_AI_AGENT_NAME), str) else None,
         recorded_cost=float(recorded) if type(recorded := attributes.get(sc.COST_USD)) in (int, float) and recorded >= 0 else None,
         recorded_unpriced=attributes.get(sc.PRICED) is False,
+        tool_calls=_count(attributes, (sc.TOOL_CALLS_COUNT,)) or 0,
         prefix_hash=prefix if isinstance(prefix := attributes.get(sc.PROMPT_PREFIX_HASH), str) else None,
     )
 
@@ -177,6 +181,10 @@ def task_record(attributes: Mapping[str, Any], events: Iterable[tuple[str, Mappi
         budget_tokens=tokens if type(tokens := attributes.get(sc.BUDGET_TOKENS)) is int and tokens > 0 else None,
         budget_enforced=attributes.get(sc.BUDGET_ON_EXCEED) == "raise",
     )
+
+
+def signal_kind(attributes: Mapping[str, Any]) -> str:
+    return str(attributes.get(sc.SIGNAL_KIND) or "unknown")
 
 
 def window_artifact(attributes: Mapping[str, Any]) -> ArtifactRecord:

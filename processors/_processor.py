@@ -47,9 +47,10 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
         default_agent: str = "default",
         verification_tools: Iterable[str] = (),
         limits: Limits = Limits(),
+        small_model: str | None = None,
     ) -> None:
         self.prices = prices or PriceBook()
-        self.ledger = Ledger(self.prices, default_agent=default_agent, limits=limits)
+        self.ledger = Ledger(self.prices, default_agent=default_agent, limits=limits, small_model=small_model)
         self.metrics = LedgerMetrics(self.ledger, meter_provider, {sc.PRICE_SOURCE: self.prices.version})
         self.ledger.sink = self.metrics.record
         self.verification_tools = frozenset(verification_tools)

@@ -42,6 +42,8 @@ class LLMCallRecord:
     recorded_unpriced: bool = False
     """The span says agentyield could not price it when it ran (`agentyield.priced = false`)."""
     prefix_hash: str | None = None
+    tool_calls: int = 0
+    """Tool calls the model asked for in its answer (`agentyield.tool_calls.count`)."""
     """`agentyield.prompt.prefix_hash`: the cache key's fingerprint (system prompt and tools)."""
 
     @property

@@ -39,6 +39,7 @@ TASK_HISTOGRAMS: dict[str, tuple[str, str, tuple[float, ...]]] = {
     "agentyield.task.context_to_output": ("1", "Input tokens (cached or not) per output token", _RATIO_BUCKETS),
     "agentyield.task.verification.share": ("1", "Share of the task's own cost spent in verification", _SHARE_BUCKETS),
     "agentyield.task.token_multiplier": ("1", "All tokens of a task with sub-tasks divided by its own", _RATIO_BUCKETS),
+    "agentyield.task.signal_yield": ("1", "Share of a task's LLM calls followed by a learning signal", _SHARE_BUCKETS),
 }
 
 
@@ -57,6 +58,11 @@ class Trajectory:
     growth: int = 0
     """Sum of each call's input minus the previous call's (= last input - first input)."""
     distinct_dropped: int = 0
+    interactions: int = 0
+    """Own LLM calls, each an interaction whose next state is a learning signal (or none)."""
+    signaled: int = 0
+    """Interactions followed by a non-neutral next state."""
+    _pending: bool = False
     _previous_input: int | None = None
     _seen: set[tuple[str, str]] = field(default_factory=set)
     _last: tuple[str, str] | None = None
@@ -72,6 +78,26 @@ class Trajectory:
         self._previous_input = input_tokens
         self.llm_calls += 1
         self.input += input_tokens
+
+    def interaction(self) -> bool:
+        """An own LLM call ended; returns True when the previous one got no next state (a `none` signal)."""
+        neutral = self._pending
+        self._pending = True
+        self.interactions += 1
+        return neutral
+
+    def next_state(self) -> bool:
+        """A tool result, verification result or user reply: it is the awaited call's signal, if one awaits."""
+        if not self._pending:
+            return False
+        self._pending = False
+        self.signaled += 1
+        return True
+
+    def close(self) -> bool:
+        """The task ended; True when its last call got no next state."""
+        neutral, self._pending = self._pending, False
+        return neutral
 
     def tool(self, name: str, args_hash: str | None) -> bool:
         """An own tool call; returns True when it repeats an earlier one (same tool, same argument fingerprint).
@@ -132,6 +158,8 @@ def measures(
         out.append(("agentyield.task.context_to_output", (own.input + own.cache_read + own.cache_write) / own.output))
     if own.cost > 0 and own.unpriced_calls == 0:
         out.append(("agentyield.task.verification.share", float(verification_cost / own.cost)))
+    if trajectory.interactions:
+        out.append(("agentyield.task.signal_yield", trajectory.signaled / trajectory.interactions))
     own_tokens = own.input + own.cache_read + own.cache_write + own.output
     if has_subtasks and own_tokens:
         all_tokens = total.input + total.cache_read + total.cache_write + total.output
