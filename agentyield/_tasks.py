@@ -157,8 +157,10 @@ class task:  # noqa: N801 - used like a function: `with agentyield.task("fix-bug
         budget_usd: float | None = None,
         budget_tokens: int | None = None,
         on_exceed: str = "record",
+        rollout_group: str | None = None,
     ) -> None:
-        """`budget_usd` / `budget_tokens`: what the task may spend, its sub-tasks included. Span events mark 80%
+        """`rollout_group`: sibling tasks sampled from the same start; prefix sharing is measured among them.
+        `budget_usd` / `budget_tokens`: what the task may spend, its sub-tasks included. Span events mark 80%
         and 100%; with `on_exceed="raise"` the next LLM call inside it raises `BudgetExceeded` before it is sent."""
         if on_exceed not in ON_EXCEED:
             raise ValueError(f"task({name!r}): on_exceed={on_exceed!r} must be one of {ON_EXCEED}")
@@ -171,13 +173,15 @@ class task:  # noqa: N801 - used like a function: `with agentyield.task("fix-bug
         self.task_id = task_id
         self.agent = agent
         self.attributes = attributes
-        self.budget: dict[str, Any] = {}
+        self._start_attributes: dict[str, Any] = {}
         if budget_usd is not None:
-            self.budget[sc.BUDGET_USD] = float(budget_usd)
+            self._start_attributes[sc.BUDGET_USD] = float(budget_usd)
         if budget_tokens is not None:
-            self.budget[sc.BUDGET_TOKENS] = budget_tokens
-        if self.budget:
-            self.budget[sc.BUDGET_ON_EXCEED] = on_exceed
+            self._start_attributes[sc.BUDGET_TOKENS] = budget_tokens
+        if self._start_attributes:
+            self._start_attributes[sc.BUDGET_ON_EXCEED] = on_exceed
+        if rollout_group is not None:
+            self._start_attributes[sc.ROLLOUT_GROUP] = str(rollout_group)
         self._entered: list[tuple[Task, object, object]] = []
 
     def _open(self) -> Task:
@@ -189,9 +193,9 @@ class task:  # noqa: N801 - used like a function: `with agentyield.task("fix-bug
         attributes.update({sc.GEN_AI_OPERATION_NAME: operation, sc.TASK_NAME: self.name, sc.TASK_ID: task_id})
         if agent:
             attributes[sc.GEN_AI_AGENT_NAME] = agent
-        attributes.update(self.budget)
+        attributes.update(self._start_attributes)
         span = _tracer.start_span(f"{operation} {agent or self.name}", kind=SpanKind.INTERNAL, attributes=attributes)
-        enforce = self.budget.get(sc.BUDGET_ON_EXCEED) == "raise" or (parent is not None and parent.enforce_budget)
+        enforce = self._start_attributes.get(sc.BUDGET_ON_EXCEED) == "raise" or (parent is not None and parent.enforce_budget)
         current = Task(span, self.name, task_id, agent, enforce)
         token = context_api.attach(trace.set_span_in_context(span))
         self._entered.append((current, token, _current.set(current)))

@@ -26,6 +26,7 @@ from ._normalize import Kind
 from ._population import ToolUse
 from ._pricing import PriceBook, Rates, TokenCounts, cost
 from ._records import ArtifactRecord, LLMCallRecord, TaskRecord, ToolCallRecord
+from ._rollouts import Rollouts
 from ._routing import routable
 from ._budget import Budget
 from ._cache_watch import CacheWatch, Drift
@@ -116,6 +117,7 @@ class _Task:
     trajectory: Trajectory = field(default_factory=Trajectory)
     has_subtasks: bool = False
     span_id: int | None = None
+    rollout_group: str | None = None
     budget: Budget | None = None
     budgeted: bool = False
     """It or an ancestor has a budget: its calls are charged up the chain."""
@@ -295,6 +297,7 @@ class Ledger:
         self.sink: Sink = sink or (lambda name, value, labels: None)
         self.on_budget: BudgetListener | None = None
         self.cache_watch = CacheWatch()
+        self.rollouts = Rollouts()
         self.counters: dict[str, dict[tuple[Any, ...], Any]] = defaultdict(lambda: defaultdict(int))
         """Accumulators of the low-rate metrics (tasks, artifacts, tools): name -> label tuple -> running total.
         Read every metric through `counter()`, which adds the LLM-call ones from their series."""
@@ -338,7 +341,7 @@ class Ledger:
                     agent = task.agent or (current.agent if current is not None else self.default_agent)
                     if current is not None:
                         current.has_subtasks = True
-                    current = _Task(task.task_id, task.name, agent, current, span_id=span_id)
+                    current = _Task(task.task_id, task.name, agent, current, span_id=span_id, rollout_group=task.rollout_group)
                     if task.budget_usd is not None or task.budget_tokens is not None:
                         usd = Decimal(repr(task.budget_usd)) if task.budget_usd is not None else None
                         current.budget = Budget(usd, task.budget_tokens, task.budget_enforced)
@@ -434,6 +437,8 @@ class Ledger:
                 target.reasoning += call.reasoning_tokens
                 if task is not None:
                     task.trajectory.llm(input_tokens, cache_read)
+                    if task.rollout_group is not None:
+                        self._rollout_call(task, call, input_tokens, output_tokens)
                 rates = self.prices.rates(call.provider, call.model, input_tokens, at=call.time_s)
                 if rates is None and call.request_model != call.model:
                     rates = self.prices.rates(call.provider, call.request_model, input_tokens, at=call.time_s)
@@ -515,6 +520,14 @@ class Ledger:
             series.routing_unpriced += 1
             return
         series.routing_savings += max(Decimal(0), cost(counts, rates) - cost(counts, small))
+
+    def _rollout_call(self, task: _Task, call: LLMCallRecord, input_tokens: int, output_tokens: int) -> None:
+        assert task.rollout_group is not None
+        counters, agent = self.counters, (self._label(sc.GEN_AI_AGENT_NAME, task.agent),)
+        if task.trajectory.llm_calls == 1:
+            counters["agentyield.rollout.input.shared.tokens"][agent] += self.rollouts.first_call(task.rollout_group, call.prefix_hash, input_tokens)
+        counters["agentyield.rollout.input.tokens"][agent] += input_tokens
+        counters["agentyield.rollout.output.tokens"][agent] += output_tokens
 
     def _signal(self, task: _Task, kind: str) -> None:
         self.counters["agentyield.signals"][(self._label(sc.GEN_AI_AGENT_NAME, task.agent), self._label(sc.SIGNAL_KIND, kind))] += 1
@@ -655,6 +668,10 @@ class Ledger:
                 self.limits_hit["task_artifacts"] += record.artifacts_dropped
             if task.trajectory.close():
                 self._signal(task, "none")
+            if task.rollout_group is not None:
+                signature = hash((task.trajectory.signature, task.trajectory.llm_calls))
+                self.counters["agentyield.rollout.tasks"][(agent,)] += 1
+                self.counters["agentyield.rollout.trajectories.distinct"][(agent,)] += self.rollouts.finish(task.rollout_group, signature)
             for measure, value in measures(task.trajectory, total, task.own, task.verification_cost, record.artifacts, task.has_subtasks):
                 self.sink(measure, value, (agent, name))
             if task.trajectory.distinct_dropped:

@@ -56,6 +56,11 @@ COUNTERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "agentyield.signals": ("{signal}", "Next states of LLM calls (tool success or error, verification pass or fail, user reply, none)", (AGENT, sc.SIGNAL_KIND)),
     "agentyield.routing.routable.calls": ("{call}", "LLM calls a small model could serve (docs/metrics.md rule)", (PROVIDER, MODEL, AGENT)),
     "agentyield.routing.savings.usd": ("{USD}", "What routable calls would have saved on instrument(small_model=...)", (PROVIDER, MODEL, AGENT)),
+    "agentyield.rollout.tasks": ("{task}", "Finished tasks of rollout groups", (AGENT,)),
+    "agentyield.rollout.input.tokens": ("{token}", "Input tokens of rollout tasks' own calls", (AGENT,)),
+    "agentyield.rollout.input.shared.tokens": ("{token}", "Input tokens of a rollout's first call that repeat a sibling's", (AGENT,)),
+    "agentyield.rollout.output.tokens": ("{token}", "Output tokens of rollout tasks' own calls", (AGENT,)),
+    "agentyield.rollout.trajectories.distinct": ("{trajectory}", "Rollout tasks whose trajectory no sibling had produced", (AGENT,)),
     "agentyield.tool.spans.duplicate": ("{span}", "Tool spans inside a span of the same tool call, not counted again", (sc.GEN_AI_TOOL_NAME,)),
 }
 HISTOGRAMS: dict[str, tuple[str, str, tuple[str, ...], tuple[float, ...] | None]] = {

@@ -177,6 +177,7 @@ def task_record(attributes: Mapping[str, Any], events: Iterable[tuple[str, Mappi
         version=str(version) if version is not None else None,
         score=float(score) if type(score) in (int, float) else None,
         artifacts_dropped=dropped if type(dropped := attributes.get(sc.TASK_ARTIFACTS_DROPPED)) is int and dropped > 0 else 0,
+        rollout_group=str(group) if (group := attributes.get(sc.ROLLOUT_GROUP)) is not None else None,
         budget_usd=float(usd) if type(usd := attributes.get(sc.BUDGET_USD)) in (int, float) and usd > 0 else None,
         budget_tokens=tokens if type(tokens := attributes.get(sc.BUDGET_TOKENS)) is int and tokens > 0 else None,
         budget_enforced=attributes.get(sc.BUDGET_ON_EXCEED) == "raise",

@@ -81,6 +81,7 @@ class TaskRecord:
     score: float | None = None
     artifacts_dropped: int = 0
     """Artifacts past the per-task bound of `agentyield.task()` (counted as a limit hit)."""
+    rollout_group: str | None = None
     budget_usd: float | None = None
     budget_tokens: int | None = None
     budget_enforced: bool = False

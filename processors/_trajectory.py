@@ -62,6 +62,8 @@ class Trajectory:
     """Own LLM calls, each an interaction whose next state is a learning signal (or none)."""
     signaled: int = 0
     """Interactions followed by a non-neutral next state."""
+    signature: int = 0
+    """A running hash of its tool calls (tool, argument fingerprint) in order: equal trajectories, equal signatures."""
     _pending: bool = False
     _previous_input: int | None = None
     _seen: set[tuple[str, str]] = field(default_factory=set)
@@ -103,6 +105,7 @@ class Trajectory:
         """An own tool call; returns True when it repeats an earlier one (same tool, same argument fingerprint).
         Calls without a fingerprint are counted but never called repeats."""
         self.tool_calls += 1
+        self.signature = hash((self.signature, name, args_hash))
         if args_hash is None:
             self._last, self._run = None, 0
             return False
