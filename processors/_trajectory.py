@@ -25,7 +25,8 @@ MAX_DISTINCT_CALLS = 1_024
 _COUNT_BUCKETS = (0, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 1000)
 _SHARE_BUCKETS = (0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1)
 _RATIO_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
-_TOKEN_BUCKETS = (-4096, -1024, -256, 0, 64, 256, 1024, 4096, 16384, 65536)
+_TOKEN_BUCKETS = (0, 64, 256, 1024, 4096, 16384, 65536)
+"""A shrinking context (compaction) falls in the first bucket; negative bounds would cost the exported `_sum`."""
 
 # name -> (unit, description, buckets); every one is recorded once per finished task, by agent and task name.
 TASK_HISTOGRAMS: dict[str, tuple[str, str, tuple[float, ...]]] = {
