@@ -270,6 +270,8 @@ class TaskResult:
     privacy_findings: int | None
     verifications: tuple[bool, ...] = ()
     budget_exceeded: bool = False
+    measures: tuple[tuple[str, float], ...] = ()
+    """Its trajectory and context measures (`_trajectory.measures`), as recorded in the per-task histograms."""
 
     @property
     def accepted_artifacts(self) -> int:
@@ -672,7 +674,8 @@ class Ledger:
                 signature = hash((task.trajectory.signature, task.trajectory.llm_calls))
                 self.counters["agentyield.rollout.tasks"][(agent,)] += 1
                 self.counters["agentyield.rollout.trajectories.distinct"][(agent,)] += self.rollouts.finish(task.rollout_group, signature)
-            for measure, value in measures(task.trajectory, total, task.own, task.verification_cost, record.artifacts, task.has_subtasks):
+            values = measures(task.trajectory, total, task.own, task.verification_cost, record.artifacts, task.has_subtasks)
+            for measure, value in values:
                 self.sink(measure, value, (agent, name))
             if task.trajectory.distinct_dropped:
                 self.limits_hit["task_distinct_tool_calls"] += task.trajectory.distinct_dropped
@@ -707,6 +710,7 @@ class Ledger:
                 privacy_findings=task.privacy_findings,
                 verifications=tuple(task.verifications),
                 budget_exceeded=task.budget is not None and task.budget.exceeded,
+                measures=tuple(values),
             )
 
     def _book_artifacts(self, artifacts: list[ArtifactRecord], agent: Any) -> list[Any]:

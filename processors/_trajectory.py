@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Sequence
 
 if TYPE_CHECKING:
     from ._ledger import Totals
+    from ._population import TaskRow
     from ._records import ArtifactRecord
 
-__all__ = ["LOOP_LENGTH", "MAX_DISTINCT_CALLS", "TASK_HISTOGRAMS", "Trajectory", "measures"]
+__all__ = ["LOOP_LENGTH", "MAX_DISTINCT_CALLS", "TASK_HISTOGRAMS", "Trajectory", "measures", "table"]
 
 LOOP_LENGTH = 3
 """The same tool with the same arguments this many times in a row is a loop."""
@@ -169,3 +170,19 @@ def measures(
         all_tokens = total.input + total.cache_read + total.cache_write + total.output
         out.append(("agentyield.task.token_multiplier", all_tokens / own_tokens))
     return out
+
+
+def table(tasks: Sequence[TaskRow]) -> list[dict[str, object]]:
+    """The report's "Trajectory and context" rows: per agent and task name, the mean of each measure over the
+    tasks that have it (None when none has: a measure whose denominator was zero is absent, not 0)."""
+    groups: dict[tuple[str, str], list[TaskRow]] = {}
+    for task in tasks:
+        groups.setdefault((task.agent, task.name), []).append(task)
+    rows: list[dict[str, object]] = []
+    for (agent, name), members in sorted(groups.items()):
+        row: dict[str, object] = {"agent": agent, "task": name, "tasks": len(members)}
+        for measure in TASK_HISTOGRAMS:
+            values = [t.measures[measure] for t in members if measure in t.measures]
+            row[measure.removeprefix("agentyield.task.")] = sum(values) / len(values) if values else None
+        rows.append(row)
+    return rows

@@ -4,6 +4,7 @@ mock endpoint, real tools), every expected value computed here from the scenario
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,7 +34,12 @@ def scripted(calls: list[tuple[int, int, int]]) -> OpenAIMock:
     return OpenAIMock(lambda body, path: hx.Response(200, json=chat_completion(body, usage=usage(*next(answers)))))
 
 
-def test_trajectory_and_context_measures(instrumented: None, span_exporter: Any, metric_reader: Any) -> None:
+VERDICTS = [False, False, True, False]
+
+
+def scripted_agent() -> None:
+    """Task "fix" (agent coder): three calls, tools (three identical searches: two repeats and a loop; a failing
+    read; another search), a verification call, a sub-task with one call, four judged artifacts."""
     mock = scripted([*OWN_CALLS, VERIFY_CALL, SUB_CALL])
     client, _ = clients(mock)
 
@@ -48,7 +54,6 @@ def test_trajectory_and_context_measures(instrumented: None, span_exporter: Any,
     def read(path: str) -> str:
         raise FileNotFoundError(path)
 
-    verdicts = [False, False, True, False]
     with agentyield.task("fix", agent="coder") as task:
         ask()
         for _ in range(3):
@@ -63,32 +68,42 @@ def test_trajectory_and_context_measures(instrumented: None, span_exporter: Any,
             check.passed(True)
         with agentyield.task("sub", agent="helper"):
             ask()
-        for accepted in verdicts:
+        for accepted in VERDICTS:
             task.artifact("patch", accepted=accepted)
 
-    spans = span_exporter.get_finished_spans()
-    llm = [s for s in spans if s.attributes.get("gen_ai.operation.name") == "chat"]
-    assert len(llm) == 5
-    own_calls = [*OWN_CALLS, VERIFY_CALL]
-    own_costs = [s.attributes["agentyield.cost.usd"] for s in llm[:4]]
 
+def expected_measures(own_costs: list[float]) -> dict[str, float]:
+    """Every measure of task "fix", from the script's own numbers (and the costs its spans recorded)."""
+    own_calls = [*OWN_CALLS, VERIFY_CALL]
     inputs = [p for p, _, _ in own_calls]
     growth = sum(b - a for a, b in zip(inputs, inputs[1:])) / (len(inputs) - 1)
     resent = sum(max(0, min(prev, cur) - cached) for (prev, _, _), (cur, cached, _) in zip(own_calls, own_calls[1:]))
     own_output = sum(c for _, _, c in own_calls)
     own_tokens = sum(inputs) + own_output
-    expected = {
+    return {
         "agentyield.task.llm_calls": 5,
         "agentyield.task.tool_calls": 5,
         "agentyield.task.tool_calls.redundant": 2,
         "agentyield.task.loops": 1,
-        "agentyield.task.rework": verdicts.index(True),
+        "agentyield.task.rework": VERDICTS.index(True),
         "agentyield.task.context.growth": growth,
         "agentyield.task.input.resent_uncached": resent / sum(inputs),
         "agentyield.task.context_to_output": sum(inputs) / own_output,
         "agentyield.task.verification.share": own_costs[3] / math.fsum(own_costs),
         "agentyield.task.token_multiplier": (own_tokens + SUB_CALL[0] + SUB_CALL[2]) / own_tokens,
+        # Four own calls (the 5th is the sub-task's): a tool result followed the 1st, the verification result the
+        # 4th; the 2nd and 3rd were followed by another call.
+        "agentyield.task.signal_yield": 2 / 4,
     }
+
+
+def test_trajectory_and_context_measures(instrumented: None, span_exporter: Any, metric_reader: Any) -> None:
+    scripted_agent()
+    spans = span_exporter.get_finished_spans()
+    llm = [s for s in spans if s.attributes.get("gen_ai.operation.name") == "chat"]
+    assert len(llm) == 5
+    own_costs = [s.attributes["agentyield.cost.usd"] for s in llm[:4]]
+    expected = expected_measures(own_costs)
     metrics = points(metric_reader)
     coder = labels(gen_ai__agent__name="coder", agentyield__task__name="fix")
     for name, value in expected.items():
@@ -118,3 +133,33 @@ def test_rework_and_repeats_on_plain_records() -> None:
     assert repeats == [False] + [True] * (LOOP_LENGTH + 1) + [False, True, True, True, False, False]
     assert trajectory.loops == 2  # the first run of 5, then the run of 3 after "y"
     assert trajectory.redundant == LOOP_LENGTH + 1 + 3
+
+
+def test_the_report_shows_the_live_measures(tmp_path: Path) -> None:
+    """The same run written to trace files: the report's trajectory row is the live values, in text and JSON."""
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    from agentyield._files import JsonLinesSpanExporter
+    from agentyield._report import build_report, render_text
+    from test_processor import make_providers
+
+    tracer_provider, exporter, meter_provider, _ = make_providers()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(JsonLinesSpanExporter(tmp_path)))
+    agentyield.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+    try:
+        scripted_agent()
+    finally:
+        agentyield.uninstrument()
+    llm = [s for s in exporter.get_finished_spans() if s.attributes.get("gen_ai.operation.name") == "chat"]
+    expected = expected_measures([s.attributes["agentyield.cost.usd"] for s in llm[:4]])
+    data = build_report([tmp_path])
+    (row,) = [r for r in data["trajectory"] if r["agent"] == "coder"]
+    assert row["tasks"] == 1
+    for name, value in expected.items():
+        assert row[name.removeprefix("agentyield.task.")] == pytest.approx(value, rel=1e-9), name
+    (helper,) = [r for r in data["trajectory"] if r["agent"] == "helper"]
+    assert helper["context.growth"] is None and helper["token_multiplier"] is None
+    text = render_text(data)
+    assert "Trajectory and context (mean per task" in text
+    line = next(l for l in text.splitlines() if l.lstrip().startswith("coder") and " fix " in l)
+    assert f"{expected['agentyield.task.input.resent_uncached'] * 100:.1f}%" in line
