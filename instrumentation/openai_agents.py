@@ -159,7 +159,9 @@ class OpenAIAgentsInstrumentor(LibraryInstrumentor):
             return
         try:
             from agents import TracingProcessor, add_trace_processor
-
+        except ImportError:
+            return  # a module named `agents` that is not the OpenAI Agents SDK
+        try:
             processor = type("AgentYieldTracingProcessor", (AgentYieldTracingProcessor, TracingProcessor), {})()
             processor.telemetry = telemetry
             add_trace_processor(processor)
