@@ -13,7 +13,6 @@ artifact or in unproductive spend.
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -22,14 +21,15 @@ from typing import Any, Callable
 from agentyield import _semconv as sc
 from agentyield._forksafe import fork_safe_lock
 
+from ._budget import Budget
+from ._cache_watch import CacheWatch, Drift
+from ._live import LiveMeasures
 from ._normalize import Kind
 from ._population import ToolUse
 from ._pricing import PriceBook, Rates, TokenCounts, cost
 from ._records import ArtifactRecord, LLMCallRecord, TaskRecord, ToolCallRecord
 from ._rollouts import Rollouts
 from ._routing import routable
-from ._budget import Budget
-from ._cache_watch import CacheWatch, Drift
 from ._trajectory import Trajectory, measures
 
 __all__ = ["Ledger", "Limits", "PricedCall", "TaskResult", "Totals"]
@@ -278,7 +278,7 @@ class TaskResult:
         return len(self.accepted_kinds)
 
 
-class Ledger:
+class Ledger(LiveMeasures):
     def __init__(
         self,
         prices: PriceBook,
@@ -495,84 +495,6 @@ class Ledger:
                 if phase == sc.PHASE_VERIFICATION:
                     task.verification_cost += price
         return PricedCall(price, agent, phase, task.task_id if task is not None else None, rates, savings, premium, drift)
-
-    def _watch_cache(self, series: _Series, call: LLMCallRecord, input_tokens: int, uncached: int, rates: Rates | None) -> Drift | None:
-        """Missed caching and cache breaks (`_cache_watch`), per agent and model, for a call that reported usage."""
-        key = (series.agent, series.model)
-        if key not in self.cache_watch and len(self.cache_watch) >= self.limits.max_series:
-            self.limits_hit["cache_watch"] += 1
-            return None
-        cache_read = call.cache_read_tokens or 0 if call.cache_reported else None
-        missed, drift = self.cache_watch.observe(key, call.time_s or time.time(), call.prefix_hash, input_tokens, cache_read)
-        if missed:
-            series.missed_calls += 1
-            if rates is None:
-                series.missed_unpriced += 1
-            else:
-                series.missed_usd += uncached * (rates.uncached_input - rates.cache_read)
-        if drift is not None:
-            self.counters["agentyield.cache.drifts"][(series.provider, series.model, series.agent, drift.cause)] += 1
-        return drift
-
-    def _route(self, series: _Series, call: LLMCallRecord, counts: TokenCounts, rates: Rates | None) -> None:
-        """What a routable call would have cost on the small model (same tokens, its rates, same provider)."""
-        assert self.small_model is not None
-        small = self.prices.rates(call.provider, self.small_model, call.input_tokens or 0, at=call.time_s)
-        if rates is None or small is None:
-            series.routing_unpriced += 1
-            return
-        series.routing_savings += max(Decimal(0), cost(counts, rates) - cost(counts, small))
-
-    def _rollout_call(self, task: _Task, call: LLMCallRecord, input_tokens: int, output_tokens: int) -> None:
-        assert task.rollout_group is not None
-        counters, agent = self.counters, (self._label(sc.GEN_AI_AGENT_NAME, task.agent),)
-        if task.trajectory.llm_calls == 1:
-            counters["agentyield.rollout.input.shared.tokens"][agent] += self.rollouts.first_call(task.rollout_group, call.prefix_hash, input_tokens)
-        counters["agentyield.rollout.input.tokens"][agent] += input_tokens
-        counters["agentyield.rollout.output.tokens"][agent] += output_tokens
-
-    def _signal(self, task: _Task, kind: str) -> None:
-        self.counters["agentyield.signals"][(self._label(sc.GEN_AI_AGENT_NAME, task.agent), self._label(sc.SIGNAL_KIND, kind))] += 1
-
-    def end_signal(self, span_id: int, kind: str) -> None:
-        """A learning signal recorded by the application (a user reply, ...): the next state of the task's last
-        LLM call, if one awaits it; counted either way."""
-        with self._lock:
-            node = self._nodes.pop(span_id, None)
-            task = node.task if node is not None else None
-            if task is not None:
-                task.trajectory.next_state()
-                self._signal(task, kind)
-            else:
-                self.counters["agentyield.signals"][(self._label(sc.GEN_AI_AGENT_NAME, self.default_agent), self._label(sc.SIGNAL_KIND, kind))] += 1
-
-    def _charge(self, task: _Task, price: Decimal | None, tokens: int) -> None:
-        """Charge a call to its task and every ancestor with a budget; tell the listener of each line crossed."""
-        current: _Task | None = task
-        while current is not None:
-            budget = current.budget
-            if budget is not None:
-                crossing = budget.charge(price, tokens)
-                if crossing is not None:
-                    if crossing == "exceeded":
-                        key = (self._label(sc.GEN_AI_AGENT_NAME, current.agent), self._label(sc.TASK_NAME, current.name))
-                        self.counters["agentyield.budget.exceeded"][(*key, "raise" if budget.enforce else "record")] += 1
-                    if self.on_budget is not None and current.span_id is not None:
-                        self.on_budget(current.span_id, crossing, budget)
-            current = current.parent
-
-    def budget_exceeded(self, span_id: int) -> str | None:
-        """Whether the task of this (open) task span, or an ancestor, exceeded a budget that is enforced: the
-        reason, else None. Called before each LLM call inside a task whose chain enforces a budget."""
-        with self._lock:
-            node = self._nodes.get(span_id)
-            current = node.task if node is not None else None
-            while current is not None:
-                budget = current.budget
-                if budget is not None and budget.enforce and budget.exceeded:
-                    return f"task {current.name!r} exceeded its budget ({budget.describe()})"
-                current = current.parent
-            return None
 
     def _window(self, agent: str) -> Totals:
         window = self.windows.get(agent)
