@@ -24,6 +24,9 @@ class LLMCallRecord:
     cache_write_1h_tokens: int = 0
     reasoning_tokens: int = 0
     usage_missing: bool = False
+    usage_invalid: bool = False
+    """A usage figure was reported but is not a count in [0, MAX_TOKEN_COUNT] (or the instrumentation says so):
+    it is left out, exactly as if it had not been reported."""
     phase: str | None = None
     operation: str = "chat"
     error_type: str | None = None
