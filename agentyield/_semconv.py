@@ -55,8 +55,9 @@ USAGE_INVALID_FIELDS = "agentyield.usage.invalid_fields"
 """Usage fields the provider reported in a form that cannot be a token count (None, negative, not an integer,
 or above `MAX_TOKEN_COUNT`)."""
 MAX_TOKEN_COUNT = 10**9
-"""The largest token count believed for one field of one call: 1000x the largest context window sold today,
-and small enough that no sum of them can leave int64 (an OTLP counter's type) within 9 billion calls."""
+"""The largest token count believed for one field of one call: 100x the largest context windows offered today
+(about 10 million tokens), and small enough that no sum of them leaves int64 (an OTLP counter's type) within
+9 billion calls."""
 RESPONSE_UNREADABLE_FIELDS = "agentyield.response.unreadable_fields"
 """Response fields other than usage that came in an unexpected shape and were skipped (`choices`, `chunk`, ...);
 the call's other fields, its usage above all, are still read."""
