@@ -209,7 +209,7 @@ def test_normalizer_treats_an_implausible_count_as_a_negative_one(attribute: str
     record = llm_call(attributes)
     assert record.usage_invalid is True
     if attribute == sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS:
-        assert (record.input_tokens, record.cache_read_tokens, record.usage_missing) == (100, 0, False)
+        assert (record.input_tokens, record.cache_read_tokens, record.usage_missing) == (100, None, False)
     else:
         assert (record.input_tokens, record.usage_missing) == (None, True)
     assert llm_call({**attributes, attribute: BOUND}).usage_invalid is False  # the bound itself is believed
