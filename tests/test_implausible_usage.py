@@ -224,7 +224,7 @@ def test_a_total_past_int64_is_exported_as_the_maximum_and_counted_once(tmp_path
     ledger.sink = LedgerMetrics(ledger, exports.provider, {}).record
     per_call = 2**62  # records made by hand skip the normalizer's bound
     for span_id in range(3):
-        ledger.end_llm(span_id, LLMCallRecord("local", "m", "m", per_call, 1))
+        ledger.end_llm(span_id, LLMCallRecord("local", "m", "m", per_call, 1, cache_read_tokens=0, cache_write_tokens=0))
     assert 3 * per_call > INT64_MAX
 
     for _ in range(2):  # collected twice: the series is counted once, not once per collection
