@@ -252,46 +252,56 @@ class ChatStreamState:
         self.fields = FieldReader()
 
     def feed(self, chunk: Any) -> bool:
-        choices = getattr(chunk, "choices", None)
-        usage = getattr(chunk, "usage", None)
+        try:  # plain attribute reads (the fast path) on the SDK's objects only; a malformed one is skipped and named
+            choices = chunk.choices
+            usage = chunk.usage
+        except AttributeError:  # not a chunk: the SDK hands a `data:` line that is not an object on as it is
+            self.fields.skip("chunk")
+            return False
         if usage is not None:
             self.usage = usage
             if self.hide and not choices:
                 return True  # decided first, so a later reading error cannot show the caller this chunk
-        fields = self.fields
         if self.id is None:
-            self.id = fields.text(chunk, "id")
-            self.model = fields.text(chunk, "model")
+            self.id = self.fields.text(chunk, "id")
+            self.model = self.fields.text(chunk, "model")
         if type(choices) is not list:
-            if choices is not None or usage is None:
-                fields.skip("chunk" if choices is None else "choices")
+            self.fields.skip("choices")
             return False
         for choice in choices:
-            reason = getattr(choice, "finish_reason", None)
-            if reason:
-                index = getattr(choice, "index", None)
-                if isinstance(reason, str) and type(index) is int:
-                    self.reasons[index] = reason
-                else:
-                    fields.skip("choices.finish_reason")
-            delta = getattr(choice, "delta", None)
-            if delta is None:
+            try:
+                reason = choice.finish_reason
+                delta = choice.delta
+                calls = delta.tool_calls if delta is not None else None
+            except AttributeError:
+                self.fields.skip("choices")
                 continue
-            calls = getattr(delta, "tool_calls", None)
-            if type(calls) is list:
-                for call in calls:
-                    name = getattr(getattr(call, "function", None), "name", None)
-                    if name and isinstance(name, str):
-                        self.tools.append(name)
-            elif calls is not None:
-                fields.skip("choices.delta.tool_calls")
-            if self.text is not None:
+            if reason:
+                self._finish_reason(reason, getattr(choice, "index", None))
+            if calls:
+                self._tool_calls(calls)
+            if self.text is not None and delta is not None:
                 content = getattr(delta, "content", None)
                 if isinstance(content, str):
                     self.text.append(content)
                 elif content is not None:
-                    fields.skip("choices.delta.content")
+                    self.fields.skip("choices.delta.content")
         return False
+
+    def _finish_reason(self, reason: Any, index: Any) -> None:
+        if isinstance(reason, str) and type(index) is int:
+            self.reasons[index] = reason
+        else:
+            self.fields.skip("choices.finish_reason")
+
+    def _tool_calls(self, calls: Any) -> None:
+        if type(calls) is not list:
+            self.fields.skip("choices.delta.tool_calls")
+            return
+        for call in calls:
+            name = getattr(getattr(call, "function", None), "name", None)
+            if name and isinstance(name, str):
+                self.tools.append(name)
 
     def response(self) -> LLMResponse | None:
         if self.id is None and self.usage is None and not self.fields.unreadable:

@@ -209,6 +209,31 @@ async def test_anthropic_stream_with_a_malformed_event_keeps_usage(
     assert span.attributes[sc.STREAM_END] == "completed"
 
 
+# -- Well-formed payloads ----------------------------------------------------------------------------
+
+
+async def test_well_formed_payloads_name_no_unreadable_field(mode: str, instrument: Callable[..., None], span_exporter: Any) -> None:
+    """The readers' skips are for malformed payloads only: every realistic one is read whole (content on too)."""
+    instrument(capture_content=True)
+    mock = OpenAIMock()
+    for kwargs in ({}, {"stream": True}, {"tools": [{"type": "function", "function": {"name": "get_weather"}}]}):
+        await openai_call(mode, mock, "chat.completions.create", model="gpt-4o", messages=MESSAGES, **kwargs)
+    for kwargs in ({}, {"stream": True}):
+        await openai_call(mode, mock, "responses.create", model="gpt-5", input="hi", **kwargs)
+    await anthropic_call(mode, lambda body: anthropic_hx.Response(200, json=message(content=TOOL_USE_CONTENT)))
+    await anthropic_call(mode, lambda body: event_stream(sse(stream_events(tool=True)), anthropic_hx), stream=True)
+
+    spans = llm_spans(span_exporter)
+    assert len(spans) == 7
+    assert [sc.RESPONSE_UNREADABLE_FIELDS in span.attributes for span in spans] == [False] * 7
+    assert [usage_attributes(span).get(sc.USAGE_MISSING) for span in spans] == [None] * 7
+    assert [span.attributes.get(sc.TOOL_CALLS_NAMES) for span in spans] == [
+        # The streamed Responses call's final event carries only the message, not the function call.
+        None, None, ("get_weather", "get_time"), ("search_docs",), None, ("get_weather", "get_time"), ("get_weather",)
+    ]
+    assert all(sc.GEN_AI_OUTPUT_MESSAGES in span.attributes for span in spans)
+
+
 # -- What the host's log gets --------------------------------------------------------------------------
 
 
