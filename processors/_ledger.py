@@ -394,13 +394,13 @@ class Ledger:
                     series.write_premium += write_5m * (rates.cache_write_5m - rates.uncached_input) + write_1h * (
                         rates.cache_write_1h - rates.uncached_input
                     )
-        if not self.reprice and call.recorded_cost is not None:
+        if not_billed:
+            price = Decimal(0)
+            series.not_billed += 1
+        elif not self.reprice and call.recorded_cost is not None:
             price = Decimal(repr(call.recorded_cost))  # the cost agentyield recorded when the call ran
         elif not self.reprice and call.recorded_unpriced:
             price = None
-        if not_billed and price is None:
-            price = Decimal(0)
-            series.not_billed += 1
         sink = self.sink
         if input_tokens is not None:
             sink("gen_ai.client.token.usage", input_tokens, series.input_labels)
