@@ -26,6 +26,7 @@ from agentyield.processors._records import LLMCallRecord
 from conftest import llm_spans
 from metrics_util import points
 from openai_mock import CHAT_USAGE, OpenAIMock, chat_completion, clients, hx
+from test_otlp_export import all_spans, attributes, http_pipeline, latest_metrics, sum_points  # noqa: F401 - http_pipeline: a fixture
 
 INT64_MAX = 2**63 - 1
 BOUND = 10**9  # the documented bound: docs/metrics.md, "Implausible usage"
@@ -236,3 +237,24 @@ def test_a_total_past_int64_is_exported_as_the_maximum_and_counted_once(tmp_path
         assert exported["agentyield.limits.hit"] == {frozenset({("agentyield.limit", "counter_int64")}): 1}
     cost = points(exports.memory)["agentyield.cost.usd"]
     assert total(cost) == pytest.approx(float(3 * per_call * Decimal(2) / 10**6 + 3 * Decimal(8) / 10**6))
+
+
+def test_otlp_http_export_survives_a_count_of_2_63(http_pipeline: Any) -> None:
+    """Over the wire to a real OTLP/HTTP receiver: both metric exports arrive (the first one used to fail, and
+    every one after it), and the bad call's span names the field instead of carrying 2^63 (which the OTLP
+    encoder used to drop with an error log)."""
+    bad_usage = {**CHAT_USAGE, "completion_tokens": 2**63}
+    sync, _ = clients(OpenAIMock(replies(chat_completion({}, usage=bad_usage), chat_completion({}))))
+    for _ in range(2):
+        sync.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+        http_pipeline.flush()
+
+    assert len(http_pipeline.collector.metrics) == 2
+    spans = [attributes(span.attributes) for scope, span in all_spans(http_pipeline.collector) if scope == "agentyield"]
+    assert [span.get(sc.USAGE_INVALID_FIELDS) for span in spans] == [("completion_tokens",), None]
+    assert [span.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS) for span in spans] == [None, CHAT_USAGE["completion_tokens"]]
+    metrics = latest_metrics(http_pipeline.collector)
+    assert sum(sum_points(metrics["agentyield.usage.invalid"]).values()) == 1
+    assert sum(sum_points(metrics["agentyield.llm.calls"]).values()) == 2
+    tokens = {dict(k)["agentyield.token.kind"]: v for k, v in sum_points(metrics["agentyield.tokens"]).items()}
+    assert tokens["output"] == CHAT_USAGE["completion_tokens"]  # the good call's only
