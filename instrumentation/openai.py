@@ -234,8 +234,9 @@ class OpenAIProvider:
 class ChatStreamState:
     """Reads chat chunks: usage from the final chunk, ids from the first, finish reasons and tool names.
 
-    Every read is a `getattr` with a default and a type check: the SDK hands on a `data:` line that is not a
-    chunk as it is (a list, say), and a malformed chunk or field is skipped and named, never an error.
+    The SDK hands on a `data:` line that is not a chunk as it is (a list, say): a chunk or choice whose
+    attributes are missing, or a field of the wrong type, is skipped and named, never an error. The reads of
+    each chunk are plain attribute reads under a `try` (free when nothing raises): this runs once per chunk.
     """
 
     __slots__ = ("provider", "hide", "usage", "id", "model", "reasons", "tools", "text", "fields")
