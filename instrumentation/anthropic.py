@@ -145,8 +145,9 @@ class AnthropicProvider:
 class MessagesStreamState:
     """Merges a message's usage across its events; the latest reported value of each field wins.
 
-    Every read is a `getattr` with a default and a type check: the SDK hands on a `data:` line that is not an
-    event as it is (a list, say), and a malformed event or field is skipped and named, never an error.
+    The SDK hands on a `data:` line that is not an event as it is (a list, say): an event without a string
+    `type`, or a field of the wrong type, is skipped and named, never an error (reads are `getattr` with a
+    default and a type check, except the per-event `type`, a plain read under a `try`).
     """
 
     __slots__ = ("usage", "split", "details", "id", "model", "reason", "tools", "text", "fields")
@@ -175,16 +176,20 @@ class MessagesStreamState:
         self.details = get(usage, "output_tokens_details") or self.details
 
     def feed(self, event: Any) -> bool:
-        kind = getattr(event, "type", None)
-        fields = self.fields
+        try:  # a plain attribute read on the fast path (text deltas): free when nothing raises
+            kind = event.type
+        except AttributeError:
+            kind = None
         if kind == "content_block_delta":
             if self.text is not None:
                 delta = getattr(event, "delta", None)
                 if getattr(delta, "type", None) == "text_delta":
-                    text = fields.text(delta, "text", "delta.text")
+                    text = self.fields.text(delta, "text", "delta.text")
                     if text is not None:
                         self.text.append(text)
-        elif kind == "message_start":
+            return False
+        fields = self.fields
+        if kind == "message_start":
             message = getattr(event, "message", None)
             self.id = fields.text(message, "id", "message.id")
             self.model = fields.text(message, "model", "message.model")
