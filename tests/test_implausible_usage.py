@@ -3,8 +3,8 @@ the metrics from being exported.
 
 One response claiming 2^63 tokens used to push a cumulative counter past int64, the type OTLP carries, and
 every later export failed (embedded store and OTLP alike). Here the real SDKs answer through a mock transport,
-the metrics go to an in-memory reader and through the embedded store's real OTLP/JSON file exporter, and the
-expected values are worked out from the payloads.
+the metrics go to an in-memory reader, through the embedded store's real OTLP/JSON file exporter and over
+OTLP/HTTP to a real receiver, and the expected values are worked out from the payloads.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ from agentyield._files import JsonLinesMetricExporter
 from agentyield.processors import Ledger, PriceBook
 from agentyield.processors._metrics import LedgerMetrics
 from agentyield.processors._records import LLMCallRecord
-from conftest import llm_spans
+from conftest import Recorder, llm_spans
 from metrics_util import points
 from openai_mock import CHAT_USAGE, OpenAIMock, chat_completion, clients, hx
+from test_anthropic import FULL_USAGE, START_USAGE, drain, json_response, make_client, message, request, sse_response, stream_events
 from test_otlp_export import all_spans, attributes, http_pipeline, latest_metrics, sum_points  # noqa: F401 - http_pipeline: a fixture
 
 INT64_MAX = 2**63 - 1
@@ -138,20 +139,6 @@ async def test_openai_count_of_2_63_is_rejected_and_every_later_export_works(
 async def test_anthropic_counts_are_believed_up_to_the_bound_and_not_past_it(
     mode: str, instrument: Callable[..., None], span_exporter: Any, tmp_path: Path
 ) -> None:
-    from test_anthropic import (
-        FULL_USAGE,
-        START_USAGE,
-        drain,
-        json_response,
-        make_client,
-        message,
-        request,
-        sse_response,
-        stream_events,
-    )
-
-    from conftest import Recorder
-
     exports = Exports(tmp_path)
     instrument(meter_provider=exports.provider)
     at_bound = {**FULL_USAGE, "output_tokens": BOUND, "cache_read_input_tokens": BOUND + 1}
