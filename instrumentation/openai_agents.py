@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 __all__ = ["OpenAIAgentsInstrumentor"]
 
+HANDOFF_FROM = "agentyield.handoff.from"
+HANDOFF_TO = "agentyield.handoff.to"
 MAX_OPEN_SPANS = 10_000
 """SDK spans in flight that we mapped; past it the oldest mapping is forgotten (its span still ends with the SDK's)."""
 
@@ -95,8 +97,7 @@ class AgentYieldTracingProcessor:
                     return
                 otel_span = tool.span
             elif kind == "handoff":
-                attributes = {"agentyield.handoff.from": str(data.from_agent), "agentyield.handoff.to": str(data.to_agent)}
-                otel_span = telemetry.tracer.start_span("handoff", context, SpanKind.INTERNAL, attributes)
+                otel_span = telemetry.tracer.start_span("handoff", context, SpanKind.INTERNAL)  # agents named at its end
             else:
                 return  # response and generation spans: the openai instrumentation records the call itself
             if len(self._open) >= MAX_OPEN_SPANS:
@@ -121,6 +122,10 @@ class AgentYieldTracingProcessor:
                 mapped.tool.end()
                 return
             otel_span = mapped.span
+            if data.type == "handoff":
+                for key, agent in ((HANDOFF_FROM, data.from_agent), (HANDOFF_TO, data.to_agent)):
+                    if agent is not None:
+                        otel_span.set_attribute(key, str(agent))
             if error:
                 otel_span.set_attribute(sc.ERROR_TYPE, "agent_error")
                 otel_span.set_status(Status(StatusCode.ERROR, "agent_error"))  # the message may echo content

@@ -75,3 +75,47 @@ def test_agent_run_maps_to_task_and_tool_calls(no_default_export: None, instrume
         labels(gen_ai__agent__name="forecaster", gen_ai__tool__name="get_weather", agentyield__tool__error="false"): 1
     }
     assert task.attributes["agentyield.task.llm_calls"] == len(requests)
+
+
+def test_handoff_and_failing_tool(no_default_export: None, instrumented: None, span_exporter: Any, metric_reader: Any) -> None:
+    """A triage agent hands off to a forecaster whose tool fails (the SDK reports the error to the model)."""
+    import openai
+    from agents import Agent, OpenAIResponsesModel, Runner, function_tool
+
+    script = ["transfer_to_forecaster", "get_weather", None]
+    requests: list[Any] = []
+
+    def handler(request: Any) -> Any:
+        requests.append(request)
+        payload = response_object()
+        call, message = payload["output"]
+        name = script[len(requests) - 1]
+        payload["output"] = [{**call, "call_id": f"call_{len(requests)}", "name": name, "arguments": "{}"}] if name else [message]
+        return hx.Response(200, json=payload)
+
+    client = openai.AsyncOpenAI(base_url=BASE_URL, api_key="sk-test", http_client=hx.AsyncClient(transport=hx.MockTransport(handler)))
+
+    @function_tool
+    def get_weather() -> str:
+        """The weather."""
+        raise RuntimeError("station offline")
+
+    model = OpenAIResponsesModel("gpt-5", client)
+    forecaster = Agent(name="forecaster", instructions="Forecast.", tools=[get_weather], model=model)
+    triage = Agent(name="triage", instructions="Route.", handoffs=[forecaster], model=model)
+    Runner.run_sync(triage, "weather?")
+    assert len(requests) == len(script)
+
+    spans = span_exporter.get_finished_spans()
+    names = [s.name for s in spans]
+    assert "handoff" in names
+    (handoff,) = [s for s in spans if s.name == "handoff"]
+    assert (handoff.attributes["agentyield.handoff.from"], handoff.attributes["agentyield.handoff.to"]) == ("triage", "forecaster")
+    (tool,) = [s for s in spans if s.name == "execute_tool get_weather"]
+    assert tool.attributes["error.type"] == "tool_error"
+    metrics = points(metric_reader)
+    assert sum(metrics["agentyield.llm.calls"].values()) == len(requests)
+    assert {dict(k)["gen_ai.agent.name"] for k in metrics["agentyield.tasks"]} == {"triage", "forecaster"}
+    assert metrics["agentyield.tool.calls"] == {
+        labels(gen_ai__agent__name="forecaster", gen_ai__tool__name="get_weather", agentyield__tool__error="true"): 1
+    }
