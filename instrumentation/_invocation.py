@@ -43,7 +43,7 @@ class Telemetry:
     def start(self, provider: str, request: LLMRequest) -> LLMInvocation:
         attributes = request.attributes
         attributes[sc.GEN_AI_OPERATION_NAME] = request.operation
-        attributes[sc.GEN_AI_PROVIDER_NAME] = provider
+        attributes[sc.GEN_AI_PROVIDER_NAME] = request.provider or provider
         if self.config.agent is not None and current_task() is None:
             attributes[sc.GEN_AI_AGENT_NAME] = self.config.agent  # outside tasks, say whose spend this is
         model = request.model
