@@ -108,9 +108,20 @@ class LLMInvocation:
 
 
 def _error_type(error: BaseException) -> str:
+    """The HTTP status of an API error, else the exception's type.
+
+    Where the SDKs keep the status: `status_code` (openai, anthropic, litellm), `code` (google-genai),
+    `response["ResponseMetadata"]["HTTPStatusCode"]` (botocore).
+    """
     status = getattr(error, "status_code", None)
+    if status is None:
+        status = getattr(error, "code", None)
+    if status is None:
+        response = getattr(error, "response", None)
+        if isinstance(response, dict):
+            status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
     # Only an error status: an error event inside a stream carries the stream's own 200.
-    if type(status) is int and status >= 400:
+    if type(status) is int and 400 <= status < 600:
         return str(status)
     return type(error).__qualname__
 
