@@ -24,6 +24,7 @@ _LIBRARIES = (
     ("openai", "agentyield.instrumentation.openai", "OpenAIInstrumentor"),
     ("anthropic", "agentyield.instrumentation.anthropic", "AnthropicInstrumentor"),
     ("google.genai", "agentyield.instrumentation.google_genai", "GoogleGenAIInstrumentor"),
+    ("botocore", "agentyield.instrumentation.bedrock", "BedrockInstrumentor"),
 )
 
 
