@@ -25,6 +25,7 @@ _LIBRARIES = (
     ("anthropic", "agentyield.instrumentation.anthropic", "AnthropicInstrumentor"),
     ("google.genai", "agentyield.instrumentation.google_genai", "GoogleGenAIInstrumentor"),
     ("botocore", "agentyield.instrumentation.bedrock", "BedrockInstrumentor"),
+    ("litellm", "agentyield.instrumentation.litellm", "LiteLLMInstrumentor"),
 )
 
 

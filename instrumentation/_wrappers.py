@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from agentyield._guard import internal_error
 
+from ._invocation import in_call
 from ._raw import traced_raw_response
 from ._streams import TracedAsyncStream, TracedStream
 
@@ -25,7 +26,10 @@ Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], A
 
 
 def start(telemetry: Telemetry, provider: Provider, operation: str, instance: Any, kwargs: dict[str, Any]) -> LLMInvocation | None:
-    """Open the call's span, or return None (and call the SDK untouched) if our own code fails."""
+    """Open the call's span, or return None (and call the SDK untouched) if our own code fails or the call
+    is made inside another instrumented call (counted there)."""
+    if in_call():
+        return None
     try:
         return telemetry.start(provider.name, provider.request(operation, instance, kwargs))
     except Exception as exc:  # noqa: BLE001 - never break the host

@@ -16,6 +16,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 import agentyield
 
 os.environ["AGENTYIELD_STRICT"] = "1"  # our own bugs raise under the test suite (see agentyield/_guard.py)
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # LiteLLM's import would fetch its price map
 
 Handler = Callable[[Any], Any]
 

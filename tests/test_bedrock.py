@@ -11,10 +11,8 @@ import base64
 import gc
 import json
 import struct
-import threading
 import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import boto3
 import genai_prices
@@ -25,6 +23,7 @@ from botocore.exceptions import ClientError, EventStreamError
 import agentyield
 from agentyield import _semconv as sc
 from conftest import llm_spans
+from local_server import Reply, Server
 
 MODEL = "us.anthropic.claude-sonnet-4-20250514-v1:0"
 USAGE = {
@@ -47,9 +46,6 @@ USAGE_ATTRIBUTES = {
 ANTHROPIC_USAGE = {"input_tokens": 12, "cache_creation_input_tokens": 1500, "cache_read_input_tokens": 4000, "output_tokens": 300}
 SYSTEM = [{"text": "You are a careful research agent. SECRET-SYSTEM-PROMPT"}, {"cachePoint": {"type": "default"}}]
 MESSAGES = [{"role": "user", "content": [{"text": "What is the answer? SECRET-USER-PROMPT"}]}]
-
-Reply = tuple[int, dict[str, str], bytes]
-
 
 def converse_body(usage: Any = USAGE, tool: bool = False) -> dict[str, Any]:
     content: list[dict[str, Any]] = [{"text": "The answer is 42."}]
@@ -130,46 +126,15 @@ def default_reply(path: str, body: bytes) -> Reply:
     return 200, headers, json.dumps(anthropic_message()).encode()
 
 
-class Server:
-    """A local Bedrock runtime endpoint; `reply(path, body)` answers each request."""
-
-    def __init__(self) -> None:
-        self.reply: Callable[[str, bytes], Reply] = default_reply
-        self.requests: list[tuple[str, bytes]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the http.server name
-                body = self.rfile.read(int(self.headers.get("content-length") or 0))
-                outer.requests.append((self.path, body))
-                status, headers, payload = outer.reply(self.path, body)
-                self.send_response(status)
-                for name, value in {**headers, "x-amzn-requestid": "req-0001"}.items():
-                    self.send_header(name, value)
-                self.send_header("content-length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_POST  # noqa: N815
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.http.server_port}"
-        threading.Thread(target=self.http.serve_forever, daemon=True).start()
-
-
 @pytest.fixture(scope="module")
 def module_server() -> Iterator[Server]:
-    server = Server()
-    yield server
-    server.http.shutdown()
+    with Server(default_reply) as server:
+        yield server
 
 
 @pytest.fixture
 def server(module_server: Server) -> Server:
-    module_server.reply = default_reply
+    module_server.respond = default_reply
     module_server.requests = []
     return module_server
 
@@ -213,7 +178,7 @@ def test_converse_exact(instrumented: None, span_exporter: Any, server: Server) 
         sc.GEN_AI_PROVIDER_NAME: "aws.bedrock",
         sc.GEN_AI_REQUEST_MODEL: MODEL,
         sc.SERVER_ADDRESS: "127.0.0.1",
-        sc.SERVER_PORT: server.http.server_port,
+        sc.SERVER_PORT: server.port,
         sc.GEN_AI_REQUEST_MAX_TOKENS: 1024,
         sc.GEN_AI_REQUEST_TEMPERATURE: 0.2,
         sc.GEN_AI_REQUEST_TOP_P: 0.9,
@@ -228,7 +193,7 @@ def test_converse_exact(instrumented: None, span_exporter: Any, server: Server) 
 
 
 def test_converse_tool_use_named(instrumented: None, span_exporter: Any, server: Server) -> None:
-    server.reply = lambda path, body: (200, JSON, json.dumps(converse_body(tool=True)).encode())
+    server.respond = lambda path, body: (200, JSON, json.dumps(converse_body(tool=True)).encode())
     client(server).converse(modelId=MODEL, messages=MESSAGES)
     span = only_span(span_exporter)
     assert span.attributes[sc.TOOL_CALLS_NAMES] == ("get_weather",)
@@ -248,7 +213,7 @@ def test_converse_stream_usage_from_the_metadata_event(instrumented: None, span_
 
 
 def test_converse_stream_without_metadata_is_usage_missing(instrumented: None, span_exporter: Any, server: Server) -> None:
-    server.reply = lambda path, body: (200, STREAM, b"".join(converse_events(usage=None)))
+    server.respond = lambda path, body: (200, STREAM, b"".join(converse_events(usage=None)))
     assert len(list(client(server).converse_stream(modelId=MODEL, messages=MESSAGES)["stream"])) == 6
     assert usage_attributes(only_span(span_exporter)) == {sc.USAGE_MISSING: True}
 
@@ -279,7 +244,7 @@ def test_invoke_model_body_read_in_chunks(instrumented: None, span_exporter: Any
 
 def test_invoke_model_other_models_use_the_token_headers(instrumented: None, span_exporter: Any, server: Server) -> None:
     nova = {"output": {"message": {"role": "assistant", "content": [{"text": "hi"}]}}, "stopReason": "end_turn"}
-    server.reply = lambda path, body: (200, {**JSON, "x-amzn-bedrock-input-token-count": "40",
+    server.respond = lambda path, body: (200, {**JSON, "x-amzn-bedrock-input-token-count": "40",
                                              "x-amzn-bedrock-output-token-count": "7"}, json.dumps(nova).encode())
     result = client(server).invoke_model(modelId="amazon.nova-pro-v1:0", body=b'{"messages": []}')
     assert json.loads(result["body"].read()) == nova
@@ -304,7 +269,7 @@ def test_invoke_model_with_response_stream(instrumented: None, span_exporter: An
 @pytest.mark.parametrize(("status", "kind"), [(429, "ThrottlingException"), (500, "InternalServerException")])
 def test_http_errors_raise_the_same_exception(instrumented: None, span_exporter: Any, server: Server, status: int, kind: str) -> None:
     headers = {**JSON, "x-amzn-ErrorType": f"{kind}:http://internal.amazon.com/coral/com.amazon.bedrock/"}
-    server.reply = lambda path, body: (status, headers, json.dumps({"message": "Too many requests SECRET-DETAIL"}).encode())
+    server.respond = lambda path, body: (status, headers, json.dumps({"message": "Too many requests SECRET-DETAIL"}).encode())
     with pytest.raises(ClientError) as raised:
         client(server).converse(modelId=MODEL, messages=MESSAGES)
     assert raised.value.response["Error"]["Code"] == kind
@@ -316,7 +281,7 @@ def test_http_errors_raise_the_same_exception(instrumented: None, span_exporter:
 
 
 def test_error_inside_a_stream(instrumented: None, span_exporter: Any, server: Server) -> None:
-    server.reply = lambda path, body: (200, STREAM, converse_events()[0] + exception("throttlingException", "slow down"))
+    server.respond = lambda path, body: (200, STREAM, converse_events()[0] + exception("throttlingException", "slow down"))
     stream = client(server).converse_stream(modelId=MODEL, messages=MESSAGES)["stream"]
     with pytest.raises(EventStreamError):
         list(stream)
@@ -334,7 +299,7 @@ def test_error_inside_a_stream(instrumented: None, span_exporter: Any, server: S
     ],
 )
 def test_malformed_usage_is_marked_not_fatal(instrumented: None, span_exporter: Any, server: Server, usage: Any, expected: Any) -> None:
-    server.reply = lambda path, body: (200, JSON, json.dumps(converse_body(usage=usage)).encode())
+    server.respond = lambda path, body: (200, JSON, json.dumps(converse_body(usage=usage)).encode())
     result = client(server).converse(modelId=MODEL, messages=MESSAGES)
     assert result["output"]["message"]["content"][0]["text"] == "The answer is 42."
     span = only_span(span_exporter)
@@ -351,7 +316,7 @@ def test_model_arn_keeps_the_profile_not_the_account(instrumented: None, span_ex
 
 
 def test_other_aws_calls_pass_untouched(instrumented: None, span_exporter: Any, server: Server) -> None:
-    server.reply = lambda path, body: (200, JSON, json.dumps({"modelSummaries": []}).encode())
+    server.respond = lambda path, body: (200, JSON, json.dumps({"modelSummaries": []}).encode())
     assert client(server, "bedrock").list_foundation_models()["modelSummaries"] == []
     assert llm_spans(span_exporter) == []
 
