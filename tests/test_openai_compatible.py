@@ -51,6 +51,8 @@ def azure(mock: OpenAIMock, is_async: bool) -> Any:
 PRICED = [
     pytest.param(azure, "my-gpt4o-deployment", "gpt-4o-2024-08-06", "azure.ai.openai", "azure",
                  "contoso-eastus.openai.azure.com", id="azure"),
+    pytest.param(plain("https://contoso.openai.azure.com/openai/v1"), "gpt-4o", "gpt-4o-2024-08-06", "azure.ai.openai", "azure",
+                 "contoso.openai.azure.com", id="azure-v1-url"),
     pytest.param(plain("https://api.deepseek.com/v1"), "deepseek-chat", "deepseek-chat", "deepseek", "deepseek",
                  "api.deepseek.com", id="deepseek"),
     pytest.param(plain("https://api.groq.com/openai/v1"), "llama-3.3-70b-versatile", "llama-3.3-70b-versatile", "groq", "groq",
