@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from agentyield import _semconv as sc
 
-__all__ = ["Endpoint", "LLMRequest", "LLMResponse", "Usage", "UsageReader", "content_json", "endpoint_of", "get", "server_of"]
+__all__ = ["Endpoint", "LLMRequest", "LLMResponse", "Usage", "UsageReader", "content_json", "endpoint_of", "get", "provider_of_url", "server_of", "server_of_url"]
 
 
 def content_json(value: Any) -> str:
@@ -83,6 +84,22 @@ def server_of(instance: Any) -> tuple[str | None, int]:
     """`server.address` and `server.port` of an SDK resource's client base URL."""
     endpoint = endpoint_of(instance)
     return endpoint.address, endpoint.port
+
+
+_url_servers: dict[str, tuple[str | None, int]] = {}
+
+
+def server_of_url(url: Any) -> tuple[str | None, int]:
+    """`server.address` and `server.port` of a URL string (SDKs not built on httpx), parsed once per URL."""
+    if not isinstance(url, str):
+        return None, 0
+    server = _url_servers.get(url)
+    if server is None:
+        if len(_url_servers) >= 64:
+            _url_servers.clear()
+        parts = urlsplit(url)
+        server = _url_servers[url] = (parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+    return server
 
 
 @dataclass(slots=True)

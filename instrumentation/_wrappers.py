@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ._invocation import LLMInvocation, Telemetry
     from ._provider import Provider
 
-__all__ = ["async_wrapper", "finish", "start", "sync_wrapper"]
+__all__ = ["async_wrapper", "call", "finish", "start", "sync_wrapper"]
 
 Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
 
@@ -54,20 +54,24 @@ def finish(provider: Provider, invocation: LLMInvocation, result: Any) -> Any:
     return result
 
 
+def call(invocation: LLMInvocation, wrapped: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The user's call, with the span current: a failure is recorded and the original exception re-raised."""
+    invocation.enter()
+    try:
+        return wrapped(*args, **kwargs)
+    except BaseException as error:
+        invocation.fail(error)
+        raise
+    finally:
+        invocation.exit()
+
+
 def sync_wrapper(telemetry: Telemetry, provider: Provider, operation: str) -> Wrapper:
     def traced(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         invocation = start(telemetry, provider, operation, instance, kwargs)
         if invocation is None:
             return wrapped(*args, **kwargs)
-        invocation.enter()
-        try:
-            result = wrapped(*args, **invocation.request.kwargs)
-        except BaseException as error:
-            invocation.fail(error)
-            raise
-        finally:
-            invocation.exit()
-        return finish(provider, invocation, result)
+        return finish(provider, invocation, call(invocation, wrapped, args, invocation.request.kwargs))
 
     return traced
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any, Callable, Collection
-from urllib.parse import urlsplit
 
 import wrapt
 
@@ -26,9 +25,9 @@ from agentyield._guard import internal_error
 from ._fingerprint import prefix_hash
 from ._instrumentor import LibraryInstrumentor, Target
 from ._privacy import findings_attributes
-from ._records import LLMRequest, LLMResponse, Usage, UsageReader, content_json, get
+from ._records import LLMRequest, LLMResponse, Usage, UsageReader, content_json, get, server_of_url
 from ._streams import TracedStream
-from ._wrappers import finish, start
+from ._wrappers import call, finish, start
 from .anthropic import _usage as anthropic_usage
 
 if TYPE_CHECKING:
@@ -102,21 +101,6 @@ def _json_body(body: Any) -> dict[str, Any] | None:
     return None
 
 
-_servers: dict[str, tuple[str | None, int]] = {}
-
-
-def _server(url: Any) -> tuple[str | None, int]:
-    if not isinstance(url, str):
-        return None, 0
-    server = _servers.get(url)
-    if server is None:
-        if len(_servers) >= 64:
-            _servers.clear()
-        parts = urlsplit(url)
-        server = _servers[url] = (parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
-    return server
-
-
 class BedrockProvider:
     name = sc.PROVIDER_AWS_BEDROCK
     stream_types: tuple[type, ...] = ()
@@ -128,7 +112,7 @@ class BedrockProvider:
 
     def request(self, api: str, instance: Any, params: dict[str, Any]) -> LLMRequest:
         attributes: dict[str, Any] = {}
-        address, port = _server(instance.meta.endpoint_url)
+        address, port = server_of_url(instance.meta.endpoint_url)
         if address:
             attributes[sc.SERVER_ADDRESS] = address
             attributes[sc.SERVER_PORT] = port
@@ -386,15 +370,7 @@ def api_call_wrapper(telemetry: Telemetry, provider: BedrockProvider, _api: str)
         invocation = start(telemetry, provider, api, instance, args[1])
         if invocation is None:
             return wrapped(*args, **kwargs)
-        invocation.enter()
-        try:
-            result = wrapped(*args, **kwargs)
-        except BaseException as error:
-            invocation.fail(error)
-            raise
-        finally:
-            invocation.exit()
-        return _finish(provider, invocation, result)
+        return _finish(provider, invocation, call(invocation, wrapped, args, kwargs))
 
     return traced
 

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import types
 from typing import TYPE_CHECKING, Any, Collection
-from urllib.parse import urlsplit
 
 from agentyield import _semconv as sc
 
 from ._fingerprint import prefix_hash
 from ._instrumentor import LibraryInstrumentor, Target
 from ._privacy import findings_attributes
-from ._records import LLMRequest, LLMResponse, Usage, UsageReader, content_json, get
+from ._records import LLMRequest, LLMResponse, Usage, UsageReader, content_json, get, server_of_url
 
 if TYPE_CHECKING:
     from agentyield._config import Config
@@ -90,21 +89,6 @@ def _messages(contents: Any) -> Any:
     return contents
 
 
-_servers: dict[str, tuple[str | None, int]] = {}
-
-
-def _server(base_url: Any) -> tuple[str | None, int]:
-    if not isinstance(base_url, str):
-        return None, 0
-    server = _servers.get(base_url)
-    if server is None:
-        if len(_servers) >= 64:
-            _servers.clear()
-        parts = urlsplit(base_url)
-        server = _servers[base_url] = (parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
-    return server
-
-
 def _reason(candidate: Any) -> str | None:
     reason = get(candidate, "finish_reason")
     reason = getattr(reason, "value", reason)
@@ -133,7 +117,7 @@ class GoogleGenAIProvider:
     def request(self, api: str, instance: Any, kwargs: dict[str, Any]) -> LLMRequest:
         client = instance._api_client
         attributes: dict[str, Any] = {}
-        address, port = _server(get(client._http_options, "base_url"))
+        address, port = server_of_url(get(client._http_options, "base_url"))
         if address:
             attributes[sc.SERVER_ADDRESS] = address
             attributes[sc.SERVER_PORT] = port

@@ -22,7 +22,8 @@ from agentyield import _semconv as sc
 from ._fingerprint import prefix_hash
 from ._instrumentor import LibraryInstrumentor, Target
 from ._privacy import findings_attributes
-from ._records import LLMRequest, LLMResponse, Usage, UsageReader, content_json, get, provider_of_url
+from .openai import ChatStreamState
+from ._records import LLMRequest, LLMResponse, Usage, UsageReader, content_json, get, provider_of_url, server_of_url
 from ._wrappers import async_wrapper
 
 if TYPE_CHECKING:
@@ -145,9 +146,7 @@ class LiteLLMProvider:
             return model, self.name
         api_base = kwargs.get("api_base") or api_base
         if provider in _OPENAI_COMPATIBLE and isinstance(api_base, str) and api_base:
-            from urllib.parse import urlsplit
-
-            return routed, provider_of_url(api_base, urlsplit(api_base).hostname or "unknown")
+            return routed, provider_of_url(api_base, server_of_url(api_base)[0] or "unknown")
         return routed, _PROVIDERS.get(provider, provider)
 
     def response(self, request: LLMRequest, result: Any) -> LLMResponse:
@@ -164,27 +163,20 @@ class LiteLLMProvider:
         return response
 
     def stream_state(self, request: LLMRequest) -> CompletionStreamState:
-        return CompletionStreamState(self.config.capture_content)
+        return CompletionStreamState(self, hide=False)
 
 
-class CompletionStreamState:
-    """LiteLLM's chunks are OpenAI-shaped whatever the provider: ids first, usage in the last chunk."""
+class CompletionStreamState(ChatStreamState):
+    """LiteLLM's chunks are OpenAI-shaped whatever the provider, but have no `usage` attribute unless it is
+    shown; the usage comes from the final chunk (see the module docstring)."""
 
-    __slots__ = ("usage", "id", "model", "reasons", "tools", "text")
-
-    def __init__(self, capture_content: bool) -> None:
-        self.usage: Any = None
-        self.id: str | None = None
-        self.model: str | None = None
-        self.reasons: dict[int, str] = {}
-        self.tools: list[str] = []
-        self.text: list[str] | None = [] if capture_content else None
+    __slots__ = ()
+    read_usage = staticmethod(_usage)
 
     def feed(self, chunk: Any) -> bool:
         usage = getattr(chunk, "usage", None)
         if usage is None:
-            # The stream's total, kept on the final chunk whether or not the caller asked to see it; LiteLLM
-            # puts a zero `UnreportedUsage` there when the provider reported none: that is unknown, not 0.
+            # LiteLLM puts a zero `UnreportedUsage` there when the provider reported none: unknown, not 0.
             hidden = getattr(chunk, "_hidden_params", None)
             usage = hidden.get("usage") if isinstance(hidden, dict) else None
             if type(usage).__name__ == "UnreportedUsage":
@@ -207,20 +199,6 @@ class CompletionStreamState:
             if self.text is not None and delta.content:
                 self.text.append(delta.content)
         return False
-
-    def response(self) -> LLMResponse | None:
-        if self.id is None and self.usage is None:
-            return None
-        return LLMResponse(
-            model=self.model,
-            id=self.id,
-            finish_reasons=tuple(self.reasons[i] for i in sorted(self.reasons)),
-            usage=_usage(self.usage, CHAT),
-            tool_names=tuple(self.tools),
-            output_messages=(
-                content_json([{"role": "assistant", "content": "".join(self.text)}]) if self.text is not None else None
-            ),
-        )
 
 
 def _async_wrapper(telemetry: Telemetry, provider: LiteLLMProvider, api: str) -> Callable[..., Any]:

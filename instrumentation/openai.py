@@ -237,8 +237,10 @@ class ChatStreamState:
     """Reads chat chunks: usage from the final chunk, ids from the first, finish reasons and tool names."""
 
     __slots__ = ("provider", "hide", "usage", "id", "model", "reasons", "tools", "text")
+    read_usage = staticmethod(_usage)
+    """How the final usage object reads (LiteLLM's OpenAI-shaped chunks reuse this state with their own)."""
 
-    def __init__(self, provider: OpenAIProvider, hide: bool) -> None:
+    def __init__(self, provider: Any, hide: bool) -> None:
         self.provider = provider
         self.hide = hide
         self.usage: Any = None
@@ -280,7 +282,7 @@ class ChatStreamState:
             model=self.model,
             id=self.id,
             finish_reasons=tuple(self.reasons[i] for i in sorted(self.reasons)),
-            usage=_usage(self.usage, CHAT),
+            usage=self.read_usage(self.usage, CHAT),
             tool_names=tuple(self.tools),
             output_messages=(
                 content_json([{"role": "assistant", "content": "".join(self.text)}]) if self.text is not None else None

@@ -99,3 +99,14 @@ class Recorder:
 
 def llm_spans(exporter: InMemorySpanExporter, scope: str = "agentyield") -> list[Any]:
     return [s for s in exporter.get_finished_spans() if s.instrumentation_scope.name == scope]
+
+
+def only_span(exporter: InMemorySpanExporter) -> Any:
+    """The one agentyield LLM span the exporter holds."""
+    spans = llm_spans(exporter)
+    assert len(spans) == 1, [s.name for s in spans]
+    return spans[0]
+
+
+def usage_attributes(span: Any) -> dict[str, Any]:
+    return {k: v for k, v in span.attributes.items() if k.startswith(("gen_ai.usage.", "agentyield.usage."))}

@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError, EventStreamError
 
 import agentyield
 from agentyield import _semconv as sc
-from conftest import llm_spans
+from conftest import llm_spans, only_span, usage_attributes
 from local_server import Reply, Server
 
 MODEL = "us.anthropic.claude-sonnet-4-20250514-v1:0"
@@ -149,16 +149,6 @@ def client(server: Server, service: str = "bedrock-runtime") -> Any:
 def expected_cost(usage_payload: dict[str, Any], flavor: str = "default") -> float:
     extracted = genai_prices.extract_usage({"usage": usage_payload}, provider_id="aws", api_flavor=flavor)
     return float(genai_prices.calc_price(extracted.usage, MODEL, provider_id="aws").total_price)
-
-
-def only_span(exporter: Any) -> Any:
-    spans = llm_spans(exporter)
-    assert len(spans) == 1, [s.name for s in spans]
-    return spans[0]
-
-
-def usage_attributes(span: Any) -> dict[str, Any]:
-    return {k: v for k, v in span.attributes.items() if k.startswith(("gen_ai.usage.", "agentyield.usage."))}
 
 
 def test_converse_exact(instrumented: None, span_exporter: Any, server: Server) -> None:

@@ -20,7 +20,7 @@ from google.genai import types as gtypes
 
 import agentyield
 from agentyield import _semconv as sc
-from conftest import llm_spans
+from conftest import llm_spans, only_span, usage_attributes
 
 MODEL = "gemini-2.5-pro"
 USAGE = {
@@ -123,16 +123,6 @@ async def stream(mode: str, c: genai.Client, **kwargs: Any) -> list[Any]:
     if mode == "sync":
         return list(c.models.generate_content_stream(**kwargs))
     return [chunk async for chunk in await c.aio.models.generate_content_stream(**kwargs)]
-
-
-def only_span(exporter: Any) -> Any:
-    spans = llm_spans(exporter)
-    assert len(spans) == 1, [s.name for s in spans]
-    return spans[0]
-
-
-def usage_attributes(span: Any) -> dict[str, Any]:
-    return {k: v for k, v in span.attributes.items() if k.startswith(("gen_ai.usage.", "agentyield.usage."))}
 
 
 CONFIG = gtypes.GenerateContentConfig(

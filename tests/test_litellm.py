@@ -14,7 +14,7 @@ import pytest
 
 import agentyield
 from agentyield import _semconv as sc
-from conftest import llm_spans, sse
+from conftest import llm_spans, only_span, sse, usage_attributes
 from local_server import Reply, Server
 from metrics_util import points
 from openai_mock import CHAT_USAGE, OpenAIMock, clients, hx
@@ -98,16 +98,6 @@ async def drain(mode: str, stream: Any) -> list[Any]:
 def openai_client(mode: str, mock: OpenAIMock | None = None) -> Any:
     sync, async_ = clients(mock or OpenAIMock())
     return sync if mode == "sync" else async_
-
-
-def only_span(exporter: Any) -> Any:
-    spans = llm_spans(exporter)
-    assert len(spans) == 1, [s.name for s in spans]
-    return spans[0]
-
-
-def usage_attributes(span: Any) -> dict[str, Any]:
-    return {k: v for k, v in span.attributes.items() if k.startswith(("gen_ai.usage.", "agentyield.usage."))}
 
 
 async def test_call_through_the_openai_sdk_is_counted_once(

@@ -10,7 +10,7 @@ import pydantic
 import pytest
 
 from agentyield import _semconv as sc
-from conftest import llm_spans
+from conftest import llm_spans, only_span, usage_attributes
 from openai_mock import OpenAIMock, chat_completion, clients, hx, response_object
 
 MESSAGES = [
@@ -22,16 +22,6 @@ MESSAGES = [
 async def call(mode: str, sync_fn: Any, async_fn: Any) -> Any:
     """Run the sync or the async variant of the same call."""
     return sync_fn() if mode == "sync" else await async_fn()
-
-
-def only_span(exporter: Any) -> Any:
-    spans = llm_spans(exporter)
-    assert len(spans) == 1, [s.name for s in spans]
-    return spans[0]
-
-
-def usage_attributes(span: Any) -> dict[str, Any]:
-    return {k: v for k, v in span.attributes.items() if k.startswith(("gen_ai.usage.", "agentyield.usage."))}
 
 
 CHAT_USAGE_ATTRIBUTES = {
