@@ -63,8 +63,10 @@ _PARAMS = (
 
 
 def _usage(usage: Any, api: str) -> Usage | None:
-    if usage is None:
+    if usage is None or type(usage).__name__ == "UnreportedUsage":
         return None
+    if get(usage, "prompt_tokens") == 0 and not get(usage, "completion_tokens"):
+        return None  # LiteLLM's stand-in when the provider reported nothing: no real call reads 0 input tokens
     reader = UsageReader()
     input_details = get(usage, "prompt_tokens_details")
     cache_read = reader.count(input_details, "cached_tokens")
@@ -176,11 +178,9 @@ class CompletionStreamState(ChatStreamState):
     def feed(self, chunk: Any) -> bool:
         usage = getattr(chunk, "usage", None)
         if usage is None:
-            # LiteLLM puts a zero `UnreportedUsage` there when the provider reported none: unknown, not 0.
+            # LiteLLM puts a zero `UnreportedUsage` there when the provider reported none (read as unknown).
             hidden = getattr(chunk, "_hidden_params", None)
             usage = hidden.get("usage") if isinstance(hidden, dict) else None
-            if type(usage).__name__ == "UnreportedUsage":
-                usage = None
         if usage is not None:
             self.usage = usage
         if self.id is None:

@@ -17,7 +17,7 @@ from agentyield import _semconv as sc
 from conftest import llm_spans, only_span, sse, usage_attributes
 from local_server import Reply, Server
 from metrics_util import points
-from openai_mock import CHAT_USAGE, OpenAIMock, clients, hx
+from openai_mock import CHAT_USAGE, OpenAIMock, chat_completion, clients, hx
 
 MESSAGES = [
     {"role": "system", "content": "You are a careful research agent. SECRET-SYSTEM-PROMPT"},
@@ -214,6 +214,23 @@ async def test_http_errors_raise_the_same_exception(instrumented: None, span_exp
     assert span.status.status_code.name == "ERROR"
     assert span.attributes[sc.ERROR_TYPE] == str(status)
     assert "SECRET" not in repr(dict(span.attributes))
+
+
+@pytest.mark.parametrize(
+    ("usage", "expected"),
+    [
+        (..., {sc.USAGE_MISSING: True}),  # LiteLLM answers all zeros: unknown, never priced as $0
+        ({"prompt_tokens": -3, "completion_tokens": 5, "total_tokens": 2},
+         {sc.GEN_AI_USAGE_OUTPUT_TOKENS: 5, sc.USAGE_INVALID_FIELDS: ("prompt_tokens",)}),
+    ],
+)
+def test_missing_or_malformed_usage_is_marked_not_fatal(instrumented: None, span_exporter: Any, usage: Any, expected: Any) -> None:
+    mock = OpenAIMock(lambda body, path: hx.Response(200, json=chat_completion(body, usage=usage)))
+    result = litellm.completion(model="gpt-4o", messages=MESSAGES, client=openai_client("sync", mock), num_retries=0)
+    assert result.choices[0].message.content == "The answer is 42."
+    span = only_span(span_exporter)
+    assert usage_attributes(span) == expected
+    assert sc.COST_USD not in span.attributes
 
 
 def test_content_capture_is_opt_in(instrument: Any, span_exporter: Any) -> None:
