@@ -376,7 +376,7 @@ def api_call_wrapper(telemetry: Telemetry, provider: BedrockProvider, _api: str)
 
 
 class BedrockInstrumentor(LibraryInstrumentor):
-    library = "botocore"
+    library = "botocore.client"  # what boto3 imports to make a client; `import botocore` alone wraps nothing
     targets = (Target("botocore.client", "BaseClient._make_api_call", "bedrock-runtime", factory=api_call_wrapper),)
 
     def instrumentation_dependencies(self) -> Collection[str]:
