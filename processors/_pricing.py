@@ -208,11 +208,15 @@ def _from_genai_prices(provider: str, model: str, now: datetime) -> _Tiered | No
     from genai_prices.types import TieredPrices
 
     snapshot = data_snapshot.get_snapshot()
-    price_provider = _price_provider(snapshot, provider)
-    if price_provider is None:
-        return None
     try:
-        found_provider, found_model = snapshot.find_provider_model(model, price_provider, None, None)
+        if provider.lower() == "litellm":
+            # Another instrumentation's LiteLLM span: genai-prices reads the routed provider off `anthropic/...`.
+            found_provider, found_model = snapshot.find_provider_model(model, None, provider, None)
+        else:
+            price_provider = _price_provider(snapshot, provider)
+            if price_provider is None:
+                return None
+            found_provider, found_model = snapshot.find_provider_model(model, price_provider, None, None)
     except LookupError:
         return None
 

@@ -474,6 +474,7 @@ def test_rates_are_resolved_again_each_half_hour() -> None:
         ("mistral_ai", "mistral-large-2512", "mistral"),
         ("x_ai", "grok-3", "x-ai"),
         ("Bedrock", "amazon.nova-pro-v1:0", "aws"),  # another instrumentation's name, matched by genai-prices' rules
+        ("litellm", "anthropic/claude-sonnet-4-5", "litellm"),  # ... and its LiteLLM spans, routed by the model prefix
     ],
 )
 def test_provider_names_resolve_to_their_own_prices(book: PriceBook, provider: str, model: str, price_id: str) -> None:
