@@ -1,5 +1,6 @@
 """AWS Bedrock through boto3's `bedrock-runtime`: `converse`, `converse_stream`, and `invoke_model` /
-`invoke_model_with_response_stream` (Anthropic models' bodies; other models' token-count headers).
+`invoke_model_with_response_stream` (Anthropic models' bodies; for other models, the token counts Bedrock
+adds as response headers or as a stream's last `amazon-bedrock-invocationMetrics`).
 
 boto3 makes its client methods at run time, so the one place every call passes is botocore's
 `BaseClient._make_api_call`; any other service's call goes straight through after one dict lookup.
@@ -192,6 +193,18 @@ def _header_usage(headers: Any) -> Usage | None:
     return Usage(input_tokens=counts["input"], output_tokens=counts["output"])
 
 
+def _metrics_usage(metrics: Any) -> Usage | None:
+    """The counts Bedrock appends to any model's stream (`amazon-bedrock-invocationMetrics`), read as Converse's."""
+    if not isinstance(metrics, dict):
+        return None
+    return converse_usage({
+        "inputTokens": metrics.get("inputTokenCount"),
+        "outputTokens": metrics.get("outputTokenCount"),
+        "cacheReadInputTokens": metrics.get("cacheReadInputTokenCount"),
+        "cacheWriteInputTokens": metrics.get("cacheWriteInputTokenCount"),
+    })
+
+
 class ConverseStreamState:
     """Converse stream events: tool names at block starts, the stop reason, usage in the `metadata` event."""
 
@@ -239,10 +252,11 @@ class InvokeStreamState:
     """An Anthropic model's stream inside Bedrock `chunk` events: usage merged across message_start and
     message_delta, field by field, as for Anthropic's own API."""
 
-    __slots__ = ("usage", "id", "model", "reason", "tools", "text")
+    __slots__ = ("usage", "metrics", "id", "model", "reason", "tools", "text")
 
     def __init__(self, capture_content: bool) -> None:
         self.usage: dict[str, Any] | None = None
+        self.metrics: Any = None
         self.id: str | None = None
         self.model: str | None = None
         self.reason: str | None = None
@@ -259,6 +273,9 @@ class InvokeStreamState:
         data = _json_body(get(get(event, "chunk"), "bytes"))
         if data is None:
             return False
+        metrics = data.get("amazon-bedrock-invocationMetrics")
+        if metrics is not None:
+            self.metrics = metrics
         kind = data.get("type")
         if kind == "content_block_delta":
             if self.text is not None:
@@ -279,13 +296,13 @@ class InvokeStreamState:
         return False
 
     def response(self) -> LLMResponse | None:
-        if self.id is None and self.usage is None:
+        if self.id is None and self.usage is None and self.metrics is None:
             return None
         return LLMResponse(
             model=self.model,
             id=self.id,
             finish_reasons=(self.reason,) if self.reason else (),
-            usage=anthropic_usage(self.usage),
+            usage=anthropic_usage(self.usage) if self.usage is not None else _metrics_usage(self.metrics),
             tool_names=tuple(self.tools),
             output_messages=content_json([{"role": "assistant", "content": [{"type": "text", "text": "".join(self.text)}]}])
             if self.text is not None

@@ -22,7 +22,7 @@ from agentyield import _semconv as sc
 from ._fingerprint import prefix_hash
 from ._instrumentor import LibraryInstrumentor, Target
 from ._privacy import findings_attributes
-from .openai import ChatStreamState
+from .openai import ChatStreamState, _leading_contents
 from ._records import LLMRequest, LLMResponse, Usage, UsageReader, content_json, get, provider_of_url, server_of_url
 from ._wrappers import async_wrapper
 
@@ -120,13 +120,7 @@ class LiteLLMProvider:
         elif isinstance(stop, (list, tuple)):
             attributes[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = tuple(str(s) for s in stop)
         messages = kwargs.get("messages")
-        leading = []
-        if isinstance(messages, (list, tuple)):
-            for message in messages:
-                if get(message, "role") not in ("system", "developer"):
-                    break
-                leading.append(get(message, "content"))
-        fingerprint = prefix_hash(*leading, kwargs.get("tools"))
+        fingerprint = prefix_hash(*_leading_contents(messages), kwargs.get("tools"))
         if fingerprint:
             attributes[sc.PROMPT_PREFIX_HASH] = fingerprint
         if self.config.privacy_scan:

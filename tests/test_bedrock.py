@@ -256,6 +256,24 @@ def test_invoke_model_with_response_stream(instrumented: None, span_exporter: An
     assert span.attributes[sc.COST_USD] == expected_cost(ANTHROPIC_USAGE, "anthropic")
 
 
+def test_other_models_stream_counts_from_invocation_metrics(instrumented: None, span_exporter: Any, server: Server) -> None:
+    nova = [
+        {"messageStart": {"role": "assistant"}},
+        {"contentBlockDelta": {"delta": {"text": "hi"}, "contentBlockIndex": 0}},
+        {"messageStop": {"stopReason": "end_turn"},
+         "amazon-bedrock-invocationMetrics": {"inputTokenCount": 40, "outputTokenCount": 7, "invocationLatency": 300,
+                                              "firstByteLatency": 100}},
+    ]
+    chunks = [event("chunk", {"bytes": base64.b64encode(json.dumps(e).encode()).decode()}) for e in nova]
+    server.respond = lambda path, body: (200, STREAM, b"".join(chunks))
+    result = client(server).invoke_model_with_response_stream(modelId="amazon.nova-pro-v1:0", body=b'{"messages": []}')
+    assert len(list(result["body"])) == 3
+    span = only_span(span_exporter)
+    assert usage_attributes(span) == {sc.GEN_AI_USAGE_INPUT_TOKENS: 40, sc.GEN_AI_USAGE_OUTPUT_TOKENS: 7}
+    expected = genai_prices.calc_price(genai_prices.Usage(input_tokens=40, output_tokens=7), "amazon.nova-pro-v1:0", provider_id="aws")
+    assert span.attributes[sc.COST_USD] == float(expected.total_price)
+
+
 @pytest.mark.parametrize(("status", "kind"), [(429, "ThrottlingException"), (500, "InternalServerException")])
 def test_http_errors_raise_the_same_exception(instrumented: None, span_exporter: Any, server: Server, status: int, kind: str) -> None:
     headers = {**JSON, "x-amzn-ErrorType": f"{kind}:http://internal.amazon.com/coral/com.amazon.bedrock/"}
