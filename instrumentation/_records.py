@@ -12,8 +12,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from agentyield import _semconv as sc
+from agentyield._semconv import MAX_TOKEN_COUNT
 
-__all__ = ["Endpoint", "LLMRequest", "LLMResponse", "Usage", "UsageReader", "content_json", "endpoint_of", "get", "provider_of_url", "server_of", "server_of_url"]
+__all__ = [
+    "Endpoint", "FieldReader", "LLMRequest", "LLMResponse", "Usage", "UsageReader", "content_json", "endpoint_of", "get",
+    "provider_of_url", "server_of", "server_of_url",
+]
 
 
 def content_json(value: Any) -> str:
@@ -117,7 +121,8 @@ class Usage:
     cache_write_1h_tokens: int | None = None
     reasoning_tokens: int | None = None
     invalid_fields: tuple[str, ...] = ()
-    """Payload fields that are required but absent, or whose value cannot be a token count (wrong type, negative)."""
+    """Payload fields that are required but absent, or whose value cannot be a token count (wrong type, negative,
+    above `MAX_TOKEN_COUNT`)."""
 
 
 class UsageReader:
@@ -131,10 +136,45 @@ class UsageReader:
     def count(self, obj: Any, name: str, *, required: bool = False) -> int | None:
         """The count in `obj.name`; a required count that is absent is reported like a malformed one."""
         value = get(obj, name)
-        if type(value) is int and value >= 0:
+        if type(value) is int and 0 <= value <= MAX_TOKEN_COUNT:
             return value
         if value is not None or required:
             self.invalid.append(name)
+        return None
+
+
+class FieldReader:
+    """Reads the fields of a response other than usage, each on its own.
+
+    The SDKs build response objects without validating them, so any field can hold any JSON value. A field of
+    an unexpected shape is skipped and its path kept (`agentyield.response.unreadable_fields`): it costs the
+    call that field only, never its usage, and it is the provider's fault, not an internal error.
+    """
+
+    __slots__ = ("unreadable",)
+
+    def __init__(self) -> None:
+        self.unreadable: list[str] = []
+
+    def skip(self, path: str) -> None:
+        if path not in self.unreadable:
+            self.unreadable.append(path)
+
+    def items(self, obj: Any, name: str, path: str | None = None) -> list[Any] | tuple[Any, ...]:
+        """The list in `obj.name`; () when absent or not a list."""
+        value = get(obj, name)
+        if isinstance(value, (list, tuple)):
+            return value
+        if value is not None:
+            self.skip(path or name)
+        return ()
+
+    def text(self, obj: Any, name: str, path: str | None = None) -> str | None:
+        """The string in `obj.name`; None when absent or not a string."""
+        value = get(obj, name)
+        if value is None or isinstance(value, str):
+            return value
+        self.skip(path or name)
         return None
 
 
@@ -166,3 +206,5 @@ class LLMResponse:
     tool_names: tuple[str, ...] = ()
     output_messages: str | None = None
     """JSON of the output messages, only when content capture is on."""
+    unreadable_fields: tuple[str, ...] = ()
+    """Response fields skipped for their shape (see `FieldReader`)."""
