@@ -110,3 +110,19 @@ def only_span(exporter: InMemorySpanExporter) -> Any:
 
 def usage_attributes(span: Any) -> dict[str, Any]:
     return {k: v for k, v in span.attributes.items() if k.startswith(("gen_ai.usage.", "agentyield.usage."))}
+
+
+@pytest.fixture
+def break_methods(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """`break_methods(Class, "name", ...)`: those methods raise, as a bug in our extractors would, with the
+    production guard on (internal errors logged, not raised), to check the caller never sees them."""
+    monkeypatch.setenv("AGENTYIELD_STRICT", "0")
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("extractor bug")
+
+    def break_(owner: type, *names: str) -> None:
+        for name in names:
+            monkeypatch.setattr(owner, name, broken)
+
+    return break_

@@ -340,17 +340,11 @@ def test_content_capture_is_opt_in(instrument: Any, span_exporter: Any, server: 
         assert "SECRET-key" not in repr(dict(span.attributes))
 
 
-def test_internal_error_never_reaches_the_caller(instrumented: None, span_exporter: Any, server: Server,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_internal_error_never_reaches_the_caller(instrumented: None, span_exporter: Any, server: Server, break_methods: Any) -> None:
     from agentyield.instrumentation.bedrock import BedrockProvider, ConverseStreamState
 
-    def broken(*args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError("extractor bug")
-
-    monkeypatch.setenv("AGENTYIELD_STRICT", "0")
-    monkeypatch.setattr(BedrockProvider, "response", broken)
-    monkeypatch.setattr(BedrockProvider, "invoke_response", broken)
-    monkeypatch.setattr(ConverseStreamState, "feed", broken)
+    break_methods(BedrockProvider, "response", "invoke_response")
+    break_methods(ConverseStreamState, "feed")
     c = client(server)
     assert c.converse(modelId=MODEL, messages=MESSAGES)["usage"] == USAGE
     assert len(list(c.converse_stream(modelId=MODEL, messages=MESSAGES)["stream"])) == 7

@@ -242,17 +242,11 @@ def test_content_capture_is_opt_in(instrument: Any, span_exporter: Any) -> None:
     assert "sk-test-SECRET" not in repr(dict(attributes))
 
 
-async def test_internal_error_never_reaches_the_caller(
-    instrumented: None, span_exporter: Any, mode: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_internal_error_never_reaches_the_caller(instrumented: None, span_exporter: Any, mode: str, break_methods: Any) -> None:
     from agentyield.instrumentation.litellm import CompletionStreamState, LiteLLMProvider
 
-    def broken(*args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError("extractor bug")
-
-    monkeypatch.setenv("AGENTYIELD_STRICT", "0")
-    monkeypatch.setattr(LiteLLMProvider, "response", broken)
-    monkeypatch.setattr(CompletionStreamState, "feed", broken)
+    break_methods(LiteLLMProvider, "response")
+    break_methods(CompletionStreamState, "feed")
     result = await complete(mode, model="gpt-4o", client=openai_client(mode))
     assert result.usage.prompt_tokens == CHAT_USAGE["prompt_tokens"]
     chunks = await drain(mode, await complete(mode, model="gpt-4o", client=openai_client(mode), stream=True))
