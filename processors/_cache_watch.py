@@ -16,9 +16,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from ._cache_analysis import CACHE_TTL_S
 
-__all__ = ["DELTA", "LAMBDA", "MIN_CALLS", "CacheWatch", "Drift"]
+__all__ = ["CACHE_TTL_S", "DELTA", "LAMBDA", "MIN_CALLS", "CacheWatch", "Drift"]
 
 DELTA = 0.05
 """Falls of the ratio smaller than this are noise."""
@@ -26,6 +25,9 @@ LAMBDA = 1.0
 """The accumulated fall that makes a break."""
 MIN_CALLS = 5
 """Calls that make a baseline before a break can be declared."""
+CACHE_TTL_S = 300.0
+"""A prefix its agent sent this recently should have been read from the prompt cache (the shortest default
+provider cache lifetime)."""
 MAX_PREFIXES = 64
 """Prefixes remembered per agent and model for missed caching (the least recently sent are forgotten)."""
 

@@ -247,6 +247,8 @@ class PricedCall:
     """What its cache writes cost above the uncached rate (None when it has no rates)."""
     drift: Drift | None = None
     """The cache break this call revealed (docs/metrics.md, "Cache breaks, live")."""
+    missed_cache: bool = False
+    """It re-sent a prefix within the cache lifetime and read nothing from the cache (missed caching)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -403,6 +405,7 @@ class Ledger(LiveMeasures):
         rates: Rates | None = None
         savings = premium = None
         drift = None
+        missed = False
         if task is not None:
             task.models[call.model] = task.models.get(call.model, 0) + 1
             if task.trajectory.interaction():
@@ -461,7 +464,7 @@ class Ledger(LiveMeasures):
                     )
                     series.savings += savings
                     series.write_premium += premium
-                drift = self._watch_cache(series, call, input_tokens, uncached, rates)
+                missed, drift = self._watch_cache(series, call, input_tokens, uncached, rates)
                 if routable(call):
                     series.routable += 1
                     if self.small_model is not None:
@@ -498,7 +501,7 @@ class Ledger(LiveMeasures):
                 task.attributable += price
                 if phase == sc.PHASE_VERIFICATION:
                     task.verification_cost += price
-        return PricedCall(price, agent, phase, task.task_id if task is not None else None, rates, savings, premium, drift)
+        return PricedCall(price, agent, phase, task.task_id if task is not None else None, rates, savings, premium, drift, missed)
 
     def _window(self, agent: str) -> Totals:
         window = self.windows.get(agent)

@@ -41,12 +41,15 @@ class LiveMeasures:
     prices: Any
     _label: Callable[[str, Any], Any]
 
-    def _watch_cache(self, series: _Series, call: LLMCallRecord, input_tokens: int, uncached: int, rates: Rates | None) -> Drift | None:
-        """Missed caching and cache breaks (`_cache_watch`), per agent and model, for a call that reported usage."""
+    def _watch_cache(
+        self, series: _Series, call: LLMCallRecord, input_tokens: int, uncached: int, rates: Rates | None
+    ) -> tuple[bool, Drift | None]:
+        """Missed caching and cache breaks (`_cache_watch`), per agent and model, for a call that reported usage:
+        (did it miss the cache, the break it revealed). The one place the missed-caching rule is applied."""
         key = (series.agent, series.model)
         if key not in self.cache_watch and len(self.cache_watch) >= self.limits.max_series:
             self.limits_hit["cache_watch"] += 1
-            return None
+            return False, None
         cache_read = call.cache_read_tokens or 0 if call.cache_reported else None
         missed, drift = self.cache_watch.observe(key, call.time_s or time.time(), call.prefix_hash, input_tokens, cache_read)
         if missed:
@@ -57,7 +60,7 @@ class LiveMeasures:
                 series.missed_usd += uncached * (rates.uncached_input - rates.cache_read)
         if drift is not None:
             self.counters["agentyield.cache.drifts"][(series.provider, series.model, series.agent, drift.cause)] += 1
-        return drift
+        return missed, drift
 
     def _route(self, series: _Series, call: LLMCallRecord, counts: TokenCounts, rates: Rates | None) -> None:
         """What a routable call would have cost on the small model (same tokens, its rates, same provider)."""

@@ -71,6 +71,8 @@ class CallRow:
     write_premium: float | None = None
     """USD its cache writes cost above the uncached rate (None when it has no rates): the ledger's figure."""
     reasoning: int = 0
+    missed_cache: bool = False
+    """The ledger judged it a missed cache read (docs/metrics.md, "Missed caching")."""
 
 
 @dataclass(slots=True)

@@ -200,6 +200,7 @@ def _call_row(span: SpanRow, call: LLMCallRecord, priced: PricedCall) -> CallRow
         savings=float(priced.savings) if priced.savings is not None else None,
         write_premium=float(priced.write_premium) if priced.write_premium is not None else None,
         reasoning=call.reasoning_tokens,
+        missed_cache=priced.missed_cache,
     )
 
 

@@ -84,3 +84,17 @@ def test_missed_caching_is_counted_and_priced(instrument: Any, span_exporter: An
     key = labels(gen_ai__provider__name="openai", gen_ai__response__model=MODEL, gen_ai__agent__name="watcher")
     assert metrics["agentyield.cache.missed.calls"] == {key: missed}
     assert Decimal(repr(metrics["agentyield.cache.missed.usd"][key])) == pytest.approx(expected_usd, rel=Decimal("1e-12"))
+
+
+def test_missed_caching_rule_at_the_lifetime_and_for_unreported_cache() -> None:
+    """The one missed-caching rule (live and in the report): same agent and model, same prefix within 300 s,
+    cache use reported, nothing read."""
+    from agentyield.processors._cache_watch import CACHE_TTL_S, CacheWatch
+
+    watch, key = CacheWatch(), ("agent", "model")
+    assert watch.observe(key, 0.0, "p", 100, 0)[0] is False  # first sent
+    assert watch.observe(key, CACHE_TTL_S, "p", 100, 0)[0] is True  # exactly at the lifetime: still missed
+    assert watch.observe(key, 2 * CACHE_TTL_S + 1, "p", 100, 0)[0] is False  # 301 s later: the cache may have expired
+    assert watch.observe(key, 2 * CACHE_TTL_S + 2, "p", 100, None)[0] is False  # cache use not reported: not judged
+    assert watch.observe(key, 2 * CACHE_TTL_S + 3, "p", 100, 50)[0] is False  # read from the cache
+    assert watch.observe(("other", "model"), 2 * CACHE_TTL_S + 4, "p", 100, 0)[0] is False  # another agent's first
