@@ -64,9 +64,13 @@ def finish(
         call.time_s = start_s
         return Booked(kind, call, ledger.end_llm(span_id, call))
     if kind == normalize.Kind.TOOL:
-        ledger.end_tool(span_id, normalize.tool_call(name, attributes, is_error))
+        tool = normalize.tool_call(name, attributes, is_error)
+        tool.duration_s = duration_s
+        ledger.end_tool(span_id, tool)
     elif kind == normalize.Kind.TASK:
-        return Booked(kind, task=ledger.end_task(span_id, normalize.task_record(attributes, events(), is_error)))
+        record = normalize.task_record(attributes, events(), is_error)
+        record.duration_s = duration_s
+        return Booked(kind, task=ledger.end_task(span_id, record))
     elif kind == normalize.Kind.VERIFICATION:
         ledger.end_verification(span_id, normalize.verification_passed(attributes))
     elif kind == normalize.Kind.SIGNAL:

@@ -561,6 +561,10 @@ class Ledger(LiveMeasures):
                 if task.trajectory.next_state():
                     self._signal(task, "tool_error" if call.error else "tool_success")
             self.counters["agentyield.tool.calls"][(*labels, "true" if call.error else "false")] += 1
+            if call.duration_s is not None:
+                self.sink("gen_ai.execute_tool.duration", call.duration_s, (
+                    labels[1], self._label(sc.ERROR_TYPE, call.error_type), labels[0], self._label(sc.GEN_AI_TOOL_TYPE, call.tool_type),
+                ))
 
     def end_verification(self, span_id: int, passed: bool | None) -> None:
         """A verification block ended with a recorded outcome (or none): count it, and keep it on its task."""
@@ -594,6 +598,12 @@ class Ledger(LiveMeasures):
             name = self._label(sc.TASK_NAME, task.name)
             outcome = record.outcome or "unknown"
             self.counters["agentyield.tasks"][(agent, name, outcome)] += 1
+            if record.duration_s is not None:  # the conventions' agent (or workflow) invocation duration
+                error = self._label(sc.ERROR_TYPE, record.error_type)
+                if record.agent is not None:
+                    self.sink("gen_ai.invoke_agent.duration", record.duration_s, (agent, error))
+                else:
+                    self.sink("gen_ai.workflow.duration", record.duration_s, (name, error))
             accepted = self._book_artifacts(record.artifacts, agent)
             if record.artifacts_dropped:
                 self.limits_hit["task_artifacts"] += record.artifacts_dropped

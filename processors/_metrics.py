@@ -77,6 +77,18 @@ HISTOGRAMS: dict[str, tuple[str, str, tuple[str, ...], tuple[float, ...] | None]
         "s", "Duration of a GenAI call", (sc.GEN_AI_OPERATION_NAME, PROVIDER, REQUEST_MODEL, MODEL, sc.ERROR_TYPE),
         (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92),
     ),
+    "gen_ai.invoke_agent.duration": (
+        "s", "Duration of an agent invocation (a task with an agent)", (AGENT, sc.ERROR_TYPE),
+        (0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 51.2, 102.4, 204.8, 409.6),
+    ),
+    "gen_ai.workflow.duration": (
+        "s", "Duration of a workflow (a task without an agent)", ("gen_ai.workflow.name", sc.ERROR_TYPE),
+        (1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200),
+    ),
+    "gen_ai.execute_tool.duration": (
+        "s", "Duration of a tool execution", (sc.GEN_AI_TOOL_NAME, sc.ERROR_TYPE, AGENT, sc.GEN_AI_TOOL_TYPE),
+        (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92),
+    ),
 }
 HISTOGRAMS.update(
     {name: (unit, text, (AGENT, sc.TASK_NAME), buckets) for name, (unit, text, buckets) in TASK_HISTOGRAMS.items()}

@@ -142,7 +142,15 @@ def tool_call(span_name: str, attributes: Mapping[str, Any], is_error: bool) -> 
         error=is_error or sc.ERROR_TYPE in attributes,
         phase=phase_of(attributes),
         args_hash=arguments if isinstance(arguments, str) else None,
+        error_type=_error_type(attributes, is_error),
+        tool_type=tool_type if isinstance(tool_type := attributes.get(sc.GEN_AI_TOOL_TYPE), str) else None,
     )
+
+
+def _error_type(attributes: Mapping[str, Any], is_error: bool) -> str | None:
+    """`error.type` as written, else the conventions' fallback `_OTHER` for a span that ended in error."""
+    error = attributes.get(sc.ERROR_TYPE)
+    return str(error) if error is not None else ("_OTHER" if is_error else None)
 
 
 def _artifact(attributes: Mapping[str, Any]) -> ArtifactRecord:
@@ -188,6 +196,7 @@ def task_record(attributes: Mapping[str, Any], events: Iterable[tuple[str, Mappi
         budget_usd=float(usd) if type(usd := attributes.get(sc.BUDGET_USD)) in (int, float) and usd > 0 else None,
         budget_tokens=tokens if type(tokens := attributes.get(sc.BUDGET_TOKENS)) is int and tokens > 0 else None,
         budget_enforced=attributes.get(sc.BUDGET_ON_EXCEED) == "raise",
+        error_type=_error_type(attributes, is_error),
     )
 
 

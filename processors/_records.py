@@ -61,6 +61,10 @@ class ToolCallRecord:
     phase: str | None = None
     args_hash: str | None = None
     """`agentyield.tool.args_hash`: the same tool with the same fingerprint in one task is a repeated call."""
+    error_type: str | None = None
+    tool_type: str | None = None
+    duration_s: float | None = None
+    """Set by the entry point, which knows the span's times (`gen_ai.execute_tool.duration`)."""
 
 
 @dataclass(slots=True)
@@ -84,6 +88,9 @@ class TaskRecord:
     score: float | None = None
     artifacts_dropped: int = 0
     """Artifacts past the per-task bound of `agentyield.task()` (counted as a limit hit)."""
+    error_type: str | None = None
+    duration_s: float | None = None
+    """Set by the entry point (`gen_ai.invoke_agent.duration`, `gen_ai.workflow.duration`)."""
     rollout_group: str | None = None
     budget_usd: float | None = None
     budget_tokens: int | None = None
