@@ -70,7 +70,7 @@ def test_sets_up_otlp_from_environment_when_nothing_is_configured() -> None:
         agentyield.instrument()
         provider = trace.get_tracer_provider()
         processor = provider._active_span_processor._span_processors[0]
-        exporter = processor._batch_processor._exporter
+        exporter = processor._batch_processor._exporter.inner  # inside the counter of what was delivered
         print(type(provider).__module__, type(exporter).__module__, getattr(exporter, "_endpoint", ""))
         """
     http = run(code, OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:4318")
@@ -85,7 +85,7 @@ def test_metrics_go_out_over_the_otlp_protocol_the_environment_names() -> None:
         import agentyield
         agentyield.instrument()
         reader = metrics.get_meter_provider()._all_metric_readers.pop()
-        print(type(reader._exporter).__module__)
+        print(type(reader._exporter.inner).__module__)
         """
     endpoint = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9", "OTEL_METRIC_EXPORT_INTERVAL": "3600000"}
     assert run(code, **endpoint) == "opentelemetry.exporter.otlp.proto.http.metric_exporter"

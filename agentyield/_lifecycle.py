@@ -1,0 +1,173 @@
+"""How the providers agentyield set up itself end: promptly, and saying what they could not deliver.
+
+- At exit they shut down within `AGENTYIELD_SHUTDOWN_TIMEOUT` seconds (default 5), instead of the SDK
+  exporters' retries holding the process for half a minute when a Collector is down; whatever was not
+  delivered by then is named on stderr.
+- On SIGTERM and SIGINT they flush (within the same bound) and hand the signal on to the handler that was
+  there before: the host's own, or Python's default, so the exit code is the one the host would have had.
+
+Providers the application configured itself are left alone: it decides how they end (see the README).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import sys
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+__all__ = ["SHUTDOWN_TIMEOUT_ENV", "CountedMetricExporter", "CountedSpanExporter", "Delivery", "own"]
+
+SHUTDOWN_TIMEOUT_ENV = "AGENTYIELD_SHUTDOWN_TIMEOUT"
+_DEFAULT_TIMEOUT_S = 5.0
+
+
+@dataclass
+class Delivery:
+    """What went to one destination: spans ended (sampled) against spans an export accepted."""
+
+    destination: str
+    spans_ended: int = 0
+    spans_delivered: int = 0
+    metric_exports_failed: int = 0
+    metrics_pending: bool = field(default=False)
+    """True from the start of a metrics export until it succeeds."""
+
+    def undelivered(self) -> str | None:
+        lost = []
+        if self.spans_ended > self.spans_delivered:
+            lost.append(f"{self.spans_ended - self.spans_delivered} spans")
+        if self.metric_exports_failed or self.metrics_pending:
+            lost.append(f"{self.metric_exports_failed + self.metrics_pending} metric exports")
+        return " and ".join(lost) or None
+
+
+class _EndedSpans(SpanProcessor):  # type: ignore[misc]
+    """Counts the spans handed to export (the sampled ones), to say at exit how many never arrived."""
+
+    def __init__(self, delivery: Delivery) -> None:
+        self.delivery = delivery
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if span.context is not None and span.context.trace_flags.sampled:
+            self.delivery.spans_ended += 1
+
+
+class CountedSpanExporter(SpanExporter):  # type: ignore[misc]
+    def __init__(self, inner: SpanExporter, delivery: Delivery) -> None:
+        self.inner = inner
+        self.delivery = delivery
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        result = self.inner.export(spans)
+        if result == SpanExportResult.SUCCESS:
+            self.delivery.spans_delivered += len(spans)
+        return result
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return bool(self.inner.force_flush(timeout_millis))
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()
+
+
+class CountedMetricExporter(MetricExporter):  # type: ignore[misc]
+    def __init__(self, inner: MetricExporter, delivery: Delivery) -> None:
+        super().__init__(preferred_temporality=inner._preferred_temporality, preferred_aggregation=inner._preferred_aggregation)
+        self.inner = inner
+        self.delivery = delivery
+
+    def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
+        self.delivery.metrics_pending = True
+        result = self.inner.export(metrics_data, timeout_millis=timeout_millis, **kwargs)
+        self.delivery.metrics_pending = False
+        if result != MetricExportResult.SUCCESS:
+            self.delivery.metric_exports_failed += 1
+        return result
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        return bool(self.inner.force_flush(timeout_millis))
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        self.inner.shutdown(timeout_millis=timeout_millis, **kwargs)
+
+
+_owned: list[tuple[Any, Delivery]] = []
+_timeout_s = _DEFAULT_TIMEOUT_S
+_previous_handlers: dict[int, Any] = {}
+
+
+def own(provider: Any, delivery: Delivery, timeout_s: float) -> None:
+    """End `provider` (set up by agentyield) at exit and on SIGTERM/SIGINT, within `timeout_s` seconds."""
+    global _timeout_s
+    _timeout_s = timeout_s
+    if hasattr(provider, "add_span_processor"):
+        provider.add_span_processor(_EndedSpans(delivery))
+    if not _owned:
+        atexit.register(_at_exit)
+        _install_signal_handlers()
+    _owned.append((provider, delivery))
+
+
+def _bounded(action: Callable[[Any], Any]) -> bool:
+    """Run `action` on every owned provider in a daemon thread; False if it did not finish in time."""
+    providers = [provider for provider, _ in _owned]
+
+    def run() -> None:
+        for provider in providers:
+            try:
+                action(provider)
+            except Exception:  # noqa: BLE001 - an exporter failing at exit must not change the exit
+                pass
+
+    worker = threading.Thread(target=run, name="agentyield-shutdown", daemon=True)
+    worker.start()
+    worker.join(_timeout_s)
+    return not worker.is_alive()
+
+
+def _report_undelivered(finished: bool) -> None:
+    for _, delivery in _owned:
+        lost = delivery.undelivered()
+        if lost:
+            why = "" if finished else f" within {_timeout_s:g} s ({SHUTDOWN_TIMEOUT_ENV})"
+            sys.stderr.write(f"agentyield: at exit, could not deliver {lost} to {delivery.destination}{why}\n")
+
+
+def _at_exit() -> None:
+    millis = int(_timeout_s * 1000)
+    finished = _bounded(lambda provider: provider.shutdown(**({"timeout_millis": millis} if hasattr(provider, "get_meter") else {})))
+    _report_undelivered(finished)
+
+
+def _install_signal_handlers() -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return  # handlers can only be set from the main thread; exit still flushes
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(signum)
+        if previous is None:
+            continue  # a handler installed outside Python: leave it alone
+        _previous_handlers[signum] = previous
+        signal.signal(signum, _on_signal)
+
+
+def _on_signal(signum: int, frame: Any) -> Any:
+    """Flush what our providers hold, then do what the previous handler would have done."""
+    millis = int(_timeout_s * 1000)
+    _bounded(lambda provider: provider.force_flush(millis))
+    previous = _previous_handlers.get(signum, signal.SIG_DFL)
+    if callable(previous):
+        return previous(signum, frame)
+    if previous == signal.SIG_IGN:
+        return None
+    # The default action: die of the signal, as the host would have without agentyield.
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+    return None
