@@ -12,6 +12,7 @@ Providers the application configured itself are left alone: it decides how they 
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import signal
 import sys
@@ -27,6 +28,7 @@ __all__ = ["SHUTDOWN_TIMEOUT_ENV", "CountedMetricExporter", "CountedSpanExporter
 
 SHUTDOWN_TIMEOUT_ENV = "AGENTYIELD_SHUTDOWN_TIMEOUT"
 _DEFAULT_TIMEOUT_S = 5.0
+logger = logging.getLogger("agentyield")
 
 
 @dataclass
@@ -104,13 +106,25 @@ _timeout_s = _DEFAULT_TIMEOUT_S
 _previous_handlers: dict[int, Any] = {}
 
 
-def own(provider: Any, delivery: Delivery, timeout_s: float) -> None:
-    """End `provider` (set up by agentyield) at exit and on SIGTERM/SIGINT, within `timeout_s` seconds."""
+def _read_timeout() -> float:
+    value = os.environ.get(SHUTDOWN_TIMEOUT_ENV, "").strip()
+    try:
+        seconds = float(value) if value else _DEFAULT_TIMEOUT_S
+        if not 0 <= seconds < 3600:
+            raise ValueError
+    except ValueError:
+        logger.warning("agentyield: ignoring %s=%r: not a number of seconds; using %g", SHUTDOWN_TIMEOUT_ENV, value, _DEFAULT_TIMEOUT_S)
+        return _DEFAULT_TIMEOUT_S
+    return seconds
+
+
+def own(provider: Any, delivery: Delivery) -> None:
+    """End `provider` (set up by agentyield) at exit and on SIGTERM/SIGINT, within the shutdown timeout."""
     global _timeout_s
-    _timeout_s = timeout_s
     if hasattr(provider, "add_span_processor"):
         provider.add_span_processor(_EndedSpans(delivery))
     if not _owned:
+        _timeout_s = _read_timeout()
         atexit.register(_at_exit)
         _install_signal_handlers()
     _owned.append((provider, delivery))

@@ -65,22 +65,6 @@ def check_prometheus_port(port: Any) -> int:
     return port
 
 
-def _shutdown_timeout() -> float:
-    from ._lifecycle import _DEFAULT_TIMEOUT_S, SHUTDOWN_TIMEOUT_ENV
-
-    value = os.environ.get(SHUTDOWN_TIMEOUT_ENV, "").strip()
-    if not value:
-        return _DEFAULT_TIMEOUT_S
-    try:
-        seconds = float(value)
-        if not 0 <= seconds < 3600:
-            raise ValueError
-    except ValueError:
-        _env_warning(SHUTDOWN_TIMEOUT_ENV, value, f"not a number of seconds; using {_DEFAULT_TIMEOUT_S:g}")
-        return _DEFAULT_TIMEOUT_S
-    return seconds
-
-
 def _protocol(signal: str) -> str:
     value = os.environ.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_PROTOCOL") or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
     return (value or "http/protobuf").strip()
@@ -128,12 +112,6 @@ def _exporter(signal: str, directory: str | Path | None) -> tuple[Any, str]:
     return _load(files)(path), str(path)
 
 
-def _own(provider: Any, delivery: Any) -> None:
-    from ._lifecycle import own
-
-    own(provider, delivery, _shutdown_timeout())
-
-
 def resolve_tracer_provider(given: TracerProvider | None, directory: str | Path | None = None) -> TracerProvider:
     if given is not None:
         return given
@@ -143,13 +121,13 @@ def resolve_tracer_provider(given: TracerProvider | None, directory: str | Path 
     from opentelemetry.sdk.trace import TracerProvider as SDKTracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    from ._lifecycle import CountedSpanExporter, Delivery
+    from ._lifecycle import CountedSpanExporter, Delivery, own
 
     exporter, destination = _exporter("traces", directory)
     delivery = Delivery(destination)
     provider = SDKTracerProvider(shutdown_on_exit=False)
     provider.add_span_processor(BatchSpanProcessor(CountedSpanExporter(exporter, delivery)))
-    _own(provider, delivery)
+    own(provider, delivery)
     trace.set_tracer_provider(provider)
     return provider
 
@@ -165,13 +143,13 @@ def resolve_meter_provider(given: MeterProvider | None, directory: str | Path | 
     from opentelemetry.sdk.metrics import MeterProvider as SDKMeterProvider
     from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
-    from ._lifecycle import CountedMetricExporter, Delivery
+    from ._lifecycle import CountedMetricExporter, Delivery, own
 
     exporter, destination = _exporter("metrics", directory)
     delivery = Delivery(destination)
     reader = PeriodicExportingMetricReader(CountedMetricExporter(exporter, delivery))
     provider = SDKMeterProvider(metric_readers=[reader], shutdown_on_exit=False)
-    _own(provider, delivery)
+    own(provider, delivery)
     metrics.set_meter_provider(provider)
     return provider
 
