@@ -21,15 +21,26 @@ __all__ = ["DEFAULT_DIRECTORY", "JsonLinesMetricExporter", "JsonLinesSpanExporte
 DEFAULT_DIRECTORY = ".agentyield"
 DIRECTORY_ENV = "AGENTYIELD_DIR"
 logger = logging.getLogger("agentyield")
+_warned: set[Path] = set()
+"""Directories whose current run of write failures was already warned about."""
 
 
 def _append(writer: JsonLinesWriter, request: Any) -> bool:
-    """Write one export request as a line; a disk error is logged and reported as a failed export."""
+    """Write one export request as a line. A disk error fails the export: the first of a run of failures is
+    one warning, the rest are counted (`writer.failed_writes`), and the first success after them is logged."""
     try:
         writer.write([to_json_line(request)])
     except OSError as exc:
-        logger.warning("agentyield: cannot write to %s: %s", writer.path, exc)
+        if not writer.failed_writes and writer.directory not in _warned:
+            _warned.add(writer.directory)  # traces and metrics share a directory: one warning for both
+            logger.warning("agentyield: cannot write to %s (%s); telemetry is dropped until it can be written, the agent is unaffected",
+                           writer.directory, exc.strerror or exc)
+        writer.failed_writes += 1
         return False
+    if writer.failed_writes:
+        logger.info("agentyield: writing to %s again after %d failed writes", writer.path, writer.failed_writes)
+        writer.failed_writes = 0
+        _warned.discard(writer.directory)
     return True
 
 

@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -31,11 +32,12 @@ _DEFAULT_TIMEOUT_S = 5.0
 logger = logging.getLogger("agentyield")
 
 
-@dataclass
+@dataclass(eq=False)
 class Delivery:
     """What went to one destination: spans ended (sampled) against spans an export accepted."""
 
     destination: str
+    is_metrics: bool = False
     spans_ended: int = 0
     spans_delivered: int = 0
     metric_exports_failed: int = 0
@@ -130,35 +132,48 @@ def own(provider: Any, delivery: Delivery) -> None:
     _owned.append((provider, delivery))
 
 
-def _bounded(action: Callable[[Any], Any]) -> bool:
-    """Run `action` on every owned provider in a daemon thread; False if it did not finish in time."""
-    providers = [provider for provider, _ in _owned]
+def _bounded(action: Callable[[Any], Any]) -> list[Delivery]:
+    """Run `action` on every owned provider, each in a daemon thread, all within one deadline; the
+    deliveries of the providers that did not finish in time."""
+    deadline = time.monotonic() + _timeout_s
+    workers = []
+    for provider, delivery in _owned:
 
-    def run() -> None:
-        for provider in providers:
+        def run(provider: Any = provider) -> None:
             try:
                 action(provider)
             except Exception:  # noqa: BLE001 - an exporter failing at exit must not change the exit
                 pass
 
-    worker = threading.Thread(target=run, name="agentyield-shutdown", daemon=True)
-    worker.start()
-    worker.join(_timeout_s)
-    return not worker.is_alive()
+        worker = threading.Thread(target=run, name="agentyield-shutdown", daemon=True)
+        worker.start()
+        workers.append((worker, delivery))
+    for worker, _ in workers:
+        worker.join(max(0.0, deadline - time.monotonic()))
+    return [delivery for worker, delivery in workers if worker.is_alive()]
 
 
-def _report_undelivered(finished: bool) -> None:
+def _report_undelivered(unfinished: list[Delivery]) -> None:
+    """One line per destination (traces and metrics to the same directory are one)."""
+    by_destination: dict[str, tuple[Delivery, bool]] = {}
     for _, delivery in _owned:
+        total, late = by_destination.get(delivery.destination, (Delivery(delivery.destination), False))
+        total.spans_ended += delivery.spans_ended
+        total.spans_delivered += delivery.spans_delivered
+        total.metric_exports_failed += delivery.metric_exports_failed
+        # A meter provider that did not finish in time still held its final collection.
+        total.metrics_pending = total.metrics_pending or delivery.metrics_pending or (delivery.is_metrics and delivery in unfinished)
+        by_destination[delivery.destination] = (total, late or delivery in unfinished)
+    for destination, (delivery, late) in by_destination.items():
         lost = delivery.undelivered()
         if lost:
-            why = "" if finished else f" within {_timeout_s:g} s ({SHUTDOWN_TIMEOUT_ENV})"
-            sys.stderr.write(f"agentyield: at exit, could not deliver {lost} to {delivery.destination}{why}\n")
+            why = f" within {_timeout_s:g} s ({SHUTDOWN_TIMEOUT_ENV})" if late else ""
+            sys.stderr.write(f"agentyield: at exit, could not deliver {lost} to {destination}{why}\n")
 
 
 def _at_exit() -> None:
     millis = int(_timeout_s * 1000)
-    finished = _bounded(lambda provider: provider.shutdown(**({"timeout_millis": millis} if hasattr(provider, "get_meter") else {})))
-    _report_undelivered(finished)
+    _report_undelivered(_bounded(lambda provider: provider.shutdown(**({"timeout_millis": millis} if hasattr(provider, "get_meter") else {}))))
 
 
 def _install_signal_handlers() -> None:

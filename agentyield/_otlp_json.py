@@ -7,6 +7,7 @@ OTLP/JSON conventions: lowerCamelCase field names, trace and span ids in hex, en
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import json
 import os
@@ -51,6 +52,8 @@ class JsonLinesWriter:
         self.keep = keep
         self.rotated_away = 0
         """Rotated files removed to honour `keep`."""
+        self.failed_writes = 0
+        """Writes that failed in a row (a full disk, a read-only directory); 0 once a write succeeds."""
         self._lock = fork_safe_lock(self)
 
     @property
@@ -58,17 +61,32 @@ class JsonLinesWriter:
         return self.directory / f"{self.stem}.jsonl"
 
     def write(self, lines: Sequence[str]) -> None:
+        """Append whole lines or nothing: a write that fails (a full disk) is cut back off the file, and a line
+        left unfinished by a crash is ended before the next one, so every line after it starts fresh."""
         if not lines:
             return
+        data = "".join(lines).encode("utf-8")
         with self._lock:
             self.directory.mkdir(parents=True, exist_ok=True)
             path = self.path
             if path.exists() and path.stat().st_size >= self.max_bytes:
                 self._rotate(path)
-            with path.open("a", encoding="utf-8") as handle:
-                handle.writelines(lines)
-                handle.flush()
-                os.fsync(handle.fileno())
+            fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                size = os.fstat(fd).st_size
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    data = b"\n" + data
+                try:
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(fd, view) :]
+                    os.fsync(fd)
+                except OSError:
+                    with contextlib.suppress(OSError):
+                        os.ftruncate(fd, size)
+                    raise
+            finally:
+                os.close(fd)
 
     def _rotate(self, path: Path) -> None:
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())

@@ -146,7 +146,7 @@ def resolve_meter_provider(given: MeterProvider | None, directory: str | Path | 
     from ._lifecycle import CountedMetricExporter, Delivery, own
 
     exporter, destination = _exporter("metrics", directory)
-    delivery = Delivery(destination)
+    delivery = Delivery(destination, is_metrics=True)
     reader = PeriodicExportingMetricReader(CountedMetricExporter(exporter, delivery))
     provider = SDKMeterProvider(metric_readers=[reader], shutdown_on_exit=False)
     own(provider, delivery)

@@ -4,12 +4,13 @@ It makes `--calls` chat calls (the mock's usage: prompt 2006 of which 1920 cache
 gpt-4o-2024-08-06) inside one task that yields one accepted patch, prints `done` and then sleeps `--sleep`
 seconds (so a test can signal it while it idles, as a long-lived agent does).
 
-usage: python agent_process.py [--instrument] [--calls N] [--sleep S] [--exit-code N]
+usage: python agent_process.py [--instrument] [--calls N] [--sleep S] [--exit-code N] [--sigterm-exit N]
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from pathlib import Path
@@ -26,7 +27,10 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=1)
     parser.add_argument("--sleep", type=float, default=0.0)
     parser.add_argument("--exit-code", type=int, default=0)
+    parser.add_argument("--sigterm-exit", type=int, help="the host's own SIGTERM handler (installed first): exit with this code")
     args = parser.parse_args()
+    if args.sigterm_exit is not None:
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(args.sigterm_exit))
     if args.instrument:
         agentyield.instrument()
     sync, _ = clients(OpenAIMock())
