@@ -13,7 +13,7 @@ from agentyield import _semconv as sc
 
 from ._records import ArtifactRecord, LLMCallRecord, TaskRecord, ToolCallRecord
 
-__all__ = ["Kind", "classify", "llm_call", "phase_of", "task_record", "tool_call", "window_artifact"]
+__all__ = ["Kind", "classify", "llm_call", "phase_of", "task_record", "tool_call", "verification_passed", "window_artifact"]
 
 _LLM_OPERATIONS = frozenset({"chat", "text_completion", "generate_content", "embeddings"})
 _TASK_OPERATIONS = frozenset({sc.OPERATION_INVOKE_AGENT, sc.OPERATION_INVOKE_WORKFLOW})
@@ -36,6 +36,7 @@ class Kind:
     TOOL = "tool"
     TASK = "task"
     ARTIFACT = "artifact"
+    VERIFICATION = "verification"
     OTHER = "other"
 
 
@@ -52,7 +53,14 @@ def classify(name: str, attributes: Mapping[str, Any]) -> str:
         return Kind.TASK
     if name == sc.ARTIFACT_EVENT and sc.ARTIFACT_KIND in attributes:
         return Kind.ARTIFACT
+    if attributes.get(sc.PHASE) == sc.PHASE_VERIFICATION:
+        return Kind.VERIFICATION
     return Kind.OTHER
+
+
+def verification_passed(attributes: Mapping[str, Any]) -> bool | None:
+    passed = attributes.get(sc.VERIFICATION_PASSED)
+    return passed if isinstance(passed, bool) else None
 
 
 def phase_of(attributes: Mapping[str, Any]) -> str | None:
@@ -87,9 +95,9 @@ def llm_call(attributes: Mapping[str, Any]) -> LLMCallRecord:
         request_model=str(request_model or model or "unknown"),
         input_tokens=input_tokens,
         output_tokens=output_tokens,
-        cache_read_tokens=_count(attributes, _CACHE_READ) or 0,
-        cache_write_tokens=_count(attributes, _CACHE_WRITE) or 0,
-        cache_write_1h_tokens=_count(attributes, _CACHE_WRITE_1H) or 0,
+        cache_read_tokens=_count(attributes, _CACHE_READ),
+        cache_write_tokens=_count(attributes, _CACHE_WRITE),
+        cache_write_1h_tokens=_count(attributes, _CACHE_WRITE_1H),
         reasoning_tokens=_count(attributes, _REASONING) or 0,
         usage_missing=input_tokens is None or output_tokens is None or attributes.get(sc.USAGE_MISSING) is True,
         phase=phase_of(attributes),
@@ -97,6 +105,8 @@ def llm_call(attributes: Mapping[str, Any]) -> LLMCallRecord:
         error_type=attributes.get(sc.ERROR_TYPE),
         privacy_findings=_count(attributes, (sc.PRIVACY_FINDINGS,)),
         agent=agent if isinstance(agent := attributes.get(sc.GEN_AI_AGENT_NAME), str) else None,
+        recorded_cost=float(recorded) if type(recorded := attributes.get(sc.COST_USD)) in (int, float) and recorded >= 0 else None,
+        recorded_unpriced=attributes.get(sc.PRICED) is False,
     )
 
 
@@ -117,6 +127,18 @@ def _artifact(attributes: Mapping[str, Any]) -> ArtifactRecord:
     )
 
 
+_ACCEPTED = {"true": True, "false": False}
+
+
+def _task_artifacts(attributes: Mapping[str, Any], events: Iterable[tuple[str, Mapping[str, Any]]]) -> list[ArtifactRecord]:
+    """A task's artifacts: from the arrays agentyield writes at its end (complete whatever the span event limit),
+    else from its artifact events (spans written by older versions or by hand)."""
+    kinds, accepted = attributes.get(sc.TASK_ARTIFACT_KINDS), attributes.get(sc.TASK_ARTIFACT_ACCEPTED)
+    if isinstance(kinds, (tuple, list)) and isinstance(accepted, (tuple, list)) and len(kinds) == len(accepted):
+        return [ArtifactRecord(str(k), _ACCEPTED.get(a)) for k, a in zip(kinds, accepted)]
+    return [_artifact(a) for n, a in events if n == sc.ARTIFACT_EVENT]
+
+
 def task_record(attributes: Mapping[str, Any], events: Iterable[tuple[str, Mapping[str, Any]]], is_error: bool) -> TaskRecord:
     """A task at its end: its outcome (an error with no recorded outcome is a failure) and its artifacts."""
     outcome = attributes.get(sc.TASK_OUTCOME)
@@ -130,9 +152,10 @@ def task_record(attributes: Mapping[str, Any], events: Iterable[tuple[str, Mappi
         name=str(attributes.get(sc.TASK_NAME) or agent or "unknown"),
         agent=agent if isinstance(agent, str) else None,
         outcome=outcome,
-        artifacts=[_artifact(a) for n, a in events if n == sc.ARTIFACT_EVENT],
+        artifacts=_task_artifacts(attributes, events),
         version=str(version) if version is not None else None,
         score=float(score) if type(score) in (int, float) else None,
+        artifacts_dropped=dropped if type(dropped := attributes.get(sc.TASK_ARTIFACTS_DROPPED)) is int and dropped > 0 else 0,
     )
 
 

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
 from agentyield import _semconv as sc
 
 from ._booking import begin, finish
-from ._ledger import Ledger, TaskResult
-from ._population import CallRow, TaskRow, WindowArtifact
-from ._pricing import PriceBook
+from ._ledger import Ledger, PricedCall, TaskResult
+from ._population import CallRow, OpenWindow, TaskRow, WindowArtifact
+from ._pricing import PriceBook, Rates
+from ._records import LLMCallRecord
 
 __all__ = ["Population", "SpanRow", "decode_spans", "replay"]
 
@@ -35,6 +37,8 @@ class SpanRow:
     attributes: dict[str, Any]
     events: list[tuple[str, dict[str, Any]]]
     service: str | None
+    price_source: str | None = None
+    """`agentyield.price.source` of the span's instrumentation scope: the price data that priced it live."""
 
 
 def _any_value(value: Mapping[str, Any]) -> Any:
@@ -75,6 +79,7 @@ def decode_spans(request: Mapping[str, Any]) -> list[SpanRow]:
         if isinstance(service, str) and service.startswith("unknown_service"):
             service = None
         for scope_spans in resource_spans.get("scopeSpans", ()):
+            price_source = _attributes(scope_spans.get("scope", {}).get("attributes")).get(sc.PRICE_SOURCE)
             for span in scope_spans.get("spans", ()):
                 rows.append(
                     SpanRow(
@@ -88,6 +93,7 @@ def decode_spans(request: Mapping[str, Any]) -> list[SpanRow]:
                         attributes=_attributes(span.get("attributes")),
                         events=[(e.get("name", ""), _attributes(e.get("attributes"))) for e in span.get("events", ())],
                         service=service if isinstance(service, str) else None,
+                        price_source=price_source if isinstance(price_source, str) else None,
                     )
                 )
     return rows
@@ -99,6 +105,12 @@ class Population:
     calls: list[CallRow] = field(default_factory=list)
     windows: list[WindowArtifact] = field(default_factory=list)
     ledger: Ledger | None = None
+    duplicate_spans: int = 0
+    """Spans read more than once (same trace and span id), booked once."""
+    price_sources: tuple[str, ...] = ()
+    """The price data that priced the spans live (their scopes' `agentyield.price.source`)."""
+    open_windows: list[OpenWindow] = field(default_factory=list)
+    """Spend outside tasks that no artifact had closed when the input ended."""
 
 
 def _depths(spans: list[SpanRow]) -> dict[int, int]:
@@ -131,7 +143,9 @@ def _task_row(result: TaskResult, span: SpanRow) -> TaskRow:
         outcome=record.outcome or "unknown",
         score=record.score,
         cost=float(total.cost) if total.unpriced_calls == 0 else None,
+        cost_known=float(total.cost),
         input=total.input,
+        input_cache_unreported=total.input_cache_unreported,
         cache_read=total.cache_read,
         cache_write=total.cache_write,
         output=total.output,
@@ -139,20 +153,72 @@ def _task_row(result: TaskResult, span: SpanRow) -> TaskRow:
         llm_calls=total.llm_calls,
         models=result.models,
         attributable_cost=float(result.attributable) if result.attributable is not None else None,
+        attributable_known=float(result.attributable_known),
         accepted_kinds=result.accepted_kinds,
         artifacts_rejected=sum(1 for a in record.artifacts if a.accepted is False),
         artifacts_unknown=sum(1 for a in record.artifacts if a.accepted is None),
         tools=result.tools,
         verification_cost=float(result.verification_cost),
+        verifications=result.verifications,
         privacy_findings=result.privacy_findings,
         attributes={k: v for k, v in span.attributes.items() if not k.startswith("agentyield.task.")},
     )
 
 
-def replay(spans: list[SpanRow], prices: PriceBook, *, verification_tools: Iterable[str] = ()) -> Population:
-    """Book every span in time order; the ledger's live metrics and the population both come out."""
-    ledger = Ledger(prices)
+def unique_spans(spans: Iterable[SpanRow]) -> list[SpanRow]:
+    """Each (trace id, span id) once: the same file read twice, or a span exported twice, is one span."""
+    seen: set[tuple[int, int]] = set()
+    out: list[SpanRow] = []
+    for span in spans:
+        key = (span.trace_id, span.span_id)
+        if key not in seen:
+            seen.add(key)
+            out.append(span)
+    return out
+
+
+def _call_row(span: SpanRow, call: LLMCallRecord, priced: PricedCall) -> CallRow:
+    has_usage = call.input_tokens is not None and call.output_tokens is not None and not call.usage_missing
+    rates = priced.rates
+    cache_read, cache_write = call.cache_read_tokens or 0, call.cache_write_tokens or 0
+    return CallRow(
+        time_s=span.end_ns / 1e9,
+        agent=priced.agent,
+        provider=call.provider,
+        model=call.model,
+        input=max(0, (call.input_tokens or 0) - cache_read - cache_write) if has_usage else 0,
+        cache_read=cache_read,
+        cache_write=cache_write,
+        output=call.output_tokens or 0,
+        cost=float(priced.cost) if priced.cost is not None else None,
+        prefix_hash=span.attributes.get(sc.PROMPT_PREFIX_HASH),
+        task_id=priced.task_id,
+        uncached_input_rate=float(rates.uncached_input) if rates is not None else None,
+        cache_read_rate=float(rates.cache_read) if rates is not None else None,
+        cache_reported=call.cache_reported,
+        has_usage=has_usage,
+        write_premium=float(_write_premium(call, rates)) if rates is not None and has_usage else None,
+        reasoning=call.reasoning_tokens,
+    )
+
+
+def _write_premium(call: LLMCallRecord, rates: Rates) -> Decimal:
+    write = call.cache_write_tokens or 0
+    write_1h = min(call.cache_write_1h_tokens or 0, write)
+    return (write - write_1h) * (rates.cache_write_5m - rates.uncached_input) + write_1h * (rates.cache_write_1h - rates.uncached_input)
+
+
+def replay(spans: list[SpanRow], prices: PriceBook, *, verification_tools: Iterable[str] = (), reprice: bool = False) -> Population:
+    """Book every span in time order; the ledger's live metrics and the population both come out.
+
+    The cost agentyield recorded on a span when it ran is that call's cost (so a report gives the live numbers
+    whatever price data it has); `reprice` prices every call from `prices` instead. Each call is priced at
+    the rates in force when it started.
+    """
+    ledger = Ledger(prices, reprice=reprice)
     tools = frozenset(verification_tools)
+    read = len(spans)
+    spans = unique_spans(spans)
     depths = _depths(spans)
     events: list[tuple[int, int, int, int, SpanRow]] = []
     for index, span in enumerate(spans):
@@ -160,14 +226,19 @@ def replay(spans: list[SpanRow], prices: PriceBook, *, verification_tools: Itera
         events.append((span.start_ns, 0, depth, index, span))
         events.append((span.end_ns, 1, -depth, index, span))
     events.sort(key=lambda e: e[:4])
-    population = Population(ledger=ledger)
+    population = Population(
+        ledger=ledger,
+        duplicate_spans=read - len(spans),
+        price_sources=tuple(sorted({s.price_source for s in spans if s.price_source is not None})),
+    )
     for _, is_end, _, _, span in events:
         ledger.default_agent = span.service or "default"  # spend outside tasks belongs to the emitting service
         if not is_end:
             begin(ledger, span.span_id, span.parent_id, span.name, span.attributes, tools)
             continue
         booked = finish(
-            ledger, span.span_id, span.name, span.attributes, lambda: span.events, span.is_error, (span.end_ns - span.start_ns) / 1e9
+            ledger, span.span_id, span.name, span.attributes, lambda: span.events, span.is_error,
+            (span.end_ns - span.start_ns) / 1e9, span.start_ns / 1e9,
         )
         if booked.task is not None:
             population.tasks.append(_task_row(booked.task, span))
@@ -179,27 +250,13 @@ def replay(spans: list[SpanRow], prices: PriceBook, *, verification_tools: Itera
                     kind=artifact.kind,
                     accepted=artifact.accepted,
                     cost=float(window.cost) if window.unpriced_calls == 0 else None,
+                    llm_calls=window.llm_calls,
+                    cost_known=float(window.cost),
                 )
             )
         elif booked.priced is not None and booked.call is not None:
-            call, priced = booked.call, booked.priced
-            has_usage = call.input_tokens is not None and not call.usage_missing
-            rates = priced.rates
-            population.calls.append(
-                CallRow(
-                    time_s=span.end_ns / 1e9,
-                    agent=priced.agent,
-                    provider=call.provider,
-                    model=call.model,
-                    input=max(0, (call.input_tokens or 0) - call.cache_read_tokens - call.cache_write_tokens) if has_usage else 0,
-                    cache_read=call.cache_read_tokens,
-                    cache_write=call.cache_write_tokens,
-                    output=call.output_tokens or 0,
-                    cost=float(priced.cost) if priced.cost is not None else None,
-                    prefix_hash=span.attributes.get(sc.PROMPT_PREFIX_HASH),
-                    task_id=priced.task_id,
-                    uncached_input_rate=float(rates.uncached_input) if rates is not None else None,
-                    cache_read_rate=float(rates.cache_read) if rates is not None else None,
-                )
-            )
+            population.calls.append(_call_row(span, booked.call, booked.priced))
+    population.open_windows = [
+        OpenWindow(agent, w.llm_calls, float(w.cost), w.unpriced_calls) for agent, w in ledger.open_windows().items()
+    ]
     return population

@@ -492,6 +492,8 @@ def assert_exported_spans(collector: Collector) -> None:
         "agentyield.task.llm_calls": CALLS,
         "agentyield.task.unpriced_calls": 0,
         "agentyield.task.artifacts.accepted": 1,
+        "agentyield.task.artifact.kinds": ("patch",),
+        "agentyield.task.artifact.accepted": ("true",),
         "agentyield.task.tokens.input": CALLS * UNCACHED,
         "agentyield.task.tokens.cache_read": CALLS * CACHED,
         "agentyield.task.tokens.cache_write": 0,
