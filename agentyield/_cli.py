@@ -10,6 +10,8 @@ from typing import Sequence
 
 __all__ = ["main"]
 
+_SHOWN_SKIPS = 10
+
 
 def _report(args: argparse.Namespace) -> int:
     from ._otlp_json import OTLPJsonError
@@ -23,6 +25,12 @@ def _report(args: argparse.Namespace) -> int:
     except (OTLPJsonError, PriceFileError) as exc:
         print(f"agentyield report: {exc}", file=sys.stderr)
         return 2
+    skipped = data["source"]["skipped_lines"]
+    for line in skipped[:_SHOWN_SKIPS]:
+        print(f"agentyield report: skipped {line}", file=sys.stderr)
+    if skipped:
+        more = f" ({len(skipped) - _SHOWN_SKIPS} more not shown)" if len(skipped) > _SHOWN_SKIPS else ""
+        print(f"agentyield report: skipped {len(skipped)} unreadable lines{more}; the report covers the rest", file=sys.stderr)
     if args.json != "-":
         sys.stdout.write(render_text(data))
     write_outputs(data, json_path=args.json, html_path=args.html)
