@@ -153,7 +153,8 @@ def test_every_section_renders(rendered: tuple[str, list[str]]) -> None:
     assert boxes.pop("budget") == "insufficient"
     assert set(boxes.values()) == {"true"}, boxes
     assert "only 7 tasks with a known outcome; need at least 30" in dom
-    assert dom.count("<svg") == 4  # cache, pareto, artifact costs, capability (budget is insufficient)
+    # cache, pareto, artifact costs, and capability's one small chart per axis (budget is insufficient)
+    assert dom.count("<svg") == 3 + 5
     tags = [t for t, _ in elements(dom)]
     assert tags.count("table") == 3
     assert "system prompt changed" in dom and "\u221e" in dom  # a drift marker, an infinite cost of pass
