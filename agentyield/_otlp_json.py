@@ -10,17 +10,19 @@ import base64
 import contextlib
 import gzip
 import json
+import math
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 
 from ._forksafe import fork_safe_lock
 
 if TYPE_CHECKING:
     from google.protobuf.message import Message
+    from opentelemetry.sdk.trace import ReadableSpan
 
-__all__ = ["JsonLinesWriter", "OTLPJsonError", "iter_requests", "read_spans", "requests_in", "to_json_line", "trace_files"]
+__all__ = ["JsonLinesWriter", "OTLPJsonError", "iter_requests", "read_spans", "requests_in", "spans_to_json_line", "to_json_line", "trace_files"]
 
 _ID_FIELDS = {"traceId", "spanId", "parentSpanId"}
 
@@ -39,6 +41,88 @@ def to_json_line(request: Message) -> str:
 
     data = MessageToDict(request, use_integers_for_enums=True)
     return json.dumps(_hex_ids(data), separators=(",", ":")) + "\n"
+
+
+def _value(value: Any) -> dict[str, Any]:
+    """An attribute value in OTLP/JSON (protobuf's JSON mapping: 64-bit integers as strings)."""
+    if value is None:
+        return {}
+    if isinstance(value, bool):
+        return {"boolValue": value}
+    if isinstance(value, str):
+        return {"stringValue": value}
+    if isinstance(value, int):
+        return {"intValue": str(value)}
+    if isinstance(value, float):
+        return {"doubleValue": value if math.isfinite(value) else ("NaN" if value != value else "Infinity" if value > 0 else "-Infinity")}
+    if isinstance(value, bytes):
+        return {"bytesValue": base64.b64encode(value).decode()}
+    if isinstance(value, Mapping):
+        return {"kvlistValue": {"values": _attributes(value)}} if value else {"kvlistValue": {}}
+    if isinstance(value, Sequence):
+        return {"arrayValue": {"values": [_value(v) for v in value]}} if value else {"arrayValue": {}}
+    raise TypeError(f"invalid attribute value type {type(value).__name__}")
+
+
+def _attributes(attributes: Any) -> list[dict[str, Any]]:
+    out = []
+    for key, value in (attributes or {}).items():
+        try:
+            out.append({"key": str(key), "value": _value(value)})
+        except TypeError:
+            continue  # as the SDK's encoder does: a value of no OTLP type is left out
+    return out
+
+
+def _with(target: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """`target` plus the fields that are not empty (protobuf's JSON mapping leaves defaults out)."""
+    target.update((k, v) for k, v in fields.items() if v)
+    return target
+
+
+def _span(span: ReadableSpan) -> dict[str, Any]:
+    context, parent, status = span.get_span_context(), span.parent, span.status
+    flags = 0x100 | (0x200 if parent is not None and parent.is_remote else 0)
+    out: dict[str, Any] = {"traceId": f"{context.trace_id:032x}", "spanId": f"{context.span_id:016x}"}
+    _with(
+        out,
+        traceState=",".join(f"{k}={v}" for k, v in context.trace_state.items()) if context.trace_state is not None else "",
+        parentSpanId=f"{parent.span_id:016x}" if parent is not None else "",
+        name=span.name,
+        kind=span.kind.value + 1,
+        startTimeUnixNano=str(span.start_time) if span.start_time else "",
+        endTimeUnixNano=str(span.end_time) if span.end_time else "",
+        attributes=_attributes(span.attributes),
+        droppedAttributesCount=span.dropped_attributes,
+        events=[_with({}, timeUnixNano=str(e.timestamp) if e.timestamp else "", name=e.name, attributes=_attributes(e.attributes),
+                      droppedAttributesCount=e.dropped_attributes) for e in span.events],
+        droppedEventsCount=span.dropped_events,
+        links=[_with({"traceId": f"{link.context.trace_id:032x}", "spanId": f"{link.context.span_id:016x}"}, attributes=_attributes(link.attributes),
+                     droppedAttributesCount=link.dropped_attributes, flags=0x100 | (0x200 if link.context.is_remote else 0)) for link in span.links],
+        droppedLinksCount=span.dropped_links,
+    )
+    if status is not None:
+        out["status"] = _with({}, code=status.status_code.value, message=status.description or "")
+    out["flags"] = flags
+    return out
+
+
+def spans_to_json_line(spans: Sequence[ReadableSpan]) -> str:
+    """One export request of `spans` as an OTLP JSON line, built straight from the SDK's spans: the same JSON
+    as protobuf's `MessageToDict` of the OTLP exporters' `encode_spans` (ids in hex), at a fraction of the
+    CPU, which the exporter's background thread otherwise holds the GIL for while the agent waits."""
+    grouped: dict[Any, dict[Any, list[dict[str, Any]]]] = {}
+    for span in spans:
+        grouped.setdefault(span.resource, {}).setdefault(span.instrumentation_scope or None, []).append(_span(span))
+    resource_spans = []
+    for resource, scopes in grouped.items():
+        scope_spans = []
+        for scope, encoded in scopes.items():
+            described = _with({}, name=scope.name, version=scope.version or "", attributes=_attributes(scope.attributes)) if scope else {}
+            scope_spans.append(_with({"scope": described, "spans": encoded}, schemaUrl=scope.schema_url if scope else ""))
+        resource_spans.append(_with({"resource": _with({}, attributes=_attributes(resource.attributes)), "scopeSpans": scope_spans},
+                                    schemaUrl=resource.schema_url))
+    return json.dumps({"resourceSpans": resource_spans}, separators=(",", ":")) + "\n"
 
 
 class JsonLinesWriter:

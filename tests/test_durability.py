@@ -153,3 +153,29 @@ def test_the_hosts_own_signal_handler_still_decides_the_exit(tmp_path: Path) -> 
     _, stderr = agent.communicate(timeout=60)
     assert agent.returncode == 7, stderr
     assert_everything_on_disk(tmp_path, 1)
+
+
+def test_the_agents_thread_does_no_file_io(tmp_path: Path) -> None:
+    """Serialization and writes of the embedded default happen on background threads (the batch span processor's
+    worker, the metric reader's, the exit flush), never on the thread that makes the calls. Every write opens
+    the file, so Python's audit hook for `open` sees each one, with the thread that made it."""
+    code = f"""
+import sys, threading, runpy
+opened = []
+def hook(event, args):
+    if event == "open" and str(args[0]).startswith({str(tmp_path)!r}):
+        opened.append(threading.current_thread().name)
+sys.addaudithook(hook)
+import atexit
+atexit.register(lambda: print(sorted(set(opened)), len(opened)))  # runs after agentyield's exit flush
+sys.argv = [{AGENT!r}, "--instrument", "--calls", "40"]
+try:
+    runpy.run_path({AGENT!r}, run_name="__main__")
+except SystemExit:
+    pass
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=agent_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    threads, count = result.stdout.splitlines()[-1].rsplit(" ", 1)
+    assert int(count) >= 2 and "MainThread" not in threads, result.stdout
+    assert len([s for s in spans(tmp_path) if s["name"].startswith("chat ")]) == 40
