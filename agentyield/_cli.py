@@ -14,7 +14,7 @@ _SHOWN_SKIPS = 10
 
 
 def _report(args: argparse.Namespace) -> int:
-    from ._otlp_json import OTLPJsonError
+    from ._tracefiles import OTLPJsonError
     from ._report import build_report, render_text, write_outputs
     from agentyield.processors import PriceFileError
 

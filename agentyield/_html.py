@@ -167,8 +167,8 @@ R.cache = function (body, d) {
     label(g, x(q.t), M.t + 10 + 13 * (i % 3), "\u25bc " + (i + 1) + ": " + str(q.q.cause || "drift").split(" (")[0], "#d0453a");
     body.appendChild(h("p", "\u25bc " + (i + 1) + ": " + text, "sub"));
   });
-  s("polyline", {points: pts.map(function (p) { return x(p.t) + "," + y(p.p.ratio); }).join(" "), fill: "none", stroke: COLORS[0], "stroke-width": 2}, g);
-  pts.forEach(function (p) { tip(s("circle", {cx: x(p.t), cy: y(p.p.ratio), r: 3, fill: COLORS[0]}, g), p.p.t + ": " + pct(p.p.ratio) + " of " + nf(p.p.calls) + " calls"); });
+  s("polyline", {points: pts.map(function (p) { return x(p.t) + "," + y(p.p.ratio); }).join(" "), fill: "none", stroke: "#3a4150", "stroke-width": 2}, g);
+  pts.forEach(function (p) { tip(s("circle", {cx: x(p.t), cy: y(p.p.ratio), r: 3, fill: "#3a4150"}, g), p.p.t + ": " + pct(p.p.ratio) + " of " + nf(p.p.calls) + " calls"); });
   body.insertBefore(g, body.firstChild);
   body.appendChild(h("p", drifts.length + " drift(s) marked; missed caching " + usd(d.missed_caching_usd), "sub"));
   remarks(body, d, d.insufficient);

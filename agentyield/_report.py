@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any, Iterable, Sequence, TextIO
 
-from ._otlp_json import read_spans, trace_files
+from ._tracefiles import read_spans, trace_files
 
 __all__ = ["build_report", "render_text"]
 

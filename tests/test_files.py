@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from agentyield._otlp_json import JsonLinesWriter, iter_requests
+from agentyield._otlp_json import JsonLinesWriter
+from agentyield._tracefiles import iter_requests
 
 
 def test_rotation_by_size_keeps_the_newest(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from agentyield._files import JsonLinesSpanExporter
-from agentyield._otlp_json import OTLPJsonError, iter_requests
+from agentyield._tracefiles import OTLPJsonError, iter_requests
 from agentyield.processors import PriceBook
 from agentyield.processors._ledger import OTHER
 from agentyield.processors._replay import decode_spans, replay
