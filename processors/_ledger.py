@@ -56,7 +56,6 @@ class Totals:
     """Uncached input tokens (including those of calls that did not report their cache use)."""
     input_cache_unreported: int = 0
     """The part of `input` from calls that did not say what they read from or wrote to the cache."""
-    cache_unreported_calls: int = 0
     cache_read: int = 0
     cache_write: int = 0
     output: int = 0
@@ -71,7 +70,6 @@ class Totals:
         self.cost += other.cost
         self.input += other.input
         self.input_cache_unreported += other.input_cache_unreported
-        self.cache_unreported_calls += other.cache_unreported_calls
         self.cache_read += other.cache_read
         self.cache_write += other.cache_write
         self.output += other.output
@@ -107,7 +105,7 @@ class _Task:
     privacy_findings: int | None = None
     """Findings in its own scanned calls; None while none of its calls was scanned."""
     verifications: list[bool] = field(default_factory=list)
-    """Recorded verification outcomes (pass or fail), its own and its sub-tasks'."""
+    """Its own recorded verification results (pass or fail), in order."""
 
     def total(self) -> Totals:
         out = Totals()
@@ -210,6 +208,10 @@ class PricedCall:
     phase: str
     task_id: str | None = None
     rates: Rates | None = None
+    savings: Decimal | None = None
+    """Gross cache savings of the call (None when it has no rates)."""
+    write_premium: Decimal | None = None
+    """What its cache writes cost above the uncached rate (None when it has no rates)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,6 +343,7 @@ class Ledger:
         target.llm_calls += 1
         price: Decimal | None = None
         rates: Rates | None = None
+        savings = premium = None
         if task is not None:
             task.models[call.model] = task.models.get(call.model, 0) + 1
         if call.privacy_findings is not None:
@@ -367,7 +370,6 @@ class Ledger:
                     series.cache_unreported += 1
                     series.input_cache_unreported += uncached
                     target.input_cache_unreported += uncached
-                    target.cache_unreported_calls += 1
                 series.cache_read += cache_read
                 series.cache_write += cache_write
                 series.output += output_tokens
@@ -386,10 +388,12 @@ class Ledger:
                         series.ttl_assumed += 1  # no TTL split reported: priced at the 5-minute rate
                     if self.reprice or call.recorded_cost is None:
                         price = cost(TokenCounts(uncached, cache_read, write_5m, write_1h, output_tokens), rates)
-                    series.savings += cache_read * (rates.uncached_input - rates.cache_read)
-                    series.write_premium += write_5m * (rates.cache_write_5m - rates.uncached_input) + write_1h * (
+                    savings = cache_read * (rates.uncached_input - rates.cache_read)
+                    premium = write_5m * (rates.cache_write_5m - rates.uncached_input) + write_1h * (
                         rates.cache_write_1h - rates.uncached_input
                     )
+                    series.savings += savings
+                    series.write_premium += premium
         if not_billed:
             price = Decimal(0)
             series.not_billed += 1
@@ -418,7 +422,7 @@ class Ledger:
                 task.attributable += price
                 if phase == sc.PHASE_VERIFICATION:
                     task.verification_cost += price
-        return PricedCall(price, agent, phase, task.task_id if task is not None else None, rates)
+        return PricedCall(price, agent, phase, task.task_id if task is not None else None, rates, savings, premium)
 
     def _window(self, agent: str) -> Totals:
         window = self.windows.get(agent)
@@ -494,10 +498,6 @@ class Ledger:
             total = task.total()
             if task.parent is not None:
                 task.parent.children.add(total)
-                if len(task.parent.verifications) + len(task.verifications) <= self.limits.max_tools_per_task:
-                    task.parent.verifications.extend(task.verifications)
-                else:
-                    self.limits_hit["task_verifications"] += 1
             agent = self._label(sc.GEN_AI_AGENT_NAME, task.agent)
             name = self._label(sc.TASK_NAME, task.name)
             outcome = record.outcome or "unknown"

@@ -66,8 +66,10 @@ class CallRow:
     cache_reported: bool = True
     """False when the source did not say what the call read from or wrote to the cache."""
     has_usage: bool = True
+    savings: float | None = None
+    """Gross USD its cache reads saved (None when it has no rates): the ledger's figure."""
     write_premium: float | None = None
-    """USD the call's cache writes cost above the uncached rate (None when unpriced)."""
+    """USD its cache writes cost above the uncached rate (None when it has no rates): the ledger's figure."""
     reasoning: int = 0
 
 

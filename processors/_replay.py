@@ -8,7 +8,6 @@ for the offline analyses.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Iterable
 
 from agentyield import _semconv as sc
@@ -17,7 +16,7 @@ from ._booking import begin, finish
 from ._decode import MalformedOTLP, SpanRow, decode_spans  # noqa: F401 - decoding is part of replay's interface
 from ._ledger import Ledger, PricedCall, TaskResult
 from ._population import CallRow, OpenWindow, TaskRow, WindowArtifact
-from ._pricing import PriceBook, Rates
+from ._pricing import PriceBook
 from ._records import LLMCallRecord
 
 __all__ = ["MalformedOTLP", "Population", "SpanRow", "decode_spans", "replay"]
@@ -121,15 +120,10 @@ def _call_row(span: SpanRow, call: LLMCallRecord, priced: PricedCall) -> CallRow
         cache_read_rate=float(rates.cache_read) if rates is not None else None,
         cache_reported=call.cache_reported,
         has_usage=has_usage,
-        write_premium=float(_write_premium(call, rates)) if rates is not None and has_usage else None,
+        savings=float(priced.savings) if priced.savings is not None else None,
+        write_premium=float(priced.write_premium) if priced.write_premium is not None else None,
         reasoning=call.reasoning_tokens,
     )
-
-
-def _write_premium(call: LLMCallRecord, rates: Rates) -> Decimal:
-    write = call.cache_write_tokens or 0
-    write_1h = min(call.cache_write_1h_tokens or 0, write)
-    return (write - write_1h) * (rates.cache_write_5m - rates.uncached_input) + write_1h * (rates.cache_write_1h - rates.uncached_input)
 
 
 def replay(spans: list[SpanRow], prices: PriceBook, *, verification_tools: Iterable[str] = (), reprice: bool = False) -> Population:

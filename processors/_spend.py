@@ -10,7 +10,7 @@ import math
 from collections import Counter
 from typing import Sequence
 
-from ._analysis_common import Json, cache_discount, cache_read_ratio, group, priced, top_level
+from ._analysis_common import Json, cache_read_ratio, group, top_level
 from ._population import CallRow, OpenWindow, TaskRow, WindowArtifact
 
 __all__ = ["artifact_costs", "open_windows", "spend_breakdown", "summary", "unproductive"]
@@ -41,9 +41,9 @@ def summary(tasks: Sequence[TaskRow], calls: Sequence[CallRow], missed_usd: floa
         notes["cache_not_reported"] = (
             f"{unreported} calls did not report cache use: left out of the cache-read ratio; their cost assumes no cache reads"
         )
-    rated = [c for c in known if priced(c)]
-    gross = math.fsum(c.cache_read * cache_discount(c) for c in rated) if rated else None
-    premium = math.fsum(c.write_premium or 0.0 for c in rated) if rated else None
+    rated = [c for c in known if c.savings is not None and c.write_premium is not None]
+    gross = math.fsum(c.savings for c in rated if c.savings is not None) if rated else None
+    premium = math.fsum(c.write_premium for c in rated if c.write_premium is not None) if rated else None
     if gross is None:
         notes["savings_usd"] = "no priced LLM calls"
     elif len(rated) < len(known):

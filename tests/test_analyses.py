@@ -78,7 +78,7 @@ def call(
         time_s=T0 + 60 * minute + 10, agent=agent, provider="p", model=model, input=input, cache_read=cache_read,
         cache_write=0, output=10, cost=cost if priced else None, prefix_hash=prefix, task_id=task_id,
         uncached_input_rate=U_RATE if priced else None, cache_read_rate=R_RATE if priced else None,
-        cache_reported=cache_reported, write_premium=0.0 if priced else None,
+        cache_reported=cache_reported, savings=cache_read * (U_RATE - R_RATE) if priced else None, write_premium=0.0 if priced else None,
     )
 
 
