@@ -29,7 +29,7 @@ svg{display:block;max-width:100%;height:auto}svg text{font:11px system-ui,sans-s
 .legend{font-size:12px;color:#3a4150;margin-top:4px}.legend i{display:inline-block;width:10px;height:10px;margin:0 4px 0 10px}
 .legend span{white-space:nowrap}.scroll{overflow-x:auto}.panels{display:flex;flex-wrap:wrap;gap:4px 12px}.panels svg{flex:0 0 auto}
 header p{margin:4px 0 0;color:#c9cfda;font-size:12.5px;overflow-wrap:anywhere}
-@media (max-width:960px){main{grid-template-columns:1fr;padding:12px}header{padding:12px}}
+@media (max-width:1100px){main{grid-template-columns:1fr;padding:12px}header{padding:12px}}
 """
 
 _JS = r"""

@@ -81,7 +81,7 @@ def measure(page: Path, width: int) -> dict[str, Any]:
     return json.loads(html.unescape(found.group(1)))
 
 
-@pytest.mark.parametrize("width", [700, 1400])
+@pytest.mark.parametrize("width", [700, 1101, 1400])  # 1101: the narrowest two-column layout
 def test_readable_unclipped_and_not_overlapping(demo: tuple[dict[str, Any], Path], width: int) -> None:
     _, page = demo
     seen = measure(page, width)
