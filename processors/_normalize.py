@@ -76,17 +76,23 @@ def _first(attributes: Mapping[str, Any], names: tuple[str, ...]) -> Any:
     return None
 
 
-def _count(attributes: Mapping[str, Any], names: tuple[str, ...]) -> int | None:
+def _count(attributes: Mapping[str, Any], names: tuple[str, ...], rejected: list[str] | None = None) -> int | None:
+    """A count in [0, MAX_TOKEN_COUNT], else None; a value present but not such a count is named in `rejected`."""
     value = _first(attributes, names)
-    return value if type(value) is int and value >= 0 else None
+    if type(value) is int and 0 <= value <= sc.MAX_TOKEN_COUNT:
+        return value
+    if value is not None and rejected is not None:
+        rejected.append(names[0])
+    return None
 
 
 def llm_call(attributes: Mapping[str, Any]) -> LLMCallRecord:
     provider = _first(attributes, (sc.GEN_AI_PROVIDER_NAME, "gen_ai.system"))
     request_model = attributes.get(sc.GEN_AI_REQUEST_MODEL)
     model = attributes.get(sc.GEN_AI_RESPONSE_MODEL) or request_model
-    input_tokens = _count(attributes, _INPUT)
-    output_tokens = _count(attributes, _OUTPUT)
+    rejected: list[str] = []
+    input_tokens = _count(attributes, _INPUT, rejected)
+    output_tokens = _count(attributes, _OUTPUT, rejected)
     if attributes.get(sc.GEN_AI_OPERATION_NAME) == "embeddings" and output_tokens is None and input_tokens is not None:
         output_tokens = 0  # embeddings have no output tokens by definition
     return LLMCallRecord(
@@ -95,11 +101,12 @@ def llm_call(attributes: Mapping[str, Any]) -> LLMCallRecord:
         request_model=str(request_model or model or "unknown"),
         input_tokens=input_tokens,
         output_tokens=output_tokens,
-        cache_read_tokens=_count(attributes, _CACHE_READ),
-        cache_write_tokens=_count(attributes, _CACHE_WRITE),
-        cache_write_1h_tokens=_count(attributes, _CACHE_WRITE_1H),
-        reasoning_tokens=_count(attributes, _REASONING) or 0,
+        cache_read_tokens=_count(attributes, _CACHE_READ, rejected),
+        cache_write_tokens=_count(attributes, _CACHE_WRITE, rejected),
+        cache_write_1h_tokens=_count(attributes, _CACHE_WRITE_1H, rejected),
+        reasoning_tokens=_count(attributes, _REASONING, rejected) or 0,
         usage_missing=input_tokens is None or output_tokens is None or attributes.get(sc.USAGE_MISSING) is True,
+        usage_invalid=bool(rejected) or bool(attributes.get(sc.USAGE_INVALID_FIELDS)),
         phase=phase_of(attributes),
         operation=str(attributes.get(sc.GEN_AI_OPERATION_NAME)),
         error_type=attributes.get(sc.ERROR_TYPE),
