@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
@@ -57,22 +58,22 @@ def instrument(
     """
     from agentyield.instrumentation import AgentYieldInstrumentor
 
+    options = {
+        "tracer_provider": tracer_provider, "meter_provider": meter_provider, "capture_content": capture_content,
+        "request_stream_usage": request_stream_usage, "privacy_scan": privacy_scan, "prices": prices, "agent": agent,
+        "verification_tools": verification_tools, "directory": directory, "prometheus_port": prometheus_port,
+        "prometheus_address": prometheus_address,
+    }
     instrumentor = AgentYieldInstrumentor()
     if instrumentor.is_instrumented_by_opentelemetry:
-        return  # already instrumented (by an earlier call, or by opentelemetry-instrument)
-    instrumentor.instrument(
-        tracer_provider=tracer_provider,
-        meter_provider=meter_provider,
-        capture_content=capture_content,
-        request_stream_usage=request_stream_usage,
-        privacy_scan=privacy_scan,
-        prices=prices,
-        agent=agent,
-        verification_tools=verification_tools,
-        directory=directory,
-        prometheus_port=prometheus_port,
-        prometheus_address=prometheus_address,
-    )
+        # Already instrumented (by an earlier call, or by opentelemetry-instrument): say so if options would be lost.
+        ignored = sorted(name for name, value in options.items() if value is not None and value != ())
+        if ignored:
+            logging.getLogger("agentyield").warning(
+                "agentyield: already instrumented (by an earlier instrument() or opentelemetry-instrument); ignoring %s", ", ".join(ignored)
+            )
+        return
+    instrumentor.instrument(**options)
 
 
 def uninstrument() -> None:

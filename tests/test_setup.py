@@ -5,8 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 from importlib.metadata import entry_points
+from pathlib import Path
+
+import agentyield
 
 
 def run(code: str, **env: str) -> str:
@@ -127,3 +129,16 @@ def test_instrument_twice_wraps_once(instrument) -> None:  # type: ignore[no-unt
     instrument()
     instrument()
     assert Completions.create.__wrapped__ is original
+
+
+def test_instrument_again_with_options_says_they_are_ignored(instrument, caplog) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    instrument()
+    with caplog.at_level(logging.WARNING, logger="agentyield"):
+        agentyield.instrument()  # nothing to lose: silent
+        assert caplog.messages == []
+        agentyield.instrument(agent="other", prices="prices.yaml")
+    assert caplog.messages == [
+        "agentyield: already instrumented (by an earlier instrument() or opentelemetry-instrument); ignoring agent, prices"
+    ]
