@@ -28,6 +28,7 @@ def instrument(
     directory: str | Path | None = None,
     prometheus_port: int | None = None,
     prometheus_address: str | None = None,
+    small_model: str | None = None,
 ) -> None:
     """Instrument every supported LLM client library that is installed, and derive agent metrics.
 
@@ -50,6 +51,8 @@ def instrument(
     - `prometheus_port` (default `AGENTYIELD_PROMETHEUS_PORT`): serve the derived metrics at
       `http://<prometheus_address>:<port>/metrics` for Prometheus to scrape, instead of sending them to a meter
       provider; `prometheus_address` (default `AGENTYIELD_PROMETHEUS_ADDRESS`, else 127.0.0.1).
+    - `small_model`: a cheaper model of the same provider; calls the routability rule marks (docs/metrics.md) are
+      priced again at its rates, and the difference is `agentyield.routing.savings.usd`.
 
     A wrong argument raises here (`ValueError`; `ImportError` naming the extra to install); a wrong environment
     variable never does (one warning, and the agent runs without that feature); a port in use, a full or
@@ -62,7 +65,7 @@ def instrument(
         "tracer_provider": tracer_provider, "meter_provider": meter_provider, "capture_content": capture_content,
         "request_stream_usage": request_stream_usage, "privacy_scan": privacy_scan, "prices": prices, "agent": agent,
         "verification_tools": verification_tools, "directory": directory, "prometheus_port": prometheus_port,
-        "prometheus_address": prometheus_address,
+        "prometheus_address": prometheus_address, "small_model": small_model,
     }
     instrumentor = AgentYieldInstrumentor()
     if instrumentor.is_instrumented_by_opentelemetry:

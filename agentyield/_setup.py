@@ -27,7 +27,7 @@ from opentelemetry import metrics, trace
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
-from . import _tasks
+from . import _tasks, _tools
 from ._config import Config
 from ._semconv import PRICE_SOURCE
 from ._version import __version__
@@ -225,6 +225,7 @@ def attach(
     directory: str | Path | None = None,
     prometheus_port: int | None = None,
     prometheus_address: str | None = None,
+    small_model: str | None = None,
     **_ignored: Any,
 ) -> Wiring:
     """Resolve the providers, add the span processor (once per tracer provider) and configure tasks.
@@ -248,6 +249,7 @@ def attach(
             prices=book,
             default_agent=agent or "default",
             verification_tools=verification_tools,
+            small_model=small_model,
         )
         tracer_provider.add_span_processor(processor)
         _processors[tracer_provider] = processor
@@ -260,8 +262,10 @@ def attach(
         trace.get_tracer("agentyield", __version__, tracer_provider=tracer_provider, attributes=scope_attributes),
         processor.enrich if processor is not None else None,
         agent,
+        processor.budget_exceeded if processor is not None else None,
     )
     config = Config.from_env(capture_content=capture_content, request_stream_usage=request_stream_usage, privacy_scan=privacy_scan, agent=agent)
+    _tools.configure(config.capture_content)
     return Wiring(tracer_provider, scope_attributes, config, processor.book_ending if processor is not None else None)
 
 
@@ -271,3 +275,4 @@ def detach() -> None:
         provider.sampler = sampler  # type: ignore[attr-defined]
         del _samplers[provider]
     _tasks.configure(None, None)
+    _tools.configure(False)

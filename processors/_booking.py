@@ -24,10 +24,13 @@ def begin(
     """A span started: tell the ledger what it is (task, tool, LLM call, ...) and its phase."""
     kind = normalize.classify(name, attributes)
     phase = normalize.phase_of(attributes)
-    if kind == normalize.Kind.TOOL and attributes.get(sc.GEN_AI_TOOL_NAME) in verification_tools:
-        phase = sc.PHASE_VERIFICATION
+    tool = None
+    if kind == normalize.Kind.TOOL:
+        tool = normalize.tool_name(name, attributes)
+        if tool in verification_tools:
+            phase = sc.PHASE_VERIFICATION
     task = normalize.task_record(attributes, (), False) if kind == normalize.Kind.TASK else None
-    ledger.start(span_id, parent_id, kind, task=task, phase=phase)
+    ledger.start(span_id, parent_id, kind, task=task, phase=phase, tool=tool)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +64,13 @@ def finish(
         call.time_s = start_s
         return Booked(kind, call, ledger.end_llm(span_id, call))
     if kind == normalize.Kind.TOOL:
-        ledger.end_tool(span_id, normalize.tool_call(attributes, is_error))
+        ledger.end_tool(span_id, normalize.tool_call(name, attributes, is_error))
     elif kind == normalize.Kind.TASK:
         return Booked(kind, task=ledger.end_task(span_id, normalize.task_record(attributes, events(), is_error)))
     elif kind == normalize.Kind.VERIFICATION:
         ledger.end_verification(span_id, normalize.verification_passed(attributes))
+    elif kind == normalize.Kind.SIGNAL:
+        ledger.end_signal(span_id, normalize.signal_kind(attributes))
     elif kind == normalize.Kind.ARTIFACT:
         artifact = normalize.window_artifact(attributes)
         return Booked(kind, window=(artifact, ledger.end_window_artifact(span_id, artifact)))

@@ -13,7 +13,9 @@ from agentyield import _semconv as sc
 
 from ._records import ArtifactRecord, LLMCallRecord, TaskRecord, ToolCallRecord
 
-__all__ = ["Kind", "classify", "llm_call", "phase_of", "task_record", "tool_call", "verification_passed", "window_artifact"]
+__all__ = [
+    "Kind", "classify", "llm_call", "phase_of", "signal_kind", "task_record", "tool_call", "tool_name", "verification_passed", "window_artifact",
+]
 
 _LLM_OPERATIONS = frozenset({"chat", "text_completion", "generate_content", "embeddings"})
 _TASK_OPERATIONS = frozenset({sc.OPERATION_INVOKE_AGENT, sc.OPERATION_INVOKE_WORKFLOW})
@@ -31,12 +33,16 @@ _CACHE_WRITE_1H = (sc.USAGE_CACHE_WRITE_1H, "anthropic.usage.cache_creation.ephe
 _REASONING = (sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, "gen_ai.usage.output_tokens.reasoning")
 
 
+_MCP_TOOLS_CALL = "tools/call"
+
+
 class Kind:
     LLM = "llm"
     TOOL = "tool"
     TASK = "task"
     ARTIFACT = "artifact"
     VERIFICATION = "verification"
+    SIGNAL = "signal"
     OTHER = "other"
 
 
@@ -47,12 +53,14 @@ def classify(name: str, attributes: Mapping[str, Any]) -> str:
     operation = attributes.get(sc.GEN_AI_OPERATION_NAME)
     if operation in _LLM_OPERATIONS:
         return Kind.LLM
-    if operation == sc.OPERATION_EXECUTE_TOOL:
+    if operation == sc.OPERATION_EXECUTE_TOOL or attributes.get(sc.MCP_METHOD_NAME) == _MCP_TOOLS_CALL:
         return Kind.TOOL
     if operation in _TASK_OPERATIONS:
         return Kind.TASK
     if name == sc.ARTIFACT_EVENT and sc.ARTIFACT_KIND in attributes:
         return Kind.ARTIFACT
+    if name == sc.SIGNAL_EVENT and sc.SIGNAL_KIND in attributes:
+        return Kind.SIGNAL
     if attributes.get(sc.PHASE) == sc.PHASE_VERIFICATION:
         return Kind.VERIFICATION
     return Kind.OTHER
@@ -114,13 +122,26 @@ def llm_call(attributes: Mapping[str, Any]) -> LLMCallRecord:
         agent=agent if isinstance(agent := attributes.get(sc.GEN_AI_AGENT_NAME), str) else None,
         recorded_cost=float(recorded) if type(recorded := attributes.get(sc.COST_USD)) in (int, float) and recorded >= 0 else None,
         recorded_unpriced=attributes.get(sc.PRICED) is False,
+        tool_calls=_count(attributes, (sc.TOOL_CALLS_COUNT,)) or 0,
+        prefix_hash=prefix if isinstance(prefix := attributes.get(sc.PROMPT_PREFIX_HASH), str) else None,
     )
 
 
-def tool_call(attributes: Mapping[str, Any], is_error: bool) -> ToolCallRecord:
+def tool_name(span_name: str, attributes: Mapping[str, Any]) -> str:
+    """`gen_ai.tool.name`, else the target an MCP client span names (`MCP send tools/call {name}`)."""
     name = attributes.get(sc.GEN_AI_TOOL_NAME)
+    if name is None and attributes.get(sc.MCP_METHOD_NAME) == _MCP_TOOLS_CALL:
+        _, _, name = span_name.partition(_MCP_TOOLS_CALL + " ")
+    return str(name or "unknown")
+
+
+def tool_call(span_name: str, attributes: Mapping[str, Any], is_error: bool) -> ToolCallRecord:
+    arguments = attributes.get(sc.TOOL_ARGS_HASH)
     return ToolCallRecord(
-        name=str(name or "unknown"), error=is_error or sc.ERROR_TYPE in attributes, phase=phase_of(attributes)
+        name=tool_name(span_name, attributes),
+        error=is_error or sc.ERROR_TYPE in attributes,
+        phase=phase_of(attributes),
+        args_hash=arguments if isinstance(arguments, str) else None,
     )
 
 
@@ -163,7 +184,15 @@ def task_record(attributes: Mapping[str, Any], events: Iterable[tuple[str, Mappi
         version=str(version) if version is not None else None,
         score=float(score) if type(score) in (int, float) else None,
         artifacts_dropped=dropped if type(dropped := attributes.get(sc.TASK_ARTIFACTS_DROPPED)) is int and dropped > 0 else 0,
+        rollout_group=str(group) if (group := attributes.get(sc.ROLLOUT_GROUP)) is not None else None,
+        budget_usd=float(usd) if type(usd := attributes.get(sc.BUDGET_USD)) in (int, float) and usd > 0 else None,
+        budget_tokens=tokens if type(tokens := attributes.get(sc.BUDGET_TOKENS)) is int and tokens > 0 else None,
+        budget_enforced=attributes.get(sc.BUDGET_ON_EXCEED) == "raise",
     )
+
+
+def signal_kind(attributes: Mapping[str, Any]) -> str:
+    return str(attributes.get(sc.SIGNAL_KIND) or "unknown")
 
 
 def window_artifact(attributes: Mapping[str, Any]) -> ArtifactRecord:

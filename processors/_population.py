@@ -114,6 +114,8 @@ class TaskRow:
     verifications: tuple[bool, ...] = ()
     """Outcomes recorded with `verification(...).passed(...)`, in order."""
     input_cache_unreported: int = 0
+    measures: dict[str, float] = field(default_factory=dict)
+    """Trajectory and context measures (`agentyield.task.*` histograms' values for this task)."""
     attributes: dict[str, object] = field(default_factory=dict)
 
     @property

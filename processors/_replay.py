@@ -84,6 +84,7 @@ def _task_row(result: TaskResult, span: SpanRow) -> TaskRow:
         verification_cost=float(result.verification_cost),
         verifications=result.verifications,
         privacy_findings=result.privacy_findings,
+        measures=dict(result.measures),
         attributes={k: v for k, v in span.attributes.items() if not k.startswith("agentyield.task.")},
     )
 

@@ -29,7 +29,7 @@ from agentyield.processors._population import CallRow, TaskRow, ToolUse, WindowA
 
 T0 = 1_800_000_000.0  # a whole hour (and minute) since the epoch: buckets of 60 s start on it
 U_RATE, R_RATE = 3e-6, 0.3e-6  # uncached input and cache-read USD per token
-TOP_KEYS = {"summary", "artifact_costs", "unproductive", "open_windows", "cache", "budget", "cost_of_pass", "pareto", "capability", "tool_credit"}
+TOP_KEYS = {"summary", "artifact_costs", "unproductive", "open_windows", "cache", "budget", "cost_of_pass", "pareto", "capability", "tool_credit", "trajectory"}
 
 _ids = iter(range(1, 1_000_000))
 
