@@ -2,35 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import weakref
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
-from opentelemetry import trace
-
-from . import _tasks, _tools
-from ._config import Config
-from ._semconv import PRICE_SOURCE
-from ._version import __version__
-from ._setup import prometheus_meter_provider, resolve_meter_provider, resolve_tracer_provider
+from ._setup import detach
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
     from opentelemetry.trace import TracerProvider
 
-    from agentyield.processors import AgentYieldSpanProcessor
-
 __all__ = ["instrument", "uninstrument"]
-
-PRICES_ENV = "AGENTYIELD_PRICES"
-AGENT_ENV = "AGENTYIELD_AGENT"
-PROMETHEUS_PORT_ENV = "AGENTYIELD_PROMETHEUS_PORT"
-PROMETHEUS_ADDRESS_ENV = "AGENTYIELD_PROMETHEUS_ADDRESS"
-
-# One processor per tracer provider: the SDK cannot remove a processor, so instrumenting again reuses it.
-_processors: weakref.WeakKeyDictionary[object, AgentYieldSpanProcessor] = weakref.WeakKeyDictionary()
-_samplers: weakref.WeakKeyDictionary[object, object] = weakref.WeakKeyDictionary()
 
 
 def instrument(
@@ -71,58 +53,30 @@ def instrument(
       provider; `prometheus_address` (default `AGENTYIELD_PROMETHEUS_ADDRESS`, else 127.0.0.1).
     - `small_model`: a cheaper model of the same provider; calls the routability rule marks (docs/metrics.md) are
       priced again at its rates, and the difference is `agentyield.routing.savings.usd`.
-    """
-    port_env = os.environ.get(PROMETHEUS_PORT_ENV)
-    if prometheus_port is None and port_env:
-        try:
-            prometheus_port = int(port_env)
-        except ValueError:
-            raise ValueError(f"{PROMETHEUS_PORT_ENV}={port_env!r} is not a port number") from None
-    if prometheus_port is not None and meter_provider is not None:
-        raise ValueError("give either meter_provider or prometheus_port: the derived metrics go to one of them")
-    from agentyield.instrumentation import AgentYieldInstrumentor
-    from agentyield.processors import AgentYieldSpanProcessor, PriceBook, RecordEverythingSampler
 
+    A wrong argument raises here (`ValueError`; `ImportError` naming the extra to install); a wrong environment
+    variable never does (one warning, and the agent runs without that feature); a port in use, a full or
+    read-only disk or an unreachable Collector is one warning either way. Providers set up here shut down
+    within `AGENTYIELD_SHUTDOWN_TIMEOUT` seconds (default 5) at exit and flush on SIGTERM and SIGINT.
+    """
+    from agentyield.instrumentation import AgentYieldInstrumentor
+
+    options = {
+        "tracer_provider": tracer_provider, "meter_provider": meter_provider, "capture_content": capture_content,
+        "request_stream_usage": request_stream_usage, "privacy_scan": privacy_scan, "prices": prices, "agent": agent,
+        "verification_tools": verification_tools, "directory": directory, "prometheus_port": prometheus_port,
+        "prometheus_address": prometheus_address, "small_model": small_model,
+    }
     instrumentor = AgentYieldInstrumentor()
     if instrumentor.is_instrumented_by_opentelemetry:
+        # Already instrumented (by an earlier call, or by opentelemetry-instrument): say so if options would be lost.
+        ignored = sorted(name for name, value in options.items() if value is not None and value != ())
+        if ignored:
+            logging.getLogger("agentyield").warning(
+                "agentyield: already instrumented (by an earlier instrument() or opentelemetry-instrument); ignoring %s", ", ".join(ignored)
+            )
         return
-    agent = agent or os.environ.get(AGENT_ENV) or os.environ.get("OTEL_SERVICE_NAME")  # None: "default", unwritten
-    tracer_provider = resolve_tracer_provider(tracer_provider, directory)
-    processor = _processors.get(tracer_provider)
-    if processor is None and hasattr(tracer_provider, "add_span_processor"):
-        if prometheus_port is not None:
-            address = prometheus_address or os.environ.get(PROMETHEUS_ADDRESS_ENV) or "127.0.0.1"
-            meter_provider = prometheus_meter_provider(prometheus_port, address)
-        processor = AgentYieldSpanProcessor(
-            resolve_meter_provider(meter_provider, directory),
-            prices=PriceBook(prices or os.environ.get(PRICES_ENV) or None),
-            default_agent=agent or "default",
-            verification_tools=verification_tools,
-            small_model=small_model,
-        )
-        tracer_provider.add_span_processor(processor)
-        _processors[tracer_provider] = processor
-    if processor is not None and hasattr(tracer_provider, "sampler") and tracer_provider not in _samplers:
-        # Derived metrics stay exact under any sampler: drops become record-only for what we derive from.
-        _samplers[tracer_provider] = tracer_provider.sampler
-        tracer_provider.sampler = RecordEverythingSampler(tracer_provider.sampler)
-    scope_attributes = {PRICE_SOURCE: processor.prices.version} if processor is not None else None
-    _tasks.configure(
-        trace.get_tracer("agentyield", __version__, tracer_provider=tracer_provider, attributes=scope_attributes),
-        processor.enrich if processor is not None else None,
-        agent,
-        processor.budget_exceeded if processor is not None else None,
-    )
-    config = Config.from_env(
-        capture_content=capture_content, request_stream_usage=request_stream_usage, privacy_scan=privacy_scan, agent=agent
-    )
-    _tools.configure(config.capture_content)
-    instrumentor.instrument(
-        tracer_provider=tracer_provider,
-        scope_attributes=scope_attributes,
-        config=config,
-        before_end=processor.book_ending if processor is not None else None,
-    )
+    instrumentor.instrument(**options)
 
 
 def uninstrument() -> None:
@@ -132,8 +86,4 @@ def uninstrument() -> None:
     instrumentor = AgentYieldInstrumentor()
     if instrumentor.is_instrumented_by_opentelemetry:
         instrumentor.uninstrument()
-    for provider, sampler in list(_samplers.items()):
-        provider.sampler = sampler  # type: ignore[attr-defined]
-        del _samplers[provider]
-    _tasks.configure(None, None)
-    _tools.configure(False)
+    detach()

@@ -10,9 +10,11 @@ from typing import Sequence
 
 __all__ = ["main"]
 
+_SHOWN_SKIPS = 10
+
 
 def _report(args: argparse.Namespace) -> int:
-    from ._otlp_json import OTLPJsonError
+    from ._tracefiles import OTLPJsonError
     from ._report import build_report, render_text, write_outputs
     from agentyield.processors import PriceFileError
 
@@ -23,6 +25,12 @@ def _report(args: argparse.Namespace) -> int:
     except (OTLPJsonError, PriceFileError) as exc:
         print(f"agentyield report: {exc}", file=sys.stderr)
         return 2
+    skipped = data["source"]["skipped_lines"]
+    for line in skipped[:_SHOWN_SKIPS]:
+        print(f"agentyield report: skipped {line}", file=sys.stderr)
+    if skipped:
+        more = f" ({len(skipped) - _SHOWN_SKIPS} more not shown)" if len(skipped) > _SHOWN_SKIPS else ""
+        print(f"agentyield report: skipped {len(skipped)} unreadable lines{more}; the report covers the rest", file=sys.stderr)
     if args.json != "-":
         sys.stdout.write(render_text(data))
     write_outputs(data, json_path=args.json, html_path=args.html)
@@ -32,6 +40,13 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    missing = [sdk for sdk in ("openai", "anthropic") if importlib.util.find_spec(sdk) is None]
+    if missing:
+        print(f"agentyield demo: it drives the real {' and '.join(missing)} SDK{'s' if len(missing) > 1 else ''}, not installed here: "
+              "pip install 'agentyield[demo]'", file=sys.stderr)
+        return 2
     import agentyield
     from opentelemetry import metrics, trace
 
@@ -52,10 +67,13 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from ._version import __version__
+
     parser = argparse.ArgumentParser(prog="agentyield", description="Measure AI agents by the work they finish.")
+    parser.add_argument("--version", action="version", version=f"agentyield {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    report = commands.add_parser("report", help="analyse OTLP JSON lines (ours, or a Collector file exporter's)")
-    report.add_argument("paths", nargs="+", help="files or directories (*.jsonl, *.json, *.gz)")
+    report = commands.add_parser("report", help="analyse trace files: OTLP JSON lines (ours, or a Collector file exporter's), OTLP/JSON documents, .pb")
+    report.add_argument("paths", nargs="+", help="files or directories (*.jsonl, *.json, *.pb, *.gz)")
     demo = commands.add_parser("demo", help="run a scripted agent workload against a local mock, then report on it")
     demo.add_argument("--dir", default=".agentyield", help="where the demo writes its OTLP JSON lines (default .agentyield)")
     demo.add_argument("--seed", type=int, default=7)

@@ -1,7 +1,9 @@
 """The embedded default: spans and metrics as OTLP JSON lines under `./.agentyield/`.
 
 Used when the application configured no exporter and no `OTEL_EXPORTER_OTLP_*` endpoint is set, so a
-developer sees results (`agentyield report`) with no Collector and no Docker.
+developer sees results (`agentyield report`) with no Collector and no Docker. They run behind the SDK's
+batch span processor and periodic metric reader: serialization and writes happen on those background
+threads (bounded queue; what it drops is counted and named at exit, `_lifecycle`), never on the agent's.
 """
 
 from __future__ import annotations
@@ -14,22 +16,33 @@ from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult,
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from ._otlp_json import JsonLinesWriter, to_json_line
+from ._otlp_json import JsonLinesWriter, spans_to_json_line, to_json_line
 
 __all__ = ["DEFAULT_DIRECTORY", "JsonLinesMetricExporter", "JsonLinesSpanExporter"]
 
 DEFAULT_DIRECTORY = ".agentyield"
 DIRECTORY_ENV = "AGENTYIELD_DIR"
 logger = logging.getLogger("agentyield")
+_warned: set[Path] = set()
+"""Directories whose current run of write failures was already warned about."""
 
 
-def _append(writer: JsonLinesWriter, request: Any) -> bool:
-    """Write one export request as a line; a disk error is logged and reported as a failed export."""
+def _append(writer: JsonLinesWriter, line: str) -> bool:
+    """Write one export request's line. A disk error fails the export: the first of a run of failures is
+    one warning, the rest are counted (`writer.failed_writes`), and the first success after them is logged."""
     try:
-        writer.write([to_json_line(request)])
+        writer.write([line])
     except OSError as exc:
-        logger.warning("agentyield: cannot write to %s: %s", writer.path, exc)
+        if not writer.failed_writes and writer.directory not in _warned:
+            _warned.add(writer.directory)  # traces and metrics share a directory: one warning for both
+            logger.warning("agentyield: cannot write to %s (%s); telemetry is dropped until it can be written, the agent is unaffected",
+                           writer.directory, exc.strerror or exc)
+        writer.failed_writes += 1
         return False
+    if writer.failed_writes:
+        logger.info("agentyield: writing to %s again after %d failed writes", writer.path, writer.failed_writes)
+        writer.failed_writes = 0
+        _warned.discard(writer.directory)
     return True
 
 
@@ -38,9 +51,7 @@ class JsonLinesSpanExporter(SpanExporter):  # type: ignore[misc]
         self.writer = JsonLinesWriter(directory, "traces", **rotation)
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
-
-        written = _append(self.writer, encode_spans(spans))
+        written = _append(self.writer, spans_to_json_line(spans))
         return SpanExportResult.SUCCESS if written else SpanExportResult.FAILURE
 
     def shutdown(self) -> None:
@@ -55,7 +66,7 @@ class JsonLinesMetricExporter(MetricExporter):  # type: ignore[misc]
     def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
         from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
 
-        written = _append(self.writer, encode_metrics(metrics_data))
+        written = _append(self.writer, to_json_line(encode_metrics(metrics_data)))
         return MetricExportResult.SUCCESS if written else MetricExportResult.FAILURE
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:

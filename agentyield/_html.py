@@ -27,6 +27,9 @@ table{border-collapse:collapse;width:100%;font-size:12.5px}th,td{padding:4px 8px
 th{color:#5b6472;font-weight:600}td.n{white-space:nowrap;text-align:right;font-variant-numeric:tabular-nums}
 svg{display:block;max-width:100%;height:auto}svg text{font:11px system-ui,sans-serif;fill:#3a4150}
 .legend{font-size:12px;color:#3a4150;margin-top:4px}.legend i{display:inline-block;width:10px;height:10px;margin:0 4px 0 10px}
+.legend span{white-space:nowrap}.scroll{overflow-x:auto}.panels{display:flex;flex-wrap:wrap;gap:4px 12px}.panels svg{flex:0 0 auto}
+header p{margin:4px 0 0;color:#c9cfda;font-size:12.5px;overflow-wrap:anywhere}
+@media (max-width:1100px){main{grid-template-columns:1fr;padding:12px}header{padding:12px}}
 """
 
 _JS = r"""
@@ -48,7 +51,15 @@ function usd(v) { return v === "inf" ? "\u221e" : !num(v) ? "n/a" : "$" + (v !==
 function pct0(v) { return Math.round(v * 100) + "%"; }
 function pct(v) { return num(v) ? (v * 100).toFixed(1) + "%" : "n/a"; }
 function nf(v) { return num(v) ? (Math.abs(v) >= 1000 ? v.toLocaleString("en-US", {maximumFractionDigits: 0}) : String(+v.toPrecision(3))) : "n/a"; }
-function label(g, x, y, text, fill) { var right = x > W * 0.6; return s("text", {x: right ? x - 6 : x + 6, y: y, "text-anchor": right ? "end" : "start", fill: fill || "#3a4150"}, g, text); }
+var CHAR = 6.3;  // width of one 11px character, generously
+function fit(text, px) { var n = Math.max(4, Math.floor(px / CHAR)); return text.length > n ? text.slice(0, n - 1) + "\u2026" : text; }
+function label(g, x, y, text, fill, w) {
+  w = w || W;
+  var room = {right: w - M.r - x - 6, left: x - 6 - M.l}, right = room.right < text.length * CHAR && room.left > room.right;
+  var e = s("text", {x: right ? x - 6 : x + 6, y: y, "text-anchor": right ? "end" : "start", fill: fill || "#3a4150"}, g, fit(text, right ? room.left : room.right));
+  if (e.textContent !== text) tip(e, text);
+  return e;
+}
 function tip(e, text) { s("title", {}, e, text); return e; }
 function svg(w, hh) { return s("svg", {viewBox: "0 0 " + (w || W) + " " + (hh || H), width: w || W, height: hh || H, role: "img"}); }
 function scale(d0, d1, r0, r1, log) {
@@ -65,8 +76,14 @@ function scale(d0, d1, r0, r1, log) {
   return f;
 }
 function axes(g, x, y, xfmt, yfmt, xlab, ylab) {
-  var xt = x.ticks();
-  xt.forEach(function (v, i) { s("text", {x: x(v), y: H - M.b + 15, "text-anchor": i === xt.length - 1 && xt.length > 2 ? "end" : "middle"}, g, xfmt(v)); });
+  var xt = x.ticks(), last = -1e9;
+  xt.forEach(function (v) {
+    var t = xfmt(v), half = t.length * CHAR / 2, at = Math.min(Math.max(x(v), M.l + half), W - M.r - half);
+    if (at - half < last + 8) return;
+    last = at + half;
+    s("line", {x1: x(v), x2: x(v), y1: H - M.b, y2: H - M.b + 4, stroke: "#9aa3b0"}, g);
+    s("text", {x: at, y: H - M.b + 16, "text-anchor": "middle"}, g, t);
+  });
   y.ticks().forEach(function (v) {
     s("line", {x1: M.l, x2: W - M.r, y1: y(v), y2: y(v), stroke: "#eceef2"}, g);
     s("text", {x: M.l - 6, y: y(v) + 4, "text-anchor": "end"}, g, yfmt(v));
@@ -75,10 +92,26 @@ function axes(g, x, y, xfmt, yfmt, xlab, ylab) {
   s("text", {x: (M.l + W - M.r) / 2, y: H - 4, "text-anchor": "middle"}, g, xlab);
   s("text", {x: 12, y: (M.t + H - M.b) / 2, "text-anchor": "middle", transform: "rotate(-90 12 " + (M.t + H - M.b) / 2 + ")"}, g, ylab);
 }
-function legend(body, names, offset) {
+// One colour per configuration (agent@version) in every chart: assigned once, in sorted order, from all the data.
+var KEYS = [];
+function cfg(agent, version) { return str(agent) + "@" + (version == null || version === "" ? "-" : str(version)); }
+function colorOf(key) { var i = KEYS.indexOf(key); return i < 0 ? "#8a93a2" : COLORS[i % COLORS.length]; }
+function legend(body, keys, texts) {
   var d = h("div", null, "legend");
-  names.forEach(function (n, i) { var sw = h("i"); sw.style.background = COLORS[(i + (offset || 0)) % COLORS.length]; d.appendChild(sw); d.appendChild(document.createTextNode(n)); });
+  keys.forEach(function (k, i) { var e = h("span"), sw = h("i"); sw.style.background = colorOf(k); e.appendChild(sw); e.appendChild(document.createTextNode(texts ? texts[i] : k)); d.appendChild(e); d.appendChild(document.createTextNode(" ")); });
   body.appendChild(d);
+}
+function timeTicks(t0, t1) {
+  var steps = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800, 2592000, 7776000, 31536000];
+  var span = Math.max(t1 - t0, 1000), step = steps[steps.length - 1] * 1000, out = [], i;
+  for (i = 0; i < steps.length; i++) if (span / (steps[i] * 1000) <= 5) { step = steps[i] * 1000; break; }
+  for (var v = Math.ceil(t0 / step) * step; v <= t1; v += step) out.push(v);
+  var iso = function (v) { return new Date(v).toISOString(); }, day0 = iso(t0).slice(0, 10), day1 = iso(t1).slice(0, 10);
+  var fmt = step < 60000 ? function (v) { return iso(v).slice(11, 19); }
+    : day0 === day1 ? function (v) { return iso(v).slice(11, 16); }
+    : step < 86400000 ? function (v) { return iso(v).slice(5, 16).replace("T", " "); }
+    : day0.slice(0, 4) === day1.slice(0, 4) ? function (v) { return iso(v).slice(5, 10); } : function (v) { return iso(v).slice(0, 10); };
+  return {ticks: out, fmt: fmt, label: "time (UTC" + (day0 === day1 ? ", " + day0 : "") + ")"};
 }
 function str(v) { return v == null ? "" : String(v); }
 function remarks(body, d, extra) {
@@ -97,7 +130,9 @@ function table(body, rows, cols) {
     cols.forEach(function (c) { var v = c[1](r); row.appendChild(h("td", v == null ? "" : String(v), c[2] ? "n" : null)); });
     t.appendChild(row);
   });
-  body.appendChild(t);
+  var wrap = h("div", null, "scroll");
+  wrap.appendChild(t);
+  body.appendChild(wrap);
 }
 
 var R = {};
@@ -121,16 +156,20 @@ R.cache = function (body, d) {
   pts.sort(function (a, b) { return a.t - b.t; });
   var drifts = (d.drifts || []).map(function (q) { return {t: Date.parse(q.t), q: q}; }).filter(function (q) { return num(q.t); });
   var ts = pts.map(function (p) { return p.t; }).concat(drifts.map(function (q) { return q.t; }));
-  var g = svg(), x = scale(Math.min.apply(null, ts), Math.max.apply(null, ts), M.l + 8, W - M.r - 8), y = scale(0, 1, H - M.b, M.t);
-  axes(g, x, y, function (v) { return new Date(v).toISOString().slice(5, 16).replace("T", " "); }, pct0, "time (UTC)", "cache-read ratio");
+  var t0 = Math.min.apply(null, ts), t1 = Math.max.apply(null, ts), time = timeTicks(t0, t1);
+  var g = svg(), x = scale(t0, t1, M.l + 8, W - M.r - 8), y = scale(0, 1, H - M.b, M.t);
+  x.ticks = function () { return time.ticks; };
+  axes(g, x, y, time.fmt, pct0, time.label, "cache-read ratio");
   drifts.forEach(function (q, i) {
     var l = s("line", {x1: x(q.t), x2: x(q.t), y1: M.t, y2: H - M.b, stroke: "#d0453a", "stroke-dasharray": "4 3", "stroke-width": 1.5}, g);
-    tip(l, "drift " + q.q.t + ": " + pct(q.q.before) + " \u2192 " + pct(q.q.after) + (q.q.cause ? " (" + q.q.cause + ")" : ""));
-    label(g, x(q.t), M.t + 10 + 13 * (i % 3), "\u25bc " + (q.q.cause || "drift"), "#d0453a");
+    var text = "drift " + q.q.t + ": " + pct(q.q.before) + " \u2192 " + pct(q.q.after) + (q.q.cause ? " (" + q.q.cause + ")" : "");
+    tip(l, text);
+    label(g, x(q.t), M.t + 10 + 13 * (i % 3), "\u25bc " + (i + 1) + ": " + str(q.q.cause || "drift").split(" (")[0], "#d0453a");
+    body.appendChild(h("p", "\u25bc " + (i + 1) + ": " + text, "sub"));
   });
-  s("polyline", {points: pts.map(function (p) { return x(p.t) + "," + y(p.p.ratio); }).join(" "), fill: "none", stroke: COLORS[0], "stroke-width": 2}, g);
-  pts.forEach(function (p) { tip(s("circle", {cx: x(p.t), cy: y(p.p.ratio), r: 3, fill: COLORS[0]}, g), p.p.t + ": " + pct(p.p.ratio) + " of " + nf(p.p.calls) + " calls"); });
-  body.appendChild(g);
+  s("polyline", {points: pts.map(function (p) { return x(p.t) + "," + y(p.p.ratio); }).join(" "), fill: "none", stroke: "#3a4150", "stroke-width": 2}, g);
+  pts.forEach(function (p) { tip(s("circle", {cx: x(p.t), cy: y(p.p.ratio), r: 3, fill: "#3a4150"}, g), p.p.t + ": " + pct(p.p.ratio) + " of " + nf(p.p.calls) + " calls"); });
+  body.insertBefore(g, body.firstChild);
   body.appendChild(h("p", drifts.length + " drift(s) marked; missed caching " + usd(d.missed_caching_usd), "sub"));
   remarks(body, d, d.insufficient);
 };
@@ -145,19 +184,19 @@ R.budget = function (body, d) {
     if (!num(b.success_rate)) return;
     var r = s("rect", {x: x(b.lo) + 1, width: Math.max(1, x(b.hi) - x(b.lo) - 2), y: y(b.success_rate), height: H - M.b - y(b.success_rate), fill: "#c9d8f3"}, g);
     tip(r, nf(b.lo) + "\u2013" + nf(b.hi) + " tokens: " + pct(b.success_rate) + " of " + nf(b.tasks) + " tasks");
-    s("text", {x: (x(b.lo) + x(b.hi)) / 2, y: H - M.b - 5, "text-anchor": "middle"}, g, "n=" + nf(b.tasks));
+    if (x(b.hi) - x(b.lo) >= ("n=" + nf(b.tasks)).length * CHAR + 4) s("text", {x: (x(b.lo) + x(b.hi)) / 2, y: H - M.b - 5, "text-anchor": "middle"}, g, "n=" + nf(b.tasks));
   });
   var curve = (d.curve || []).filter(function (c) { return num(c.tokens) && num(c.p) && c.tokens >= lo && c.tokens <= hi; });
   if (curve.length) s("polyline", {points: curve.map(function (c) { return x(c.tokens) + "," + y(c.p); }).join(" "), fill: "none", stroke: "#d0453a", "stroke-width": 2}, g);
   var versions = unique((d.versions || []).map(function (v) { return String(v.version); }));
   (d.versions || []).forEach(function (v) {
     if (!num(v.success_rate)) return;
-    var c = s("circle", {cx: (x(v.lo) + x(v.hi)) / 2, cy: y(v.success_rate), r: 4, fill: COLORS[(versions.indexOf(String(v.version)) + 1) % COLORS.length], stroke: "#fff"}, g);
+    var c = s("circle", {cx: (x(v.lo) + x(v.hi)) / 2, cy: y(v.success_rate), r: 4.5, fill: colorOf(String(v.version)), stroke: "#fff"}, g);
     tip(c, v.version + ": " + pct(v.success_rate) + " of " + nf(v.tasks) + " tasks");
   });
   body.appendChild(g);
-  if (d.fit) body.appendChild(h("p", "red line: fit p = a + b\u00b7ln(tokens), a=" + nf(d.fit.a) + ", b=" + nf(d.fit.b) + ", R\u00b2=" + nf(d.r2) + "; dots: versions within a bin", "sub"));
-  if (versions.length) legend(body, versions, 1);
+  if (d.fit) body.appendChild(h("p", "red line: fit p = a + b\u00b7ln(tokens), a=" + nf(d.fit.a) + ", b=" + nf(d.fit.b) + ", R\u00b2=" + nf(d.r2) + "; bars: all tasks in the bin (n tasks); dots: each version within the bin", "sub"));
+  if (versions.length) legend(body, versions);
   remarks(body, d, d.insufficient);
 };
 R.pareto = function (body, d) {
@@ -169,47 +208,53 @@ R.pareto = function (body, d) {
   var front = pts.filter(function (p) { return p.frontier; }).sort(function (a, b) { return a.mean_cost - b.mean_cost; });
   if (front.length > 1) s("polyline", {points: front.map(function (p) { return x(p.mean_cost) + "," + y(p.success_rate); }).join(" "), fill: "none", stroke: "#2a9d6f", "stroke-width": 2}, g);
   pts.forEach(function (p) {
-    var c = s("circle", {cx: x(p.mean_cost), cy: y(p.success_rate), r: p.frontier ? 6 : 4.5, fill: p.frontier ? "#2a9d6f" : "#fff", stroke: p.frontier ? "#1d7453" : "#8a93a2", "stroke-width": 1.5}, g);
+    var c = s("circle", {cx: x(p.mean_cost), cy: y(p.success_rate), r: p.frontier ? 7 : 5, fill: colorOf(str(p.configuration).split("/")[0]), stroke: p.frontier ? "#1d7453" : "#fff", "stroke-width": p.frontier ? 3 : 1.5}, g);
     tip(c, p.configuration + ": " + usd(p.mean_cost) + ", " + pct(p.success_rate) + " over " + nf(p.tasks) + " tasks" + (p.dominated_by && p.dominated_by.length ? "; dominated by " + [].concat(p.dominated_by).join(", ") : ""));
     label(g, x(p.mean_cost) + (x(p.mean_cost) > W * 0.6 ? -3 : 3), y(p.success_rate) + 4, p.configuration);
   });
   body.appendChild(g);
-  body.appendChild(h("p", "filled green: Pareto frontier (no configuration is both cheaper and more successful)", "sub"));
+  body.appendChild(h("p", "green ring and line: the Pareto frontier (no other configuration is both cheaper and more successful)", "sub"));
+  legend(body, unique(pts.map(function (p) { return str(p.configuration).split("/")[0]; })).sort());
   if (left.length) body.appendChild(h("p", "not plotted: " + left.join("; "), "sub"));
 };
 var AXES = [["task_success", "task success"], ["verification_pass_rate", "verification pass"],
   ["tool_reliability", "tool reliability"], ["privacy_findings_per_call", "privacy findings/call \u2193"], ["mode_consistency", "mode consistency"]];
 R.capability = function (body, d) {
   if (!d || !d.length) return "no versions";
-  var pw = 180, ph = 150, cols = 6, g = svg(pw * cols, ph * Math.ceil(AXES.length / cols)), bw = Math.min(28, 130 / d.length);
-  AXES.forEach(function (ax, i) {
-    var ox = (i % cols) * pw, oy = Math.floor(i / cols) * ph, base = oy + ph - 28, top = oy + 34;
+  var pw = 190, ph = 150, bw = Math.min(44, 150 / d.length), box = h("div", null, "panels");
+  AXES.forEach(function (ax) {
+    var g = svg(pw, ph), base = ph - 22, top = 36;
     var share = ax[0] !== "privacy_findings_per_call";  // a rate per call, not a share: may exceed 1
     var vals = d.map(function (v) { return v[ax[0]]; }), max = share ? 1 : Math.max.apply(null, vals.filter(num).concat([1e-9]));
-    s("text", {x: ox + pw / 2, y: oy + 14, "text-anchor": "middle", "font-weight": 600}, g, ax[1]);
-    s("line", {x1: ox + 12, x2: ox + pw - 12, y1: base, y2: base, stroke: "#9aa3b0"}, g);
+    s("text", {x: pw / 2, y: 14, "text-anchor": "middle", "font-weight": 600}, g, ax[1]);
+    s("line", {x1: 8, x2: pw - 8, y1: base, y2: base, stroke: "#9aa3b0"}, g);
     d.forEach(function (v, j) {
-      var bx = ox + pw / 2 - d.length * bw / 2 + j * bw, val = v[ax[0]], note = v.notes && v.notes[ax[0]];
+      var bx = pw / 2 - d.length * bw / 2 + j * bw, val = v[ax[0]], note = v.notes && v.notes[ax[0]];
       if (!num(val)) { tip(s("text", {x: bx + bw / 2, y: base - 4, "text-anchor": "middle", fill: "#8a93a2"}, g, "n/a"), v.version + ": " + (note || "not measured")); return; }
       var bh = (base - top) * val / max;
-      tip(s("rect", {x: bx + 2, y: base - bh, width: bw - 4, height: bh, fill: COLORS[j % COLORS.length]}, g), v.version + ": " + nf(val) + (note ? " (" + note + ")" : ""));
-      s("text", {x: bx + bw / 2, y: base - bh - 3, "text-anchor": "middle"}, g, share ? pct0(val) : nf(val));
+      tip(s("rect", {x: bx + 3, y: base - bh, width: bw - 6, height: bh, fill: colorOf(String(v.version))}, g), v.version + ": " + nf(val) + (note ? " (" + note + ")" : ""));
+      s("text", {x: bx + bw / 2, y: base - bh - 4, "text-anchor": "middle", "font-size": 10}, g, share ? pct0(val) : String(+val.toPrecision(2)));
     });
+    box.appendChild(g);
   });
-  body.appendChild(g);
-  legend(body, d.map(function (v) { return v.version + " (" + nf(v.tasks) + " tasks)"; }));
+  body.appendChild(box);
+  legend(body, d.map(function (v) { return String(v.version); }), d.map(function (v) { return v.version + " (" + nf(v.tasks) + " tasks)"; }));
 };
 R.artifact_costs = function (body, d) {
   if (!d || !d.length) return "no artifacts";
-  var rowH = 24, lw = 230, g = svg(W, d.length * rowH + 10), vals = d.map(function (a) { return num(a.cost_per_artifact) ? a.cost_per_artifact : 0; });
-  var x = scale(0, Math.max.apply(null, vals.concat([1e-9])), lw, W - 120);
+  var rowH = 24, lw = 200, g = svg(W, d.length * rowH + 10), vals = d.map(function (a) { return num(a.cost_per_artifact) ? a.cost_per_artifact : 0; });
+  var widest = Math.max.apply(null, d.map(function (a) { return (usd(a.cost_per_artifact) + " (" + nf(a.accepted) + " accepted)").length; }));
+  var x = scale(0, Math.max.apply(null, vals.concat([1e-9])), lw, Math.max(lw + 80, W - 10 - widest * CHAR));
   d.forEach(function (a, i) {
     var yy = 6 + i * rowH, label = str(a.agent) + " " + str(a.version) + " \u00b7 " + str(a.kind);
-    tip(s("text", {x: lw - 8, y: yy + 15, "text-anchor": "end"}, g, label.length > 38 ? label.slice(0, 37) + "\u2026" : label), label);
-    if (num(a.cost_per_artifact)) s("rect", {x: lw, y: yy + 3, width: Math.max(1, x(a.cost_per_artifact) - lw), height: rowH - 8, fill: COLORS[1]}, g);
-    s("text", {x: (num(a.cost_per_artifact) ? x(a.cost_per_artifact) : lw) + 6, y: yy + 15}, g, usd(a.cost_per_artifact) + " (" + nf(a.accepted) + " accepted)" + (a.insufficient ? ": " + a.insufficient : ""));
+    tip(s("text", {x: lw - 8, y: yy + 15, "text-anchor": "end"}, g, fit(label, lw - 12)), label);
+    if (num(a.cost_per_artifact)) s("rect", {x: lw, y: yy + 3, width: Math.max(1, x(a.cost_per_artifact) - lw), height: rowH - 8, fill: colorOf(cfg(a.agent, a.version))}, g);
+    var at = (num(a.cost_per_artifact) ? x(a.cost_per_artifact) : lw) + 6, value = usd(a.cost_per_artifact) + " (" + nf(a.accepted) + " accepted)" + (a.insufficient ? ": " + a.insufficient : "");
+    var e = s("text", {x: at, y: yy + 15}, g, fit(value, W - 4 - at));
+    if (e.textContent !== value) tip(e, value);
   });
   body.appendChild(g);
+  legend(body, unique(d.map(function (a) { return cfg(a.agent, a.version); })).sort());
 };
 R.cost_of_pass = function (body, d) {
   return table(body, d, [["task", function (r) { return r.task; }], ["configuration", function (r) { return r.configuration; }],
@@ -239,6 +284,22 @@ R.trajectory = function (body, d) {
     col("signal yield", "signal_yield", pct)]);
 };
 
+function configurations() {
+  var keys = [];
+  (D.capability || []).forEach(function (v) { keys.push(String(v.version)); });
+  ((D.budget || {}).versions || []).forEach(function (v) { keys.push(String(v.version)); });
+  (D.pareto || []).forEach(function (p) { keys.push(str(p && p.configuration).split("/")[0]); });
+  (D.artifact_costs || []).forEach(function (a) { keys.push(cfg(a.agent, a.version)); });
+  return unique(keys).sort();
+}
+try { KEYS = configurations(); } catch (e) { KEYS = []; }
+var src = D.source, where = document.getElementById("agentyield-source");
+if (src && where) {
+  var files = [].concat(src.paths || []), parts = [nf(src.spans) + " spans from " + files.join(", ")];
+  if (src.first || src.last) parts.push("LLM calls from " + str(src.first).replace("T", " ").slice(0, 19) + " to " + str(src.last).replace("T", " ").slice(0, 19) + " UTC");
+  if (src.skipped_lines && src.skipped_lines.length) parts.push(src.skipped_lines.length + " unreadable lines skipped");
+  where.textContent = parts.join(" \u00b7 ");
+}
 Array.prototype.forEach.call(document.querySelectorAll("[data-chart],[data-table]"), function (box) {
   var name = box.getAttribute("data-chart") || box.getAttribute("data-table"), body = box.querySelector(".body"), why;
   var v = D[name], notes = D.insufficient || D.notes || {};
@@ -302,7 +363,7 @@ def render_html(data: dict, *, title: str = "agentyield report") -> str:
 <style>{_CSS}</style>
 </head>
 <body>
-<header><h1>{html.escape(title)}</h1></header>
+<header><h1>{html.escape(title)}</h1><p id="agentyield-source"></p></header>
 <noscript><p class="note">This report draws its charts with JavaScript; the raw data is in the page source.</p></noscript>
 <main>
 {sections}

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any, Iterable, Sequence, TextIO
 
-from ._otlp_json import iter_requests, trace_files
+from ._tracefiles import read_spans, trace_files
 
 __all__ = ["build_report", "render_text"]
 
@@ -27,7 +27,8 @@ def build_report(
     progress: TextIO | None = None,
     progress_min_bytes: int = _PROGRESS_BYTES,
 ) -> dict[str, Any]:
-    """Read OTLP JSON lines (files, directories, .gz), replay them, and run every analysis. Inputs of at least
+    """Read trace files (OTLP JSON lines or documents, .pb protobuf, gzipped or not; directories of them),
+    replay them, and run every analysis; unreadable lines are skipped and listed in `source.skipped_lines`. Inputs of at least
     `progress_min_bytes` show a progress bar on `progress`.
 
     A call's cost is the one agentyield recorded on its span when it ran (so the report shows the live
@@ -35,20 +36,18 @@ def build_report(
     at their own time. `reprice` prices every call from `prices`, on purpose."""
     from agentyield.processors import PriceBook
     from agentyield.processors._analyses import report_data
-    from agentyield.processors._replay import decode_spans, replay
+    from agentyield.processors._replay import replay
 
-    spans = []
     total = sum(p.stat().st_size for p in trace_files(paths))
     show = progress is not None and total >= progress_min_bytes
-    done = 0
-    last_path: Path | None = None
-    for path, _, request in iter_requests(paths):
-        if show and path != last_path:
-            if last_path is not None:
-                done += last_path.stat().st_size
-            last_path = path
-            _bar(progress, done, total, len(spans))  # type: ignore[arg-type]
-        spans.extend(decode_spans(request))
+    done = [0]
+
+    def on_file(path: Path, spans_so_far: int) -> None:
+        if show:
+            _bar(progress, done[0], total, spans_so_far)  # type: ignore[arg-type]
+            done[0] += path.stat().st_size
+
+    spans, skipped = read_spans(paths, on_file)
     if show:
         _bar(progress, total, total, len(spans))  # type: ignore[arg-type]
         progress.write("\n")  # type: ignore[union-attr]
@@ -60,6 +59,7 @@ def build_report(
         "paths": [str(p) for p in paths],
         "spans": len(spans) - population.duplicate_spans,
         "duplicate_spans": population.duplicate_spans,
+        "skipped_lines": skipped,
         "priced_live_with": list(population.price_sources),
         "prices": f"re-priced with {book.version}" if reprice else f"as recorded live; spans without a recorded cost priced with {book.version}",
         "first": _iso([c.time_s for c in population.calls], min),

@@ -1,7 +1,8 @@
 """Auto-instrumentation of LLM and tool client libraries: one module per library, one umbrella instrumentor.
 
 `AgentYieldInstrumentor` is what `agentyield.instrument()` and `opentelemetry-instrument` (through the
-`opentelemetry_instrumentor` entry point) use: it instruments every supported library that is installed.
+`opentelemetry_instrumentor` entry point) use: it wires agentyield into the providers (`agentyield._setup`)
+and instruments every supported library that is installed.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from typing import Any, Collection
 from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 
-from agentyield._config import Config
 from agentyield._version import __version__
 
 from ._instrumentor import LibraryInstrumentor
@@ -51,11 +51,14 @@ class AgentYieldInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return ()
 
     def _instrument(self, **kwargs: Any) -> None:
-        config = kwargs.get("config") or Config.from_env()
-        tracer = trace.get_tracer(
-            "agentyield", __version__, tracer_provider=kwargs.get("tracer_provider"), attributes=kwargs.get("scope_attributes")
-        )
-        telemetry = Telemetry(tracer, config, kwargs.get("before_end"))
+        """`kwargs` are `agentyield.instrument()`'s; `opentelemetry-instrument` passes none, and gets the same
+        telemetry: the span processor and derived metrics on the providers its configurator set up, or
+        agentyield's own when there are none."""
+        from agentyield._setup import attach
+
+        wiring = attach(**kwargs)
+        tracer = trace.get_tracer("agentyield", __version__, tracer_provider=wiring.tracer_provider, attributes=wiring.scope_attributes)
+        telemetry = Telemetry(tracer, wiring.config, wiring.before_end)
         self._instrumentors = _library_instrumentors()
         for instrumentor in self._instrumentors:
             instrumentor.instrument(telemetry=telemetry)

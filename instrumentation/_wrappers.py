@@ -4,10 +4,18 @@ Two zones in every wrapper: the user's call runs in a narrow `try` that records 
 the original exception; all telemetry before and after runs in guarded helpers that never raise into
 the host and never replace the user's return value with anything but a transparent proxy of it.
 Sync and async share `_start` and `_finish`; the shells differ only by `await`.
+
+The SDK is called through a one-line trampoline that carries the caller's file, line and module, so a
+warning the SDK raises with `stacklevel` pointing at its caller (the Anthropic SDK's "model is deprecated")
+names the caller's line and passes Python's default filters exactly as it does without agentyield, instead
+of naming this file (`warnings.warn(skip_file_prefixes=...)` only exists from Python 3.12, and only for
+the code that warns).
 """
 
 from __future__ import annotations
 
+import sys
+import types
 from typing import TYPE_CHECKING, Any, Callable
 
 from agentyield._guard import internal_error
@@ -24,6 +32,31 @@ if TYPE_CHECKING:
 __all__ = ["async_wrapper", "call", "finish", "start", "sync_wrapper"]
 
 Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
+
+
+def _call(wrapped: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any: return wrapped(*args, **kwargs)  # noqa: E704
+
+
+async def _acall(wrapped: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any: return await wrapped(*args, **kwargs)  # noqa: E704
+
+
+_AS_CALLER_MAX = 1024
+_as_caller_cache: dict[tuple[Any, int, bool], Callable[..., Any]] = {}
+
+
+def as_caller(frame: types.FrameType, is_async: bool) -> Callable[..., Any]:
+    """The trampoline (`_call` or `_acall`) compiled as if it were line `frame.f_lineno` of the caller's code,
+    with the caller's globals (warnings take their module and registry from them). Cached per call site."""
+    key = (frame.f_code, frame.f_lineno, is_async)
+    function = _as_caller_cache.get(key)
+    if function is None:
+        template = _acall if is_async else _call
+        code = template.__code__.replace(co_filename=frame.f_code.co_filename, co_firstlineno=frame.f_lineno, co_name=frame.f_code.co_name)
+        function = types.FunctionType(code, frame.f_globals, template.__name__)
+        if len(_as_caller_cache) >= _AS_CALLER_MAX:  # bounded: call sites are few, but code can be generated
+            _as_caller_cache.clear()
+        _as_caller_cache[key] = function
+    return function
 
 
 def start(telemetry: Telemetry, provider: Provider, operation: str, instance: Any, kwargs: dict[str, Any]) -> LLMInvocation | None:
@@ -56,10 +89,12 @@ def finish(provider: Provider, invocation: LLMInvocation, result: Any) -> Any:
 
 
 def call(invocation: LLMInvocation, wrapped: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """The user's call, with the span current: a failure is recorded and the original exception re-raised."""
+    """The user's call, with the span current: a failure is recorded and the original exception re-raised.
+    Called from a wrapper that wrapt calls directly, so two frames up is the user's code."""
     invocation.enter()
+    trampoline = as_caller(sys._getframe(2), False)
     try:
-        return wrapped(*args, **kwargs)
+        return trampoline(wrapped, args, kwargs)
     except BaseException as error:
         invocation.fail(error)
         raise
@@ -85,8 +120,9 @@ def async_wrapper(telemetry: Telemetry, provider: Provider, operation: str) -> W
         if invocation is None:
             return await wrapped(*args, **kwargs)
         invocation.enter()
+        trampoline = as_caller(sys._getframe(1), True)
         try:
-            result = await wrapped(*args, **invocation.request.kwargs)
+            result = await trampoline(wrapped, args, invocation.request.kwargs)
         except BaseException as error:
             invocation.fail(error)
             raise

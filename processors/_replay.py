@@ -7,95 +7,19 @@ for the offline analyses.
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Iterable
 
 from agentyield import _semconv as sc
 
 from ._booking import begin, finish
+from ._decode import MalformedOTLP, SpanRow, decode_spans  # noqa: F401 - decoding is part of replay's interface
 from ._ledger import Ledger, PricedCall, TaskResult
 from ._population import CallRow, OpenWindow, TaskRow, WindowArtifact
 from ._pricing import PriceBook
 from ._records import LLMCallRecord
 
-__all__ = ["Population", "SpanRow", "decode_spans", "replay"]
-
-_ERROR = 2  # OTLP status code ERROR
-
-
-@dataclass(slots=True)
-class SpanRow:
-    name: str
-    trace_id: int
-    span_id: int
-    parent_id: int | None
-    start_ns: int
-    end_ns: int
-    is_error: bool
-    attributes: dict[str, Any]
-    events: list[tuple[str, dict[str, Any]]]
-    service: str | None
-    price_source: str | None = None
-    """`agentyield.price.source` of the span's instrumentation scope: the price data that priced it live."""
-
-
-def _any_value(value: Mapping[str, Any]) -> Any:
-    if "stringValue" in value:
-        return value["stringValue"]
-    if "intValue" in value:
-        return int(value["intValue"])
-    if "doubleValue" in value:
-        return float(value["doubleValue"])
-    if "boolValue" in value:
-        return bool(value["boolValue"])
-    if "arrayValue" in value:
-        return tuple(_any_value(v) for v in value["arrayValue"].get("values", ()))
-    if "kvlistValue" in value:
-        return {kv["key"]: _any_value(kv.get("value", {})) for kv in value["kvlistValue"].get("values", ())}
-    return None
-
-
-def _attributes(items: Iterable[Mapping[str, Any]] | None) -> dict[str, Any]:
-    return {kv["key"]: _any_value(kv.get("value", {})) for kv in items or ()}
-
-
-def _id(value: str | None) -> int | None:
-    """OTLP/JSON ids are hex; protobuf's own JSON mapping writes base64. Accept both."""
-    if not value:
-        return None
-    try:
-        return int(value, 16)
-    except ValueError:
-        return int.from_bytes(base64.b64decode(value), "big")
-
-
-def decode_spans(request: Mapping[str, Any]) -> list[SpanRow]:
-    """The spans of one OTLP JSON export request (`resourceSpans`); other signals give none."""
-    rows: list[SpanRow] = []
-    for resource_spans in request.get("resourceSpans", ()):
-        service = _attributes(resource_spans.get("resource", {}).get("attributes")).get("service.name")
-        if isinstance(service, str) and service.startswith("unknown_service"):
-            service = None
-        for scope_spans in resource_spans.get("scopeSpans", ()):
-            price_source = _attributes(scope_spans.get("scope", {}).get("attributes")).get(sc.PRICE_SOURCE)
-            for span in scope_spans.get("spans", ()):
-                rows.append(
-                    SpanRow(
-                        name=span.get("name", ""),
-                        trace_id=_id(span.get("traceId")) or 0,
-                        span_id=_id(span.get("spanId")) or 0,
-                        parent_id=_id(span.get("parentSpanId")),
-                        start_ns=int(span.get("startTimeUnixNano", 0)),
-                        end_ns=int(span.get("endTimeUnixNano", 0)),
-                        is_error=span.get("status", {}).get("code") in (_ERROR, "STATUS_CODE_ERROR"),
-                        attributes=_attributes(span.get("attributes")),
-                        events=[(e.get("name", ""), _attributes(e.get("attributes"))) for e in span.get("events", ())],
-                        service=service if isinstance(service, str) else None,
-                        price_source=price_source if isinstance(price_source, str) else None,
-                    )
-                )
-    return rows
+__all__ = ["MalformedOTLP", "Population", "SpanRow", "decode_spans", "replay"]
 
 
 @dataclass

@@ -61,7 +61,7 @@ def test_report_json_matches_the_numbers(traces: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        ('{"resourceSpans": []}\n{"resourceSpans": [', "{path}:2: not JSON (truncated?)"),
+        ('{"resourceSpans": [', "{path}:1: not JSON (truncated?)"),
         ('{"name": "not otlp"}\n', "{path}:1: not OTLP JSON"),
     ],
 )
@@ -77,7 +77,7 @@ def test_bad_input_one_line_error(tmp_path: Path, content: str, expected: str) -
 
 def test_empty_directory_is_an_error(tmp_path: Path) -> None:
     result = cli("report", str(tmp_path))
-    assert (result.returncode, result.stderr) == (2, f"agentyield report: {tmp_path}: no trace files (*.jsonl, *.json, *.gz) in this directory\n")
+    assert (result.returncode, result.stderr) == (2, f"agentyield report: {tmp_path}: no trace files (*.jsonl, *.json, *.pb, *.gz) in this directory\n")
 
 
 def test_progress_bar_on_large_inputs(traces: Path) -> None:

@@ -20,7 +20,7 @@ from genai_prices import Usage, calc_price
 
 import agentyield
 from agentyield._files import JsonLinesSpanExporter
-from agentyield._otlp_json import iter_requests
+from agentyield._tracefiles import iter_requests
 from agentyield._report import build_report, render_text
 from agentyield.processors import PriceBook
 from agentyield.processors._replay import decode_spans, replay

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from agentyield._files import JsonLinesSpanExporter
-from agentyield._otlp_json import OTLPJsonError, iter_requests
+from agentyield._tracefiles import OTLPJsonError, iter_requests
 from agentyield.processors import PriceBook
 from agentyield.processors._ledger import OTHER
 from agentyield.processors._replay import decode_spans, replay
@@ -123,7 +123,7 @@ def test_bad_files_name_file_and_line(tmp_path: Path, content: str, message: str
 def test_empty_directory_and_missing_path(tmp_path: Path) -> None:
     with pytest.raises(OTLPJsonError) as raised:
         load(tmp_path)
-    assert str(raised.value) == f"{tmp_path}: no trace files (*.jsonl, *.json, *.gz) in this directory"
+    assert str(raised.value) == f"{tmp_path}: no trace files (*.jsonl, *.json, *.pb, *.gz) in this directory"
     with pytest.raises(OTLPJsonError) as raised:
         load(tmp_path / "nope.jsonl")
     assert str(raised.value) == f"{tmp_path / 'nope.jsonl'}: no such file or directory"

@@ -5,8 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 from importlib.metadata import entry_points
+from pathlib import Path
+
+import agentyield
 
 
 def run(code: str, **env: str) -> str:
@@ -70,7 +72,7 @@ def test_sets_up_otlp_from_environment_when_nothing_is_configured() -> None:
         agentyield.instrument()
         provider = trace.get_tracer_provider()
         processor = provider._active_span_processor._span_processors[0]
-        exporter = processor._batch_processor._exporter
+        exporter = processor._batch_processor._exporter.inner  # inside the counter of what was delivered
         print(type(provider).__module__, type(exporter).__module__, getattr(exporter, "_endpoint", ""))
         """
     http = run(code, OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:4318")
@@ -85,7 +87,7 @@ def test_metrics_go_out_over_the_otlp_protocol_the_environment_names() -> None:
         import agentyield
         agentyield.instrument()
         reader = metrics.get_meter_provider()._all_metric_readers.pop()
-        print(type(reader._exporter).__module__)
+        print(type(reader._exporter.inner).__module__)
         """
     endpoint = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9", "OTEL_METRIC_EXPORT_INTERVAL": "3600000"}
     assert run(code, **endpoint) == "opentelemetry.exporter.otlp.proto.http.metric_exporter"
@@ -127,3 +129,16 @@ def test_instrument_twice_wraps_once(instrument) -> None:  # type: ignore[no-unt
     instrument()
     instrument()
     assert Completions.create.__wrapped__ is original
+
+
+def test_instrument_again_with_options_says_they_are_ignored(instrument, caplog) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    instrument()
+    with caplog.at_level(logging.WARNING, logger="agentyield"):
+        agentyield.instrument()  # nothing to lose: silent
+        assert caplog.messages == []
+        agentyield.instrument(agent="other", prices="prices.yaml")
+    assert caplog.messages == [
+        "agentyield: already instrumented (by an earlier instrument() or opentelemetry-instrument); ignoring agent, prices"
+    ]
