@@ -19,14 +19,22 @@ __all__ = ["Booked", "begin", "finish"]
 
 
 def begin(
-    ledger: Ledger, span_id: int, parent_id: int | None, name: str, attributes: Mapping[str, Any], verification_tools: frozenset[str]
+    ledger: Ledger,
+    span_id: int,
+    parent_id: int | None,
+    name: str,
+    attributes: Mapping[str, Any],
+    verification_tools: frozenset[str],
+    kind: str | None = None,
 ) -> None:
-    """A span started: tell the ledger what it is (task, tool, LLM call, ...) and its phase."""
-    kind = normalize.classify(name, attributes)
+    """A span started: tell the ledger what it is (task, tool, LLM call, ...) and its phase.
+
+    `kind` overrides what the span says it is (a trace-level rule decided: a duplicate is OTHER)."""
+    kind = kind or normalize.classify(name, attributes)
     phase = normalize.phase_of(attributes)
     if kind == normalize.Kind.TOOL and attributes.get(sc.GEN_AI_TOOL_NAME) in verification_tools:
         phase = sc.PHASE_VERIFICATION
-    task = normalize.task_record(attributes, (), False) if kind == normalize.Kind.TASK else None
+    task = normalize.task_record(attributes, (), False, span_id) if kind == normalize.Kind.TASK else None
     ledger.start(span_id, parent_id, kind, task=task, phase=phase)
 
 
@@ -50,9 +58,14 @@ def finish(
     events: Callable[[], Iterable[tuple[str, Mapping[str, Any]]]],
     is_error: bool,
     duration_s: float,
+    scope: str | None = None,
+    kind: str | None = None,
 ) -> Booked:
-    """A span ended (or is about to): book it. `events` is called only for a task (the only kind that needs them)."""
-    kind = normalize.classify(name, attributes)
+    """A span ended (or is about to): book it. `events` is called only for a task (the only kind that needs them).
+
+    `scope` (the span's instrumentation scope) names the source of a span agentyield cannot read; `kind`
+    overrides what the span says it is, as in `begin`."""
+    kind = kind or normalize.classify(name, attributes)
     if kind == normalize.Kind.LLM:
         call = normalize.llm_call(attributes)
         call.duration_s = duration_s
@@ -60,10 +73,12 @@ def finish(
     if kind == normalize.Kind.TOOL:
         ledger.end_tool(span_id, normalize.tool_call(attributes, is_error))
     elif kind == normalize.Kind.TASK:
-        return Booked(kind, task=ledger.end_task(span_id, normalize.task_record(attributes, events(), is_error)))
+        return Booked(kind, task=ledger.end_task(span_id, normalize.task_record(attributes, events(), is_error, span_id)))
     elif kind == normalize.Kind.ARTIFACT:
         artifact = normalize.window_artifact(attributes)
         return Booked(kind, window=(artifact, ledger.end_window_artifact(span_id, artifact)))
     else:
         ledger.end_other(span_id)
+        if normalize.looks_like_llm(attributes):
+            ledger.count("agentyield.spans.unrecognized", "otel.scope.name", scope or "unknown")
     return Booked(kind)

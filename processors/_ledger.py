@@ -315,7 +315,7 @@ class Ledger:
         if call.usage_missing or input_tokens is None or output_tokens is None:
             series.missing += 1
         else:
-            cache_read, cache_write = call.cache_read_tokens, call.cache_write_tokens
+            cache_read, cache_write = call.cache_read_tokens or 0, call.cache_write_tokens or 0
             uncached = input_tokens - cache_read - cache_write
             if uncached < 0:
                 # Input that excludes cache tokens (not the conventions' meaning): pricing it would be wrong.
@@ -381,6 +381,11 @@ class Ledger:
                 for labels, value in view(series):
                     out[labels] += value
             return dict(out)
+
+    def count(self, name: str, attribute: str, value: Any) -> None:
+        """Add one to a counter with a single bounded label (spans skipped as duplicates, unrecognized, ...)."""
+        with self._lock:
+            self.counters[name][(self._label(attribute, value),)] += 1
 
     def end_tool(self, span_id: int, call: ToolCallRecord) -> None:
         with self._lock:

@@ -40,7 +40,13 @@ COUNTERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "agentyield.usage.inconsistent": ("{call}", "LLM calls whose usage cannot be priced correctly", (PROVIDER, MODEL, AGENT)),
     "agentyield.tool.calls": ("{call}", "Tool calls", (AGENT, sc.GEN_AI_TOOL_NAME, "agentyield.tool.error")),
     "agentyield.privacy.findings": ("{finding}", "Personal data and secrets sent to providers (opt-in scan)", (AGENT,)),
-    "agentyield.spans.duplicate": ("{span}", "LLM spans nested in another LLM span, not counted again", (PROVIDER,)),
+    "agentyield.spans.duplicate": ("{span}", "LLM spans of a call already booked (nested, or same response id), not counted again", (PROVIDER,)),
+    "agentyield.spans.unrecognized": (
+        "{span}", "Spans that look like LLM calls in a convention agentyield cannot read", ("otel.scope.name",),
+    ),
+    "agentyield.usage.rollups": (
+        "{call}", "Calls booked from an agent or workflow span's usage roll-up (no LLM span below it)", (PROVIDER,),
+    ),
 }
 HISTOGRAMS: dict[str, tuple[str, str, tuple[str, ...], tuple[float, ...] | None]] = {
     "agentyield.task.cost.usd": ("{USD}", "Cost of a finished task", (AGENT, sc.TASK_NAME, sc.TASK_OUTCOME), None),

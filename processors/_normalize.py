@@ -1,8 +1,8 @@
 """Span attributes, in any convention we know, to plain records.
 
 Reads only names and values (a mapping, a span name, events), so it serves the in-process span
-processor, the OTLP receiver and the offline report alike. Understands the current GenAI conventions
-(which agentyield writes), their older names, and agentyield's own namespace.
+processor, the OTLP receiver and the offline report alike. Which attribute means what, in every
+convention it understands, is data in `_conventions` (docs/interop.md says it in words).
 """
 
 from __future__ import annotations
@@ -11,24 +11,10 @@ from typing import Any, Iterable, Mapping
 
 from agentyield import _semconv as sc
 
+from ._conventions import ANY, FIGURES, KIND_RULES, KIND_MARKERS, LLM_HINTS, OPERATION_ALIASES, TASK_NAME_KEYS, TOOL_NAME_KEYS
 from ._records import ArtifactRecord, LLMCallRecord, TaskRecord, ToolCallRecord
 
-__all__ = ["Kind", "classify", "llm_call", "phase_of", "task_record", "tool_call", "window_artifact"]
-
-_LLM_OPERATIONS = frozenset({"chat", "text_completion", "generate_content", "embeddings"})
-_TASK_OPERATIONS = frozenset({sc.OPERATION_INVOKE_AGENT, sc.OPERATION_INVOKE_WORKFLOW})
-
-# Each usage figure with the names older conventions and other instrumentations use for it, newest first.
-_INPUT = (sc.GEN_AI_USAGE_INPUT_TOKENS, "gen_ai.usage.prompt_tokens")
-_OUTPUT = (sc.GEN_AI_USAGE_OUTPUT_TOKENS, "gen_ai.usage.completion_tokens")
-_CACHE_READ = (sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, "gen_ai.usage.cache_read_input_tokens")
-_CACHE_WRITE = (
-    sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS,
-    sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
-    "gen_ai.usage.cache_creation_input_tokens",
-)
-_CACHE_WRITE_1H = (sc.USAGE_CACHE_WRITE_1H, "anthropic.usage.cache_creation.ephemeral_1h_input_tokens")
-_REASONING = (sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, "gen_ai.usage.output_tokens.reasoning")
+__all__ = ["Kind", "classify", "has_usage", "llm_call", "looks_like_llm", "phase_of", "response_id", "task_record", "tool_call", "window_artifact"]
 
 
 class Kind:
@@ -40,19 +26,26 @@ class Kind:
 
 
 def classify(name: str, attributes: Mapping[str, Any]) -> str:
-    """What a span is, from what it says at start (its name and start attributes)."""
-    if sc.TASK_ID in attributes:
-        return Kind.TASK
-    operation = attributes.get(sc.GEN_AI_OPERATION_NAME)
-    if operation in _LLM_OPERATIONS:
-        return Kind.LLM
-    if operation == sc.OPERATION_EXECUTE_TOOL:
-        return Kind.TOOL
-    if operation in _TASK_OPERATIONS:
-        return Kind.TASK
+    """What a span is, from what it says at start (its name and start attributes): the first matching
+    row of the conventions table."""
+    for key, values, kind in KIND_RULES:
+        value = attributes.get(key)
+        if value is not None and (values is ANY or value in values):
+            return kind
     if name == sc.ARTIFACT_EVENT and sc.ARTIFACT_KIND in attributes:
         return Kind.ARTIFACT
     return Kind.OTHER
+
+
+def looks_like_llm(attributes: Mapping[str, Any]) -> bool:
+    """Whether a span no kind rule matched carries what only LLM calls carry, with no marker of a convention
+    we know (a known step, such as an OpenInference CHAIN, is not unrecognized): a source we cannot read."""
+    return any(key.startswith(LLM_HINTS) for key in attributes) and not any(key in attributes for key in KIND_MARKERS)
+
+
+def has_usage(attributes: Mapping[str, Any]) -> bool:
+    """Whether a span carries token usage (a task span's roll-up of its calls, say)."""
+    return _count(attributes, FIGURES["input"]) is not None or _count(attributes, FIGURES["output"]) is not None
 
 
 def phase_of(attributes: Mapping[str, Any]) -> str | None:
@@ -73,35 +66,48 @@ def _count(attributes: Mapping[str, Any], names: tuple[str, ...]) -> int | None:
     return value if type(value) is int and value >= 0 else None
 
 
+def _text(attributes: Mapping[str, Any], figure: str) -> str | None:
+    value = _first(attributes, FIGURES[figure])
+    return value if isinstance(value, str) and value else None
+
+
+def response_id(attributes: Mapping[str, Any]) -> str | None:
+    """The provider's id of the response: two spans with the same one in a trace are one call."""
+    return _text(attributes, "response_id")
+
+
 def llm_call(attributes: Mapping[str, Any]) -> LLMCallRecord:
-    provider = _first(attributes, (sc.GEN_AI_PROVIDER_NAME, "gen_ai.system"))
-    request_model = attributes.get(sc.GEN_AI_REQUEST_MODEL)
-    model = attributes.get(sc.GEN_AI_RESPONSE_MODEL) or request_model
-    input_tokens = _count(attributes, _INPUT)
-    output_tokens = _count(attributes, _OUTPUT)
-    if attributes.get(sc.GEN_AI_OPERATION_NAME) == "embeddings" and output_tokens is None and input_tokens is not None:
+    """An LLM call's figures from whichever convention wrote them; a figure none wrote stays None."""
+    request_model = _text(attributes, "request_model")
+    model = _text(attributes, "response_model") or request_model
+    input_tokens = _count(attributes, FIGURES["input"])
+    output_tokens = _count(attributes, FIGURES["output"])
+    operation = _first(attributes, FIGURES["operation"])
+    operation = OPERATION_ALIASES.get(operation, operation) if isinstance(operation, str) else "chat"
+    if operation == "embeddings" and output_tokens is None and input_tokens is not None:
         output_tokens = 0  # embeddings have no output tokens by definition
+    provider = _text(attributes, "provider")
     return LLMCallRecord(
-        provider=str(provider or "unknown"),
-        model=str(model or "unknown"),
-        request_model=str(request_model or model or "unknown"),
+        provider=provider.lower() if provider else "unknown",  # OpenInference capitalises some
+        model=model or "unknown",
+        request_model=request_model or model or "unknown",
         input_tokens=input_tokens,
         output_tokens=output_tokens,
-        cache_read_tokens=_count(attributes, _CACHE_READ) or 0,
-        cache_write_tokens=_count(attributes, _CACHE_WRITE) or 0,
-        cache_write_1h_tokens=_count(attributes, _CACHE_WRITE_1H) or 0,
-        reasoning_tokens=_count(attributes, _REASONING) or 0,
+        cache_read_tokens=_count(attributes, FIGURES["cache_read"]),
+        cache_write_tokens=_count(attributes, FIGURES["cache_write"]),
+        cache_write_1h_tokens=_count(attributes, FIGURES["cache_write_1h"]) or 0,
+        reasoning_tokens=_count(attributes, FIGURES["reasoning"]) or 0,
         usage_missing=input_tokens is None or output_tokens is None or attributes.get(sc.USAGE_MISSING) is True,
         phase=phase_of(attributes),
-        operation=str(attributes.get(sc.GEN_AI_OPERATION_NAME)),
+        operation=operation,
         error_type=attributes.get(sc.ERROR_TYPE),
         privacy_findings=_count(attributes, (sc.PRIVACY_FINDINGS,)),
-        agent=agent if isinstance(agent := attributes.get(sc.GEN_AI_AGENT_NAME), str) else None,
+        agent=_text(attributes, "agent"),
     )
 
 
 def tool_call(attributes: Mapping[str, Any], is_error: bool) -> ToolCallRecord:
-    name = attributes.get(sc.GEN_AI_TOOL_NAME)
+    name = _first(attributes, TOOL_NAME_KEYS)
     return ToolCallRecord(
         name=str(name or "unknown"), error=is_error or sc.ERROR_TYPE in attributes, phase=phase_of(attributes)
     )
@@ -117,18 +123,23 @@ def _artifact(attributes: Mapping[str, Any]) -> ArtifactRecord:
     )
 
 
-def task_record(attributes: Mapping[str, Any], events: Iterable[tuple[str, Mapping[str, Any]]], is_error: bool) -> TaskRecord:
-    """A task at its end: its outcome (an error with no recorded outcome is a failure) and its artifacts."""
+def task_record(
+    attributes: Mapping[str, Any], events: Iterable[tuple[str, Mapping[str, Any]]], is_error: bool, span_id: int = 0
+) -> TaskRecord:
+    """A task at its end: its outcome (an error with no recorded outcome is a failure) and its artifacts.
+
+    A peer's agent span (invoke_agent, AGENT, workflow) is a task of the agent it names, identified by its
+    span id; its outcome is unknown unless it failed."""
     outcome = attributes.get(sc.TASK_OUTCOME)
     if outcome not in ("success", "failure"):
         outcome = "failure" if is_error else None
-    agent = attributes.get(sc.GEN_AI_AGENT_NAME)
+    agent = _text(attributes, "agent")
     version = attributes.get(sc.GEN_AI_AGENT_VERSION)
     score = attributes.get(sc.TASK_SCORE)
     return TaskRecord(
-        task_id=str(attributes.get(sc.TASK_ID) or ""),
-        name=str(attributes.get(sc.TASK_NAME) or agent or "unknown"),
-        agent=agent if isinstance(agent, str) else None,
+        task_id=str(attributes.get(sc.TASK_ID) or (f"{span_id:016x}" if span_id else "")),
+        name=str(_first(attributes, TASK_NAME_KEYS) or "unknown"),
+        agent=agent,
         outcome=outcome,
         artifacts=[_artifact(a) for n, a in events if n == sc.ARTIFACT_EVENT],
         version=str(version) if version is not None else None,

@@ -19,8 +19,9 @@ class LLMCallRecord:
     input_tokens: int | None
     """Includes cache reads and writes (the conventions' meaning)."""
     output_tokens: int | None
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
+    cache_read_tokens: int | None = 0
+    """None when the source did not report it (unknown, not 0)."""
+    cache_write_tokens: int | None = 0
     cache_write_1h_tokens: int = 0
     reasoning_tokens: int = 0
     usage_missing: bool = False
