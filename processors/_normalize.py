@@ -14,7 +14,7 @@ from agentyield import _semconv as sc
 from ._conventions import ANY, FIGURES, KIND_RULES, KIND_MARKERS, LLM_HINTS, OPERATION_ALIASES, TASK_NAME_KEYS, TOOL_NAME_KEYS
 from ._records import ArtifactRecord, LLMCallRecord, TaskRecord, ToolCallRecord
 
-__all__ = ["Kind", "classify", "has_usage", "llm_call", "looks_like_llm", "phase_of", "response_id", "task_record", "tool_call", "window_artifact"]
+__all__ = ["Kind", "classify", "has_usage", "is_known_step", "llm_call", "looks_like_llm", "phase_of", "response_id", "task_record", "tool_call", "window_artifact"]
 
 
 class Kind:
@@ -40,7 +40,12 @@ def classify(name: str, attributes: Mapping[str, Any]) -> str:
 def looks_like_llm(attributes: Mapping[str, Any]) -> bool:
     """Whether a span no kind rule matched carries what only LLM calls carry, with no marker of a convention
     we know (a known step, such as an OpenInference CHAIN, is not unrecognized): a source we cannot read."""
-    return any(key.startswith(LLM_HINTS) for key in attributes) and not any(key in attributes for key in KIND_MARKERS)
+    return any(key.startswith(LLM_HINTS) for key in attributes) and not is_known_step(attributes)
+
+
+def is_known_step(attributes: Mapping[str, Any]) -> bool:
+    """A span of a convention we know that is neither call nor task (an OpenInference CHAIN, say)."""
+    return any(key in attributes for key in KIND_MARKERS)
 
 
 def has_usage(attributes: Mapping[str, Any]) -> bool:

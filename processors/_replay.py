@@ -13,28 +13,14 @@ from typing import Any, Iterable, Mapping
 
 from agentyield import _semconv as sc
 
-from ._booking import begin, finish
 from ._ledger import Ledger, TaskResult
 from ._population import CallRow, TaskRow, WindowArtifact
 from ._pricing import PriceBook
+from ._traces import SpanRow, book_spans
 
 __all__ = ["Population", "SpanRow", "decode_spans", "replay"]
 
 _ERROR = 2  # OTLP status code ERROR
-
-
-@dataclass(slots=True)
-class SpanRow:
-    name: str
-    trace_id: int
-    span_id: int
-    parent_id: int | None
-    start_ns: int
-    end_ns: int
-    is_error: bool
-    attributes: dict[str, Any]
-    events: list[tuple[str, dict[str, Any]]]
-    service: str | None
 
 
 def _any_value(value: Mapping[str, Any]) -> Any:
@@ -75,6 +61,7 @@ def decode_spans(request: Mapping[str, Any]) -> list[SpanRow]:
         if isinstance(service, str) and service.startswith("unknown_service"):
             service = None
         for scope_spans in resource_spans.get("scopeSpans", ()):
+            scope = scope_spans.get("scope", {}).get("name")
             for span in scope_spans.get("spans", ()):
                 rows.append(
                     SpanRow(
@@ -88,6 +75,7 @@ def decode_spans(request: Mapping[str, Any]) -> list[SpanRow]:
                         attributes=_attributes(span.get("attributes")),
                         events=[(e.get("name", ""), _attributes(e.get("attributes"))) for e in span.get("events", ())],
                         service=service if isinstance(service, str) else None,
+                        scope=scope if isinstance(scope, str) else None,
                     )
                 )
     return rows
@@ -99,22 +87,6 @@ class Population:
     calls: list[CallRow] = field(default_factory=list)
     windows: list[WindowArtifact] = field(default_factory=list)
     ledger: Ledger | None = None
-
-
-def _depths(spans: list[SpanRow]) -> dict[int, int]:
-    parents = {s.span_id: s.parent_id for s in spans}
-    depths: dict[int, int] = {}
-    for span in spans:
-        chain = []
-        current: int | None = span.span_id
-        while current is not None and current not in depths and len(chain) < 256:
-            chain.append(current)
-            current = parents.get(current)
-        depth = depths.get(current, -1) if current is not None else -1
-        for span_id in reversed(chain):
-            depth += 1
-            depths[span_id] = depth
-    return depths
 
 
 def _task_row(result: TaskResult, span: SpanRow) -> TaskRow:
@@ -152,23 +124,8 @@ def _task_row(result: TaskResult, span: SpanRow) -> TaskRow:
 def replay(spans: list[SpanRow], prices: PriceBook, *, verification_tools: Iterable[str] = ()) -> Population:
     """Book every span in time order; the ledger's live metrics and the population both come out."""
     ledger = Ledger(prices)
-    tools = frozenset(verification_tools)
-    depths = _depths(spans)
-    events: list[tuple[int, int, int, int, SpanRow]] = []
-    for index, span in enumerate(spans):
-        depth = depths.get(span.span_id, 0)
-        events.append((span.start_ns, 0, depth, index, span))
-        events.append((span.end_ns, 1, -depth, index, span))
-    events.sort(key=lambda e: e[:4])
     population = Population(ledger=ledger)
-    for _, is_end, _, _, span in events:
-        ledger.default_agent = span.service or "default"  # spend outside tasks belongs to the emitting service
-        if not is_end:
-            begin(ledger, span.span_id, span.parent_id, span.name, span.attributes, tools)
-            continue
-        booked = finish(
-            ledger, span.span_id, span.name, span.attributes, lambda: span.events, span.is_error, (span.end_ns - span.start_ns) / 1e9
-        )
+    for span, booked in book_spans(ledger, spans, verification_tools):
         if booked.task is not None:
             population.tasks.append(_task_row(booked.task, span))
         elif booked.window is not None:

@@ -1,0 +1,131 @@
+"""Whole traces through the booking: the entry points that see a trace complete (`agentyield serve`,
+`agentyield report`) book it here, with the exactly-once rules that need the whole trace.
+
+Spans are booked in time order (starts and ends as events), exactly as the span processor sees them live,
+so a trace gives the numbers the live metrics give. Rules that need the trace (docs/interop.md):
+- two LLM spans of one trace with the same `gen_ai.response.id` that overlap in time are one call seen
+  twice: the first to start is booked, the other is counted in `agentyield.spans.duplicate` (an LLM span
+  under an LLM span is the ledger's rule already). Calls one after another with the same id (a mock server,
+  a provider that reuses ids) stay distinct;
+- usage on a span that is not an LLM call (invoke_agent, workflow, AGENT, CHAIN) is a roll-up of the calls
+  below it, never booked on top of them: it is booked as one call only when nothing below it carries usage,
+  and then counted in `agentyield.usage.rollups`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator
+
+from . import _normalize as normalize
+from ._booking import Booked, begin, finish
+from ._ledger import Ledger
+
+__all__ = ["SpanRow", "book_spans"]
+
+_ROLLUP_ID = 1 << 64
+"""Added to a span id for the call booked from its roll-up: span ids are 64-bit, so it cannot collide."""
+
+
+@dataclass(slots=True)
+class SpanRow:
+    """One finished span as the trace-level entry points hold it: plain values, no SDK objects."""
+
+    name: str
+    trace_id: int
+    span_id: int
+    parent_id: int | None
+    start_ns: int
+    end_ns: int
+    is_error: bool
+    attributes: dict[str, Any]
+    events: list[tuple[str, dict[str, Any]]]
+    service: str | None
+    scope: str | None = None
+
+
+def _depths(spans: list[SpanRow]) -> dict[int, int]:
+    parents = {s.span_id: s.parent_id for s in spans}
+    depths: dict[int, int] = {}
+    for span in spans:
+        chain = []
+        current: int | None = span.span_id
+        while current is not None and current not in depths and len(chain) < 256:
+            chain.append(current)
+            current = parents.get(current)
+        depth = depths.get(current, -1) if current is not None else -1
+        for span_id in reversed(chain):
+            depth += 1
+            depths[span_id] = depth
+    return depths
+
+
+def _roles(spans: list[SpanRow]) -> tuple[set[int], set[int]]:
+    """The LLM spans that repeat a call booked elsewhere in their trace, and the roll-up spans to book."""
+    kinds = {s.span_id: normalize.classify(s.name, s.attributes) for s in spans}
+    duplicates: set[int] = set()
+    booked_until: dict[tuple[int, str], int] = {}
+    """(trace, response id) -> end of the last span booked for it."""
+    for span in sorted(spans, key=lambda s: s.start_ns):
+        if kinds[span.span_id] != normalize.Kind.LLM:
+            continue
+        response = normalize.response_id(span.attributes)
+        if response is None:
+            continue
+        key = (span.trace_id, response)
+        if key in booked_until and span.start_ns <= booked_until[key]:
+            duplicates.add(span.span_id)  # overlaps the booked span of the same response: the same call
+        else:
+            booked_until[key] = span.end_ns
+    # A span "has usage below" when a descendant is an LLM span or carries usage itself.
+    carries = {s.span_id for s in spans if kinds[s.span_id] == normalize.Kind.LLM or normalize.has_usage(s.attributes)}
+    parents = {s.span_id: s.parent_id for s in spans}
+    below: set[int] = set()
+    for span_id in carries:
+        parent, hops = parents.get(span_id), 0
+        while parent is not None and parent not in below and hops < 256:
+            below.add(parent)
+            parent, hops = parents.get(parent), hops + 1
+    rollups = {
+        s.span_id
+        for s in spans
+        if s.span_id in carries
+        and s.span_id not in below
+        and (kinds[s.span_id] == normalize.Kind.TASK or (kinds[s.span_id] == normalize.Kind.OTHER and normalize.is_known_step(s.attributes)))
+    }
+    return duplicates, rollups
+
+
+def book_spans(ledger: Ledger, spans: list[SpanRow], verification_tools: Iterable[str] = ()) -> Iterator[tuple[SpanRow, Booked]]:
+    """Book complete traces in time order; yields each ended span with what it booked (the roll-up call of
+    a span first, then the span itself)."""
+    tools = frozenset(verification_tools)
+    depths = _depths(spans)
+    duplicates, rollups = _roles(spans)
+    events: list[tuple[int, int, int, int, SpanRow]] = []
+    for index, span in enumerate(spans):
+        depth = depths.get(span.span_id, 0)
+        events.append((span.start_ns, 0, depth, index, span))
+        events.append((span.end_ns, 1, -depth, index, span))
+    events.sort(key=lambda e: e[:4])
+    for _, is_end, _, _, span in events:
+        ledger.default_agent = span.service or "default"  # spend outside tasks belongs to the emitting service
+        kind = normalize.Kind.OTHER if span.span_id in duplicates else None
+        if not is_end:
+            begin(ledger, span.span_id, span.parent_id, span.name, span.attributes, tools, kind)
+            continue
+        duration_s = (span.end_ns - span.start_ns) / 1e9
+        if span.span_id in duplicates:
+            call = normalize.llm_call(span.attributes)
+            ledger.count("agentyield.spans.duplicate", "gen_ai.provider.name", call.provider)
+        if span.span_id in rollups:
+            call_id = span.span_id + _ROLLUP_ID
+            ledger.start(call_id, span.span_id, normalize.Kind.LLM)
+            call = normalize.llm_call(span.attributes)
+            call.duration_s = duration_s
+            ledger.count("agentyield.usage.rollups", "gen_ai.provider.name", call.provider)
+            yield span, Booked(normalize.Kind.LLM, call, ledger.end_llm(call_id, call))
+        booked = finish(
+            ledger, span.span_id, span.name, span.attributes, lambda: span.events, span.is_error, duration_s, span.scope, kind
+        )
+        yield span, booked
