@@ -3,7 +3,7 @@
 The request arrives as raw bytes and is decoded here, so a malformed message is answered with
 INVALID_ARGUMENT and a message saying what was wrong (not grpcio's generic INTERNAL); a missing or wrong
 bearer token with UNAUTHENTICATED; a message over the size limit is refused by grpcio with
-RESOURCE_EXHAUSTED. gzip is grpcio's own.
+RESOURCE_EXHAUSTED; a server whose booking is behind with UNAVAILABLE (retryable). gzip is grpcio's own.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class GrpcReceiver:
         self,
         host: str,
         port: int,
-        accept: Callable[[ExportTraceServiceRequest], int],
+        accept: Callable[[ExportTraceServiceRequest], int | None],
         *,
         max_request_bytes: int,
         token: str | None,
@@ -61,6 +61,8 @@ class GrpcReceiver:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         response = ExportTraceServiceResponse()
         rejected = self._accept(request)
+        if rejected is None:
+            context.abort(grpc.StatusCode.UNAVAILABLE, "busy: traces wait to be booked; retry later")
         if rejected:
             response.partial_success.rejected_spans = rejected
             response.partial_success.error_message = "spans without a trace id or span id"

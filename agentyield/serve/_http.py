@@ -2,7 +2,7 @@
 
 Answers like the Collector's receiver: a malformed body gets 400 with a `google.rpc.Status` (in the
 request's encoding) naming what was wrong; an oversized body 413; a wrong content type 415; a missing or
-wrong bearer token 401. A client that stops mid-body or stalls is cut off after `timeout` seconds. Nothing
+wrong bearer token 401; a server whose booking is behind 503 with Retry-After (the exporters retry). A client that stops mid-body or stalls is cut off after `timeout` seconds. Nothing
 a request sends can stop the server.
 """
 
@@ -26,7 +26,7 @@ __all__ = ["HttpReceiver"]
 
 _PROTOBUF = "application/x-protobuf"
 _JSON = "application/json"
-_INVALID_ARGUMENT, _UNAUTHENTICATED = 3, 16  # google.rpc.Code
+_INVALID_ARGUMENT, _UNAVAILABLE, _UNAUTHENTICATED = 3, 14, 16  # google.rpc.Code
 
 
 class _ClientError(Exception):
@@ -54,7 +54,7 @@ class HttpReceiver:
         self,
         host: str,
         port: int,
-        accept: Callable[[ExportTraceServiceRequest], int],
+        accept: Callable[[ExportTraceServiceRequest], int | None],
         health: Callable[[], dict[str, Any]],
         *,
         max_request_bytes: int,
@@ -106,6 +106,8 @@ class HttpReceiver:
                     self.send_response(status)
                     self.send_header("Content-Type", content_type)
                     self.send_header("Content-Length", str(len(body)))
+                    if status == 503:
+                        self.send_header("Retry-After", "1")
                     if status >= 400:
                         self.send_header("Connection", "close")  # the rest of a bad body may still be in flight
                         self.close_connection = True
@@ -150,6 +152,8 @@ class HttpReceiver:
             raise _ClientError(400, str(exc)) from None
         response = ExportTraceServiceResponse()
         rejected = self._accept(request)
+        if rejected is None:
+            raise _ClientError(503, "busy: traces wait to be booked; retry later", _UNAVAILABLE)
         if rejected:
             response.partial_success.rejected_spans = rejected
             response.partial_success.error_message = "spans without a trace id or span id"

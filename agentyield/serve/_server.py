@@ -101,15 +101,17 @@ class Server:
         with self.ledger._lock:
             self.ledger.limits_hit[what] += n
 
-    def accept(self, request: ExportTraceServiceRequest) -> int:
-        """Hand a decoded request's spans to the assembler; returns how many were rejected (no ids)."""
+    def accept(self, request: ExportTraceServiceRequest) -> int | None:
+        """Hand a decoded request's spans to the assembler; returns how many were rejected (no ids), or None
+        when the request is refused for now (booking is behind: the sender retries)."""
         spans = rows(request)
         valid = [(span, size) for span, size in spans if span.trace_id and span.span_id]
+        if not self.assembler.add(valid):
+            return None
         with self._count_lock:
             self.spans_received += len(valid)
         if len(valid) < len(spans):
             self._limit_hit("serve:spans_without_ids", len(spans) - len(valid))
-        self.assembler.add(valid)
         return len(spans) - len(valid)
 
     def health(self) -> dict[str, Any]:
@@ -118,13 +120,14 @@ class Server:
             "spans_received": self.spans_received,
             "traces_booked": self.traces_booked,
             "open_traces": self.assembler.open_traces,
-            "open_bytes": self.assembler.bytes,
+            "held_bytes": self.assembler.held_bytes,
         }
 
     def book_due(self, *, everything: bool = False) -> None:
-        for spans in self.assembler.take_due(everything=everything):
+        for spans, size in self.assembler.take_due(everything=everything):
             for _ in book_spans(self.ledger, spans, self.config.verification_tools):
                 pass
+            self.assembler.booked(size)
             self.traces_booked += 1
 
     def _booking_loop(self) -> None:
@@ -165,8 +168,10 @@ class Server:
         for thread in self._threads:
             thread.join(timeout=10)
         self.book_due(everything=True)
-        self.meter_provider.force_flush()
-        self.meter_provider.shutdown()
+        try:
+            self.meter_provider.force_flush(timeout_millis=60_000)
+        finally:
+            self.meter_provider.shutdown()
 
     def wait(self) -> None:
         while not self._stop.wait(3600):
