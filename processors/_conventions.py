@@ -40,8 +40,8 @@ KIND_RULES: tuple[tuple[str, frozenset[str] | None, str], ...] = (
 # them carries is unknown (None), never 0.
 FIGURES: dict[str, tuple[str, ...]] = {
     "provider": (sc.GEN_AI_PROVIDER_NAME, "gen_ai.system", "llm.provider", "llm.system"),
-    "request_model": (sc.GEN_AI_REQUEST_MODEL, "llm.request.model"),
-    "response_model": (sc.GEN_AI_RESPONSE_MODEL, "llm.response.model", "llm.model_name"),
+    "request_model": (sc.GEN_AI_REQUEST_MODEL, "llm.request.model_name", "llm.request.model"),
+    "response_model": (sc.GEN_AI_RESPONSE_MODEL, "llm.response.model_name", "llm.response.model", "llm.model_name"),
     # Input includes cache reads and writes in every row (the conventions' meaning; each source checked by
     # tests/test_interop.py).
     "input": (sc.GEN_AI_USAGE_INPUT_TOKENS, "gen_ai.usage.prompt_tokens", "llm.token_count.prompt"),

@@ -16,7 +16,7 @@ from agentyield import _semconv as sc
 from ._ledger import Ledger, TaskResult
 from ._population import CallRow, TaskRow, WindowArtifact
 from ._pricing import PriceBook
-from ._traces import SpanRow, book_spans
+from ._traces import CallWindow, SpanRow, book_spans
 
 __all__ = ["Population", "SpanRow", "decode_spans", "replay"]
 
@@ -125,7 +125,7 @@ def replay(spans: list[SpanRow], prices: PriceBook, *, verification_tools: Itera
     """Book every span in time order; the ledger's live metrics and the population both come out."""
     ledger = Ledger(prices)
     population = Population(ledger=ledger)
-    for span, booked in book_spans(ledger, spans, verification_tools):
+    for span, booked in book_spans(ledger, spans, verification_tools, CallWindow()):
         if booked.task is not None:
             population.tasks.append(_task_row(booked.task, span))
         elif booked.window is not None:

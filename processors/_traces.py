@@ -9,11 +9,16 @@ so a trace gives the numbers the live metrics give. Rules that need the trace (d
   a provider that reuses ids) stay distinct;
 - usage on a span that is not an LLM call (invoke_agent, workflow, AGENT, CHAIN) is a roll-up of the calls
   below it, never booked on top of them: it is booked as one call only when nothing below it carries usage,
-  and then counted in `agentyield.usage.rollups`.
+  and then counted in `agentyield.usage.rollups`;
+- one call recorded by two instrumentations in two traces (a wrapper that does not make its span current
+  around the SDK's own span, as OpenInference's Anthropic stream does) is one call: same service, provider,
+  model and usage, overlapping in time, and a response id on one of them only (two different ids are two
+  calls; no id on either is never collapsed). `CallWindow` remembers recent calls for this, bounded.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
@@ -21,7 +26,7 @@ from . import _normalize as normalize
 from ._booking import Booked, begin, finish
 from ._ledger import Ledger
 
-__all__ = ["SpanRow", "book_spans"]
+__all__ = ["CallWindow", "SpanRow", "book_spans"]
 
 _ROLLUP_ID = 1 << 64
 """Added to a span id for the call booked from its roll-up: span ids are 64-bit, so it cannot collide."""
@@ -44,6 +49,34 @@ class SpanRow:
     scope: str | None = None
 
 
+class CallWindow:
+    """Recent LLM calls by what they reported, to recognise one call seen in two traces. Bounded: the
+    oldest entries go first (a duplicate that arrives later than `capacity` calls is booked twice)."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self.capacity = capacity
+        self._calls: OrderedDict[tuple[Any, ...], list[tuple[int, int, int, str | None]]] = OrderedDict()
+
+    def is_repeat(self, span: SpanRow) -> bool:
+        """Whether `span` repeats a call seen in another trace; remembers it otherwise."""
+        call = normalize.llm_call(span.attributes)
+        if call.input_tokens is None and call.output_tokens is None:
+            return False  # nothing to match on
+        key = (span.service, call.provider, call.model, call.input_tokens, call.output_tokens, call.cache_read_tokens, call.cache_write_tokens)
+        response = normalize.response_id(span.attributes)
+        seen = self._calls.get(key)
+        if seen is None:
+            if len(self._calls) >= self.capacity:
+                self._calls.popitem(last=False)
+            seen = self._calls[key] = []
+        for trace_id, start, end, other in seen:
+            if trace_id != span.trace_id and start <= span.end_ns and span.start_ns <= end and (response is None) != (other is None):
+                return True
+        if len(seen) < 64:
+            seen.append((span.trace_id, span.start_ns, span.end_ns, response))
+        return False
+
+
 def _depths(spans: list[SpanRow]) -> dict[int, int]:
     parents = {s.span_id: s.parent_id for s in spans}
     depths: dict[int, int] = {}
@@ -60,7 +93,7 @@ def _depths(spans: list[SpanRow]) -> dict[int, int]:
     return depths
 
 
-def _roles(spans: list[SpanRow]) -> tuple[set[int], set[int]]:
+def _roles(spans: list[SpanRow], window: CallWindow | None) -> tuple[set[int], set[int]]:
     """The LLM spans that repeat a call booked elsewhere in their trace, and the roll-up spans to book."""
     kinds = {s.span_id: normalize.classify(s.name, s.attributes) for s in spans}
     duplicates: set[int] = set()
@@ -68,6 +101,9 @@ def _roles(spans: list[SpanRow]) -> tuple[set[int], set[int]]:
     """(trace, response id) -> end of the last span booked for it."""
     for span in sorted(spans, key=lambda s: s.start_ns):
         if kinds[span.span_id] != normalize.Kind.LLM:
+            continue
+        if window is not None and window.is_repeat(span):
+            duplicates.add(span.span_id)
             continue
         response = normalize.response_id(span.attributes)
         if response is None:
@@ -96,12 +132,14 @@ def _roles(spans: list[SpanRow]) -> tuple[set[int], set[int]]:
     return duplicates, rollups
 
 
-def book_spans(ledger: Ledger, spans: list[SpanRow], verification_tools: Iterable[str] = ()) -> Iterator[tuple[SpanRow, Booked]]:
+def book_spans(
+    ledger: Ledger, spans: list[SpanRow], verification_tools: Iterable[str] = (), window: CallWindow | None = None
+) -> Iterator[tuple[SpanRow, Booked]]:
     """Book complete traces in time order; yields each ended span with what it booked (the roll-up call of
-    a span first, then the span itself)."""
+    a span first, then the span itself). `window` carries recent calls from one call to the next."""
     tools = frozenset(verification_tools)
     depths = _depths(spans)
-    duplicates, rollups = _roles(spans)
+    duplicates, rollups = _roles(spans, window)
     events: list[tuple[int, int, int, int, SpanRow]] = []
     for index, span in enumerate(spans):
         depth = depths.get(span.span_id, 0)

@@ -20,7 +20,7 @@ from agentyield import _semconv as sc
 from agentyield.processors._ledger import Ledger, Limits
 from agentyield.processors._metrics import LedgerMetrics
 from agentyield.processors._pricing import PriceBook
-from agentyield.processors._traces import book_spans
+from agentyield.processors._traces import CallWindow, book_spans
 
 from ._assembly import AssemblyLimits, TraceAssembler
 from ._decode import rows
@@ -92,6 +92,7 @@ class Server:
         self.assembler = TraceAssembler(config.assembly, self._limit_hit)
         self.spans_received = 0
         self.traces_booked = 0
+        self._window = CallWindow()
         self._count_lock = threading.Lock()
         self._stop = threading.Event()
         self._receivers: list[Any] = []
@@ -125,7 +126,7 @@ class Server:
 
     def book_due(self, *, everything: bool = False) -> None:
         for spans, size in self.assembler.take_due(everything=everything):
-            for _ in book_spans(self.ledger, spans, self.config.verification_tools):
+            for _ in book_spans(self.ledger, spans, self.config.verification_tools, self._window):
                 pass
             self.assembler.booked(size)
             self.traces_booked += 1
