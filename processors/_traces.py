@@ -11,9 +11,10 @@ so a trace gives the numbers the live metrics give. Rules that need the trace (d
   below it, never booked on top of them: it is booked as one call only when nothing below it carries usage,
   and then counted in `agentyield.usage.rollups`;
 - one call recorded by two instrumentations in two traces (a wrapper that does not make its span current
-  around the SDK's own span, as OpenInference's Anthropic stream does) is one call: same service, provider,
-  model and usage, overlapping in time, and a response id on one of them only (two different ids are two
-  calls; no id on either is never collapsed). `CallWindow` remembers recent calls for this, bounded.
+  around the SDK's own span, as OpenInference's Anthropic stream and OpenLLMetry's Anthropic spans do) is
+  one call: same service and provider, overlapping in time, and either the same response id, or the same
+  model and usage with a response id on one of them only (two different ids are two calls; no id on either
+  is never collapsed). `CallWindow` remembers recent calls for this, bounded.
 """
 
 from __future__ import annotations
@@ -60,20 +61,25 @@ class CallWindow:
     def is_repeat(self, span: SpanRow) -> bool:
         """Whether `span` repeats a call seen in another trace; remembers it otherwise."""
         call = normalize.llm_call(span.attributes)
-        if call.input_tokens is None and call.output_tokens is None:
-            return False  # nothing to match on
-        key = (span.service, call.provider, call.model, call.input_tokens, call.output_tokens, call.cache_read_tokens, call.cache_write_tokens)
         response = normalize.response_id(span.attributes)
-        seen = self._calls.get(key)
-        if seen is None:
-            if len(self._calls) >= self.capacity:
-                self._calls.popitem(last=False)
-            seen = self._calls[key] = []
-        for trace_id, start, end, other in seen:
-            if trace_id != span.trace_id and start <= span.end_ns and span.start_ns <= end and (response is None) != (other is None):
-                return True
-        if len(seen) < 64:
-            seen.append((span.trace_id, span.start_ns, span.end_ns, response))
+        keys = []
+        if response is not None:
+            keys.append((span.service, call.provider, response))  # the same response, whatever each reported
+        if call.input_tokens is not None or call.output_tokens is not None:
+            keys.append((span.service, call.provider, call.model, call.input_tokens, call.output_tokens, call.cache_read_tokens, call.cache_write_tokens))
+        for key in keys:
+            for trace_id, start, end, other in self._calls.get(key, ()):
+                overlaps = start <= span.end_ns and span.start_ns <= end
+                if trace_id != span.trace_id and overlaps and (other == response or other is None or response is None):
+                    return True
+        for key in keys:
+            seen = self._calls.get(key)
+            if seen is None:
+                if len(self._calls) >= self.capacity:
+                    self._calls.popitem(last=False)
+                seen = self._calls[key] = []
+            if len(seen) < 64:
+                seen.append((span.trace_id, span.start_ns, span.end_ns, response))
         return False
 
 
