@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from ._api import instrument, uninstrument
-from ._tasks import Task, artifact, current_task, task, verification
+from ._tasks import Task, Verification, artifact, current_task, task, verification
 from ._version import __version__
 
-__all__ = ["Task", "__version__", "artifact", "current_task", "instrument", "task", "uninstrument", "verification"]
+__all__ = ["Task", "Verification", "__version__", "artifact", "current_task", "instrument", "task", "uninstrument", "verification"]

@@ -17,7 +17,9 @@ def _report(args: argparse.Namespace) -> int:
     from agentyield.processors import PriceFileError
 
     try:
-        data = build_report(args.paths, prices=args.prices, progress=sys.stderr)
+        data = build_report(
+            args.paths, prices=args.prices, reprice=args.prices is not None, budget_axis=args.budget, progress=sys.stderr
+        )
     except (OTLPJsonError, PriceFileError) as exc:
         print(f"agentyield report: {exc}", file=sys.stderr)
         return 2
@@ -94,7 +96,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     for sub in (report, demo):
         sub.add_argument("--json", metavar="FILE", help="write the results as JSON to FILE ('-' for stdout, instead of the table)")
         sub.add_argument("--html", metavar="FILE", help="write a self-contained HTML page with charts")
-        sub.add_argument("--prices", metavar="FILE", help="a JSON or YAML price file that overrides or adds models")
+        sub.add_argument(
+            "--prices", metavar="FILE",
+            help="re-price every call with this JSON or YAML price file (over genai-prices) instead of the costs recorded live",
+        )
+        sub.add_argument(
+            "--budget", choices=("output", "billed", "usd"), default="output",
+            help="the budget axis of 'performance at a fixed budget' (default: output tokens, reasoning included)",
+        )
     serve = commands.add_parser(
         "serve", help="receive OTLP spans from any instrumentation and export agentyield's metrics (docs/interop.md)"
     )

@@ -757,7 +757,7 @@ def _coder_task(world: _World, plan: TaskPlan) -> None:
         spent = world.endpoint.billed_tokens - billed_at_start
         success = plan.roll < success_probability(plan, spent)
         if plan.kind != "summarize":
-            with agentyield.verification("tests" if plan.kind != "research" else "review"):
+            with agentyield.verification("tests" if plan.kind != "research" else "review") as check:
                 if plan.kind in ("fix-bug", "write-tests"):
                     for attempt in range(plan.test_run_errors + 1):
                         call_id = f"verify-{plan.index}-{attempt}"
@@ -765,6 +765,7 @@ def _coder_task(world: _World, plan: TaskPlan) -> None:
                                           fails=attempt < plan.test_run_errors, passing=success)
                 convo.user("Review the work above against the request. Answer APPROVE or REQUEST_CHANGES, then list the issues.")
                 convo.answer(max_tokens=512)
+                check.passed(success)  # the tests (or the review) pass exactly when the work is good
         artifact_id = _ARTIFACT_ID[plan.kind].format(n=4100 + plan.index)
         if success:
             current.artifact(_ARTIFACT_KIND[plan.kind], id=artifact_id, accepted=True)

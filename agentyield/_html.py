@@ -103,10 +103,12 @@ function table(body, rows, cols) {
 var R = {};
 R.summary = function (body, d) {
   if (!d) return "no summary";
-  var cost = usd(d.cost_usd) + (d.cost_complete === false ? " +" : "");
+  var cost = usd(d.cost_usd) + (d.cost_complete === false && num(d.cost_usd) ? " +" : "");
   var cards = [["Tasks", nf(d.tasks)], ["LLM calls", nf(d.llm_calls)],
-    ["Cost" + (d.cost_complete === false ? " (incomplete: " + nf(d.unpriced_tasks) + " unpriced tasks)" : ""), cost],
-    ["Cache-read ratio", pct(d.cache_read_ratio)], ["Saved by caching", usd(d.savings_usd)], ["Missed caching", usd(d.missed_caching_usd)]];
+    ["Spend" + (d.cost_complete === false && num(d.cost_usd) ? " (lower bound: " + nf(d.unpriced_calls) + " unpriced calls)" : ""), cost],
+    ["In tasks / outside", usd(d.in_tasks_usd) + " / " + usd(d.outside_tasks_usd)],
+    ["Cache-read ratio", pct(d.cache_read_ratio)], ["Cache savings, gross", usd(d.savings_usd)],
+    ["Cache savings, net of write premium", usd(d.savings_net_usd)], ["Missed caching", usd(d.missed_caching_usd)]];
   var box = h("div", null, "cards");
   cards.forEach(function (c) { var e = h("div", null, "card"); e.appendChild(h("b", c[1])); e.appendChild(h("span", c[0])); box.appendChild(e); });
   body.appendChild(box);
@@ -175,15 +177,15 @@ R.pareto = function (body, d) {
   body.appendChild(h("p", "filled green: Pareto frontier (no configuration is both cheaper and more successful)", "sub"));
   if (left.length) body.appendChild(h("p", "not plotted: " + left.join("; "), "sub"));
 };
-var AXES = [["task_success", "task success"], ["verification_pass_rate", "verification pass"], ["long_horizon_retention", "long-horizon retention"],
+var AXES = [["task_success", "task success"], ["verification_pass_rate", "verification pass"],
   ["tool_reliability", "tool reliability"], ["privacy_findings_per_call", "privacy findings/call \u2193"], ["mode_consistency", "mode consistency"]];
 R.capability = function (body, d) {
   if (!d || !d.length) return "no versions";
   var pw = 180, ph = 150, cols = 6, g = svg(pw * cols, ph * Math.ceil(AXES.length / cols)), bw = Math.min(28, 130 / d.length);
   AXES.forEach(function (ax, i) {
     var ox = (i % cols) * pw, oy = Math.floor(i / cols) * ph, base = oy + ph - 28, top = oy + 34;
-    var share = ax[0] !== "privacy_findings_per_call" && ax[0] !== "long_horizon_retention";  // ratios, not shares, may exceed 1
-    var vals = d.map(function (v) { return v[ax[0]]; }), max = share ? 1 : Math.max.apply(null, vals.filter(num).concat([ax[0] === "long_horizon_retention" ? 1 : 1e-9]));
+    var share = ax[0] !== "privacy_findings_per_call";  // a rate per call, not a share: may exceed 1
+    var vals = d.map(function (v) { return v[ax[0]]; }), max = share ? 1 : Math.max.apply(null, vals.filter(num).concat([1e-9]));
     s("text", {x: ox + pw / 2, y: oy + 14, "text-anchor": "middle", "font-weight": 600}, g, ax[1]);
     s("line", {x1: ox + 12, x2: ox + pw - 12, y1: base, y2: base, stroke: "#9aa3b0"}, g);
     d.forEach(function (v, j) {
@@ -191,7 +193,7 @@ R.capability = function (body, d) {
       if (!num(val)) { tip(s("text", {x: bx + bw / 2, y: base - 4, "text-anchor": "middle", fill: "#8a93a2"}, g, "n/a"), v.version + ": " + (note || "not measured")); return; }
       var bh = (base - top) * val / max;
       tip(s("rect", {x: bx + 2, y: base - bh, width: bw - 4, height: bh, fill: COLORS[j % COLORS.length]}, g), v.version + ": " + nf(val) + (note ? " (" + note + ")" : ""));
-      s("text", {x: bx + bw / 2, y: base - bh - 3, "text-anchor": "middle"}, g, share ? pct0(val) : ax[0] === "long_horizon_retention" ? nf(val) + "x" : nf(val));
+      s("text", {x: bx + bw / 2, y: base - bh - 3, "text-anchor": "middle"}, g, share ? pct0(val) : nf(val));
     });
   });
   body.appendChild(g);

@@ -22,11 +22,17 @@ def build_report(
     paths: Sequence[str | Path],
     *,
     prices: str | Path | None = None,
+    reprice: bool = False,
+    budget_axis: str = "output",
     progress: TextIO | None = None,
     progress_min_bytes: int = _PROGRESS_BYTES,
 ) -> dict[str, Any]:
     """Read OTLP JSON lines (files, directories, .gz), replay them, and run every analysis. Inputs of at least
-    `progress_min_bytes` show a progress bar on `progress`."""
+    `progress_min_bytes` show a progress bar on `progress`.
+
+    A call's cost is the one agentyield recorded on its span when it ran (so the report shows the live
+    numbers whatever price data it has); spans without one are priced from `prices` (default: genai-prices)
+    at their own time. `reprice` prices every call from `prices`, on purpose."""
     from agentyield.processors import PriceBook
     from agentyield.processors._analyses import report_data
     from agentyield.processors._replay import decode_spans, replay
@@ -46,10 +52,26 @@ def build_report(
     if show:
         _bar(progress, total, total, len(spans))  # type: ignore[arg-type]
         progress.write("\n")  # type: ignore[union-attr]
-    population = replay(spans, PriceBook(prices))
-    data = report_data(population.tasks, population.calls, windows=population.windows)
-    data["source"] = {"paths": [str(p) for p in paths], "spans": len(spans)}
+    book = PriceBook(prices)
+    population = replay(spans, book, reprice=reprice)
+    data = report_data(population.tasks, population.calls, windows=population.windows, still_open=population.open_windows,
+                       budget_axis=budget_axis)
+    data["source"] = {
+        "paths": [str(p) for p in paths],
+        "spans": len(spans) - population.duplicate_spans,
+        "duplicate_spans": population.duplicate_spans,
+        "priced_live_with": list(population.price_sources),
+        "prices": f"re-priced with {book.version}" if reprice else f"as recorded live; spans without a recorded cost priced with {book.version}",
+        "first": _iso([c.time_s for c in population.calls], min),
+        "last": _iso([c.time_s for c in population.calls], max),
+    }
     return data
+
+
+def _iso(times: list[float], pick: Any) -> str | None:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(pick(times), timezone.utc).isoformat() if times else None
 
 
 def _bar(stream: TextIO, done: int, total: int, spans: int) -> None:
@@ -92,50 +114,76 @@ def _why(section: Any) -> str | None:
     return None
 
 
+def _lower(value: Any, lower_bound: bool, kind: str = "usd") -> str:
+    return _fmt(value, kind) + (" (lower bound)" if lower_bound and value is not None else "")
+
+
 def render_text(data: dict[str, Any]) -> str:
     s = data["summary"]
+    source = data.get("source", {})
+    spend = s.get("spend", {})
     out = [
         f"agentyield report: {s['tasks']} tasks, {s['llm_calls']} LLM calls"
-        + (f", {data['source']['spans']} spans" if "source" in data else ""),
-        f"spend {_fmt(s['cost_usd'], 'usd')}" + ("" if s.get("cost_complete", True) else f" (lower bound: {s['unpriced_tasks']} tasks had unpriced calls)")
-        + f"  cache-read ratio {_fmt(s['cache_read_ratio'], 'pct')}  cache savings {_fmt(s['savings_usd'], 'usd')}"
-        + f"  missed caching {_fmt(s['missed_caching_usd'], 'usd')}",
+        + (f", {source['spans']} spans" if "spans" in source else "")
+        + (f" ({source['duplicate_spans']} duplicate spans read twice, counted once)" if source.get("duplicate_spans") else ""),
     ]
-    rows = [(r["agent"], r["version"] or "-", r["kind"], str(r["accepted"]), _fmt(r["cost_per_artifact"], "usd")) for r in data["artifact_costs"]]
+    if source.get("first"):
+        out.append(f"calls from {source['first']} to {source['last']}; costs {source['prices']}")
+    out += [
+        f"spend {_fmt(s['cost_usd'], 'usd')}" + ("" if s.get("cost_complete", True) or s["cost_usd"] is None else " (lower bound)")
+        + f"  in tasks {_fmt(s['in_tasks_usd'], 'usd')}, outside tasks {_fmt(s['outside_tasks_usd'], 'usd')}",
+        f"  {s['notes']['cost_usd']}" if "cost_usd" in s["notes"] else None,
+        f"  went to: accepted artifacts {_fmt(spend.get('accepted_artifacts_usd'), 'usd')}, unproductive {_fmt(spend.get('unproductive_usd'), 'usd')}, "
+        f"open windows {_fmt(spend.get('open_windows_usd'), 'usd')}, unfinished tasks {_fmt(spend.get('open_tasks_usd'), 'usd')}" if spend else None,
+        f"cache-read ratio {_fmt(s['cache_read_ratio'], 'pct')}"
+        + (f" ({s['cache_not_reported_calls']} calls did not report cache use: left out)" if s.get("cache_not_reported_calls") else "")
+        + f"  cache savings {_fmt(s['savings_usd'], 'usd')} gross, {_fmt(s['write_premium_usd'], 'usd')} write premium,"
+        + f" {_fmt(s['savings_net_usd'], 'usd')} net  missed caching {_fmt(s['missed_caching_usd'], 'usd')}",
+    ]
+    out = [line for line in out if line is not None]
+    rows = [(r["agent"], r["version"] or "-", r["kind"], str(r["accepted"]), _fmt(r["cost_per_artifact"], "usd") if r["cost_per_artifact"] is not None
+             else (r["insufficient"] or "n/a").split(": ")[-1]) for r in data["artifact_costs"]]
     out += _section("Cost per accepted artifact", _table(("agent", "version", "kind", "accepted", "cost/artifact"), rows) if rows else ["no accepted artifacts recorded"])
-    rows = [(r["agent"], r["version"] or "-", r["task"], str(r["tasks"]), _fmt(r["cost_usd"], "usd")) for r in data["unproductive"]]
+    rows = [(r["agent"], r["version"] or "-", r["task"], str(r["tasks"]), _lower(r["cost_usd"], r["lower_bound"])) for r in data["unproductive"]]
     out += _section("Unproductive spend (no accepted artifact)", _table(("agent", "version", "task", "tasks", "spend"), rows) if rows else ["none"])
+    if data.get("open_windows"):
+        rows = [(r["agent"], str(r["llm_calls"]), _lower(r["cost_usd"], r["lower_bound"])) for r in data["open_windows"]]
+        out += _section("Open windows (spend outside tasks no artifact has closed yet)", _table(("agent", "LLM calls", "spend"), rows))
     cache = data["cache"]
     lines = [cache["insufficient"]] if _why(cache) else [
-        "ratio by time: " + " ".join(f"{p['ratio'] * 100:.0f}%" if p["ratio"] is not None else "-" for p in cache["points"])
+        f"ratio per {cache['bucket_calls']} consecutive calls: "
+        + " ".join(f"{p['ratio'] * 100:.0f}%" if p["ratio"] is not None else "-" for p in cache["points"])
     ]
     lines += [f"drift at {d['t']}: {_fmt(d['before'], 'pct')} -> {_fmt(d['after'], 'pct')}; cause: {d['cause']}" for d in cache.get("drifts", [])]
     out += _section("Cache-read ratio over time", lines)
     budget = data["budget"]
+    title = f"Performance at a fixed budget ({budget.get('axis_label', 'tokens')})"
     if _why(budget):
         lines = [budget["insufficient"]]
     else:
-        lines = _table(("tokens", "tasks", "success"), [(f"{b['lo']:,.0f}-{b['hi']:,.0f}", str(b["tasks"]), _fmt(b["success_rate"], "pct")) for b in budget["bins"]])
+        lines = _table(("budget", "tasks", "success"), [(f"{b['lo']:,.4g}-{b['hi']:,.4g}" if budget.get("axis") == "usd" else f"{b['lo']:,.0f}-{b['hi']:,.0f}",
+                                                          str(b["tasks"]), _fmt(b["success_rate"], "pct")) for b in budget["bins"]])
         if budget.get("r2") is not None:
-            lines.append(f"share of success variance explained by log token spend: R^2 = {budget['r2']:.2f}")
+            lines.append(f"share of success variance explained by the log budget: R^2 = {budget['r2']:.2f} ({budget['fitted_on']})")
         for v in budget.get("versions", []):
-            lines.append(f"  matched budget {v['lo']:,.0f}-{v['hi']:,.0f}: {v['version']} {_fmt(v['success_rate'], 'pct')} of {v['tasks']}")
-    out += _section("Performance at fixed token budget", lines)
+            lines.append(f"  matched budget {v['lo']:,.4g}-{v['hi']:,.4g}: {v['version']} {_fmt(v['success_rate'], 'pct')} of {v['tasks']}")
+    out += _section(title, lines)
     rows = [
-        (r["task"], r["configuration"], str(r["attempts"]), str(r["successes"]), _fmt(r["mean_cost"], "usd"),
-         r["insufficient"] or _fmt(r["cost_of_pass"], "usd"))
+        (r["task"], r["agent"], r["configuration"], str(r["attempts"]), str(r["successes"]), _lower(r["mean_cost"], r["lower_bound"]),
+         r["insufficient"] or _lower(r["cost_of_pass"], r["lower_bound"]) + ("  frontier" if r["frontier"] else ""))
         for r in data["cost_of_pass"]
     ]
-    out += _section("Cost of pass (expected cost / success rate)", _table(("task", "configuration", "attempts", "passes", "cost/attempt", "cost of pass"), rows) if rows else ["no tasks"])
+    out += _section("Cost of pass (expected cost / success rate; frontier: the cheapest configuration per task and agent)",
+                    _table(("task", "agent", "configuration", "attempts", "passes", "cost/attempt", "cost of pass"), rows) if rows else ["no tasks"])
     rows = [
-        (r["configuration"], str(r["tasks"]), _fmt(r["mean_cost"], "usd"), _fmt(r["success_rate"], "pct"),
+        (r["configuration"], str(r["tasks"]), _lower(r["mean_cost"], r["lower_bound"]), _fmt(r["success_rate"], "pct"),
          "frontier" if r["frontier"] else f"dominated by {r['dominated_by']}" if r["frontier"] is False else r.get("insufficient") or "n/a")
         for r in data["pareto"]
     ]
     out += _section("Cost vs success: Pareto frontier", _table(("configuration", "tasks", "cost/task", "success", ""), rows) if rows else ["not enough tasks per configuration"])
-    axes = ("task_success", "verification_pass_rate", "long_horizon_retention", "tool_reliability", "privacy_findings_per_call", "mode_consistency")
-    rows = [[r["version"], str(r["tasks"])] + [_fmt(r.get(a), "" if a in ("privacy_findings_per_call", "long_horizon_retention") else "pct") for a in axes] for r in data["capability"]]
-    lines = _table(("version", "tasks", "success", "verification", "long-horizon", "tools", "privacy/call", "consistency"), rows) if rows else ["no versions"]
+    axes = ("task_success", "verification_pass_rate", "tool_reliability", "privacy_findings_per_call", "mode_consistency")
+    rows = [[r["version"], str(r["tasks"])] + [_fmt(r.get(a), "" if a == "privacy_findings_per_call" else "pct") for a in axes] for r in data["capability"]]
+    lines = _table(("version", "tasks", "success", "verification pass", "tools ok", "privacy/call", "consistency"), rows) if rows else ["no versions"]
     for r in data["capability"]:
         lines += [f"  {r['version']}: {axis}: {why}" for axis, why in sorted((r.get("notes") or {}).items())]
     out += _section("Capability vector (no single score)", lines)

@@ -88,6 +88,14 @@ PHASE = "agentyield.phase"
 """`work` (default) or `verification`."""
 PHASE_VERIFICATION = "verification"
 PHASE_WORK = "work"
+VERIFICATION_PASSED = "agentyield.verification.passed"
+"""On a `verification()` span: did the check pass (absent: not recorded)."""
+TASK_ARTIFACT_KINDS = "agentyield.task.artifact.kinds"
+TASK_ARTIFACT_ACCEPTED = "agentyield.task.artifact.accepted"
+"""Every artifact of a task, written at its end as two parallel arrays (kind; `true`/`false`/`unknown`), so none
+is lost to the span event limit."""
+TASK_ARTIFACTS_DROPPED = "agentyield.task.artifacts.dropped"
+"""Artifacts past the per-task bound, counted (`agentyield.limits.hit{agentyield.limit="task_artifacts"}`)."""
 
 # Derived values the span processor writes back on spans.
 COST_USD = "agentyield.cost.usd"

@@ -19,7 +19,10 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from . import _semconv as sc
 from ._version import __version__
 
-__all__ = ["Task", "artifact", "configure", "current_task", "task", "verification"]
+__all__ = ["Task", "Verification", "artifact", "configure", "current_task", "task", "verification"]
+
+MAX_TASK_ARTIFACTS = 10_000
+"""Artifacts one task keeps for its end-of-task arrays; more are counted in `agentyield.task.artifacts.dropped`."""
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -57,12 +60,32 @@ class Task:
         self.id = task_id
         self.agent = agent
         self._outcome_set = False
+        self._artifact_kinds: list[str] = []
+        self._artifact_accepted: list[str] = []
+        self._artifacts_dropped = 0
 
     def artifact(
         self, kind: str, *, id: str | None = None, accepted: bool | None = None, attributes: dict[str, Any] | None = None
     ) -> None:
-        """Record a completed artifact of this task (`accepted=None`: not yet judged)."""
+        """Record a completed artifact of this task (`accepted=None`: not yet judged).
+
+        It is an event on the task span (for trace viewers, within the SDK's event limit) and, at the task's
+        end, an entry of the task's artifact arrays, which the numbers are booked from: none is lost."""
         self.span.add_event(sc.ARTIFACT_EVENT, _artifact_attributes(kind, id, accepted, attributes))
+        if len(self._artifact_kinds) >= MAX_TASK_ARTIFACTS:
+            self._artifacts_dropped += 1
+            return
+        self._artifact_kinds.append(str(kind))
+        self._artifact_accepted.append("unknown" if accepted is None else ("true" if accepted else "false"))
+
+    def _end_attributes(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self._artifact_kinds:
+            out[sc.TASK_ARTIFACT_KINDS] = tuple(self._artifact_kinds)
+            out[sc.TASK_ARTIFACT_ACCEPTED] = tuple(self._artifact_accepted)
+        if self._artifacts_dropped:
+            out[sc.TASK_ARTIFACTS_DROPPED] = self._artifacts_dropped
+        return out
 
     def outcome(self, success: bool, *, score: float | None = None) -> None:
         """Record whether the task met its goal (the last call wins)."""
@@ -113,6 +136,7 @@ class task:  # noqa: N801 - used like a function: `with agentyield.task("fix-bug
                 span.set_attribute(sc.TASK_OUTCOME, "failure")
             span.set_attribute(sc.ERROR_TYPE, type(error).__qualname__)
             span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+        span.set_attributes(current._end_attributes())
         if _before_end is not None:
             _before_end(span)
         span.end()
@@ -178,25 +202,48 @@ def artifact(
     span.end()
 
 
+class Verification:
+    """A verification block in flight, as yielded by `verification()`: record whether the check passed."""
+
+    def __init__(self, span: trace.Span) -> None:
+        self.span = span
+        self.recorded = False
+
+    def passed(self, ok: bool = True) -> None:
+        """Record the check's result (the last call wins): the report's verification pass rate counts these."""
+        self.recorded = True
+        self.span.set_attribute(sc.VERIFICATION_PASSED, bool(ok))
+
+    def failed(self) -> None:
+        self.passed(False)
+
+
 class verification:  # noqa: N801
-    """Marks the work inside as verification (tests, review, self-critique): `agentyield.phase = "verification"`."""
+    """Marks the work inside as verification (tests, review, self-critique): `agentyield.phase = "verification"`.
+
+    `with agentyield.verification("tests") as check: ...; check.passed(ok)` records the result; an exception
+    leaving the block with no recorded result records a failure."""
 
     def __init__(self, name: str | None = None) -> None:
         self.name = name
-        self._entered: list[tuple[trace.Span, object]] = []
+        self._entered: list[tuple[Verification, object]] = []
 
-    def __enter__(self) -> None:
+    def __enter__(self) -> Verification:
         attributes = {sc.PHASE: sc.PHASE_VERIFICATION}
         span = _tracer.start_span(f"verification {self.name}" if self.name else "verification", attributes=attributes)
-        self._entered.append((span, context_api.attach(trace.set_span_in_context(span))))
+        handle = Verification(span)
+        self._entered.append((handle, context_api.attach(trace.set_span_in_context(span))))
+        return handle
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        span, token = self._entered.pop()
+        handle, token = self._entered.pop()
         context_api.detach(token)
-        span.end()
+        if exc is not None and not handle.recorded:
+            handle.span.set_attribute(sc.VERIFICATION_PASSED, False)
+        handle.span.end()
 
-    async def __aenter__(self) -> None:
-        self.__enter__()
+    async def __aenter__(self) -> Verification:
+        return self.__enter__()
 
     async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         self.__exit__(exc_type, exc, tb)

@@ -58,22 +58,26 @@ def finish(
     events: Callable[[], Iterable[tuple[str, Mapping[str, Any]]]],
     is_error: bool,
     duration_s: float,
+    start_s: float | None = None,
     scope: str | None = None,
     kind: str | None = None,
 ) -> Booked:
     """A span ended (or is about to): book it. `events` is called only for a task (the only kind that needs them).
-
-    `scope` (the span's instrumentation scope) names the source of a span agentyield cannot read; `kind`
-    overrides what the span says it is, as in `begin`."""
+    `start_s`, when the span started, picks the prices in force then (None: now). `scope` (the span's
+    instrumentation scope) names the source of a span agentyield cannot read; `kind` overrides what the span
+    says it is, as in `begin`."""
     kind = kind or normalize.classify(name, attributes)
     if kind == normalize.Kind.LLM:
         call = normalize.llm_call(attributes)
         call.duration_s = duration_s
+        call.time_s = start_s
         return Booked(kind, call, ledger.end_llm(span_id, call))
     if kind == normalize.Kind.TOOL:
         ledger.end_tool(span_id, normalize.tool_call(attributes, is_error))
     elif kind == normalize.Kind.TASK:
         return Booked(kind, task=ledger.end_task(span_id, normalize.task_record(attributes, events(), is_error, span_id)))
+    elif kind == normalize.Kind.VERIFICATION:
+        ledger.end_verification(span_id, normalize.verification_passed(attributes))
     elif kind == normalize.Kind.ARTIFACT:
         artifact = normalize.window_artifact(attributes)
         return Booked(kind, window=(artifact, ledger.end_window_artifact(span_id, artifact)))

@@ -53,7 +53,9 @@ class Limits:
 class Totals:
     cost: Decimal = Decimal(0)
     input: int = 0
-    """Uncached input tokens."""
+    """Uncached input tokens (including those of calls that did not report their cache use)."""
+    input_cache_unreported: int = 0
+    """The part of `input` from calls that did not say what they read from or wrote to the cache."""
     cache_read: int = 0
     cache_write: int = 0
     output: int = 0
@@ -67,6 +69,7 @@ class Totals:
     def add(self, other: Totals) -> None:
         self.cost += other.cost
         self.input += other.input
+        self.input_cache_unreported += other.input_cache_unreported
         self.cache_read += other.cache_read
         self.cache_write += other.cache_write
         self.output += other.output
@@ -78,8 +81,9 @@ class Totals:
 
     @property
     def cache_read_ratio(self) -> float | None:
-        """cache_read / (input + cache_read + cache_write): a share of tokens, not of spend."""
-        denominator = self.input + self.cache_read + self.cache_write
+        """cache_read / (input + cache_read + cache_write) over the calls that reported their cache use: a share of
+        tokens, not of spend."""
+        denominator = self.input - self.input_cache_unreported + self.cache_read + self.cache_write
         return self.cache_read / denominator if denominator else None
 
 
@@ -100,6 +104,8 @@ class _Task:
     verification_cost: Decimal = Decimal(0)
     privacy_findings: int | None = None
     """Findings in its own scanned calls; None while none of its calls was scanned."""
+    verifications: list[bool] = field(default_factory=list)
+    """Its own recorded verification results (pass or fail), in order."""
 
     def total(self) -> Totals:
         out = Totals()
@@ -138,6 +144,13 @@ class _Series:
     reasoning: int = 0
     cost: Decimal = Decimal(0)
     savings: Decimal = Decimal(0)
+    """Gross: cache reads at the uncached rate minus at the cache-read rate."""
+    write_premium: Decimal = Decimal(0)
+    """What cache writes cost above the uncached rate (net savings = savings - write_premium)."""
+    not_billed: int = 0
+    cache_unreported: int = 0
+    input_cache_unreported: int = 0
+    ttl_assumed: int = 0
     privacy_findings: int = 0
     genai_labels: tuple[Any, ...] = ()
     input_labels: tuple[Any, ...] = ()
@@ -149,12 +162,16 @@ class _Series:
         self.output_labels = (*self.genai_labels, "output")
 
 
+def _is_http_error(error_type: str | None) -> bool:
+    """`error.type` is the HTTP status for an error response (the conventions' rule, and agentyield's)."""
+    return error_type is not None and len(error_type) == 3 and error_type.isdigit() and error_type[0] in "45"
+
+
 def _view_calls(s: _Series) -> list[tuple[tuple[Any, ...], int]]:
     out = []
-    if s.priced:
-        out.append(((s.provider, s.request_model, s.agent, "true"), s.priced))
-    if s.unpriced:
-        out.append(((s.provider, s.request_model, s.agent, "false"), s.unpriced))
+    for value, count in (("true", s.priced), ("false", s.unpriced), ("not_billed", s.not_billed)):
+        if count:
+            out.append(((s.provider, s.request_model, s.agent, value), count))
     return out
 
 
@@ -162,7 +179,10 @@ def _view_tokens(s: _Series) -> list[tuple[tuple[Any, ...], int]]:
     if not s.with_usage:
         return []
     base = (s.provider, s.model, s.agent)
-    return [((*base, "input"), s.input), ((*base, "cache_read"), s.cache_read), ((*base, "cache_write"), s.cache_write), ((*base, "output"), s.output)]
+    out = [((*base, "input"), s.input - s.input_cache_unreported), ((*base, "cache_read"), s.cache_read), ((*base, "cache_write"), s.cache_write), ((*base, "output"), s.output)]
+    if s.cache_unreported:
+        out.append(((*base, "input_cache_unreported"), s.input_cache_unreported))
+    return out
 
 
 _CALL_VIEWS: dict[str, Callable[[_Series], list[tuple[tuple[Any, ...], Any]]]] = {
@@ -171,6 +191,9 @@ _CALL_VIEWS: dict[str, Callable[[_Series], list[tuple[tuple[Any, ...], Any]]]] =
     "agentyield.reasoning.tokens": lambda s: [((s.provider, s.model, s.agent), s.reasoning)] if s.with_usage else [],
     "agentyield.cost.usd": lambda s: [((s.provider, s.model, s.agent, s.phase), s.cost)] if s.priced else [],
     "agentyield.cache.savings.usd": lambda s: [((s.provider, s.model, s.agent), s.savings)] if s.priced else [],
+    "agentyield.cache.write_premium.usd": lambda s: [((s.provider, s.model, s.agent), s.write_premium)] if s.priced else [],
+    "agentyield.usage.cache_unreported": lambda s: [((s.provider, s.model, s.agent), s.cache_unreported)] if s.cache_unreported else [],
+    "agentyield.usage.cache_ttl_assumed": lambda s: [((s.provider, s.model, s.agent), s.ttl_assumed)] if s.ttl_assumed else [],
     "agentyield.usage.missing": lambda s: [((s.provider, s.model, s.agent), s.missing)] if s.missing else [],
     "agentyield.usage.inconsistent": lambda s: [((s.provider, s.model, s.agent), s.inconsistent)] if s.inconsistent else [],
     "agentyield.privacy.findings": lambda s: [((s.agent,), s.privacy_findings)] if s.privacy_findings else [],
@@ -185,6 +208,10 @@ class PricedCall:
     phase: str
     task_id: str | None = None
     rates: Rates | None = None
+    savings: Decimal | None = None
+    """Gross cache savings of the call (None when it has no rates)."""
+    write_premium: Decimal | None = None
+    """What its cache writes cost above the uncached rate (None when it has no rates)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,11 +228,14 @@ class TaskResult:
     accepted_kinds: tuple[str, ...]
     attributable: Decimal | None
     """What its accepted artifacts pay for; None when an unpriced call is in it."""
+    attributable_known: Decimal
+    """The priced part of `attributable`: what is booked as unproductive when it produced nothing accepted."""
     models: tuple[str, ...]
     """Models of its own calls, most used first."""
     tools: tuple[ToolUse, ...]
     verification_cost: Decimal
     privacy_findings: int | None
+    verifications: tuple[bool, ...] = ()
 
     @property
     def accepted_artifacts(self) -> int:
@@ -214,9 +244,17 @@ class TaskResult:
 
 class Ledger:
     def __init__(
-        self, prices: PriceBook, *, default_agent: str = "default", limits: Limits = Limits(), sink: Sink | None = None
+        self,
+        prices: PriceBook,
+        *,
+        default_agent: str = "default",
+        limits: Limits = Limits(),
+        sink: Sink | None = None,
+        reprice: bool = False,
     ) -> None:
         self.prices = prices
+        self.reprice = reprice
+        """Price every call from `prices`, even one whose span carries the cost agentyield recorded when it ran."""
         self.default_agent = default_agent
         self.limits = limits
         self.sink: Sink = sink or (lambda name, value, labels: None)
@@ -305,6 +343,7 @@ class Ledger:
         target.llm_calls += 1
         price: Decimal | None = None
         rates: Rates | None = None
+        savings = premium = None
         if task is not None:
             task.models[call.model] = task.models.get(call.model, 0) + 1
         if call.privacy_findings is not None:
@@ -312,8 +351,11 @@ class Ledger:
             if task is not None:
                 task.privacy_findings = (task.privacy_findings or 0) + call.privacy_findings
         input_tokens, output_tokens = call.input_tokens, call.output_tokens
+        not_billed = False
         if call.usage_missing or input_tokens is None or output_tokens is None:
             series.missing += 1
+            # The provider answered with an HTTP error and reported no usage: it bills nothing for a refused request.
+            not_billed = _is_http_error(call.error_type)
         else:
             cache_read, cache_write = call.cache_read_tokens or 0, call.cache_write_tokens or 0
             uncached = input_tokens - cache_read - cache_write
@@ -323,23 +365,42 @@ class Ledger:
             else:
                 series.with_usage += 1
                 series.input += uncached
+                target.input += uncached
+                if not call.cache_reported:  # the source said nothing of the cache: its input may hide cache reads
+                    series.cache_unreported += 1
+                    series.input_cache_unreported += uncached
+                    target.input_cache_unreported += uncached
                 series.cache_read += cache_read
                 series.cache_write += cache_write
                 series.output += output_tokens
                 series.reasoning += call.reasoning_tokens
-                target.input += uncached
                 target.cache_read += cache_read
                 target.cache_write += cache_write
                 target.output += output_tokens
                 target.reasoning += call.reasoning_tokens
-                rates = self.prices.rates(call.provider, call.model, input_tokens)
+                rates = self.prices.rates(call.provider, call.model, input_tokens, at=call.time_s)
                 if rates is None and call.request_model != call.model:
-                    rates = self.prices.rates(call.provider, call.request_model, input_tokens)
+                    rates = self.prices.rates(call.provider, call.request_model, input_tokens, at=call.time_s)
                 if rates is not None:
-                    write_1h = min(call.cache_write_1h_tokens, cache_write)
-                    price = cost(TokenCounts(uncached, cache_read, cache_write - write_1h, write_1h, output_tokens), rates)
-                    series.cost += price
-                    series.savings += cache_read * (rates.uncached_input - rates.cache_read)
+                    write_1h = min(call.cache_write_1h_tokens or 0, cache_write)
+                    write_5m = cache_write - write_1h
+                    if write_5m and call.cache_write_1h_tokens is None and rates.cache_write_1h != rates.cache_write_5m:
+                        series.ttl_assumed += 1  # no TTL split reported: priced at the 5-minute rate
+                    if self.reprice or call.recorded_cost is None:
+                        price = cost(TokenCounts(uncached, cache_read, write_5m, write_1h, output_tokens), rates)
+                    savings = cache_read * (rates.uncached_input - rates.cache_read)
+                    premium = write_5m * (rates.cache_write_5m - rates.uncached_input) + write_1h * (
+                        rates.cache_write_1h - rates.uncached_input
+                    )
+                    series.savings += savings
+                    series.write_premium += premium
+        if not_billed:
+            price = Decimal(0)
+            series.not_billed += 1
+        elif not self.reprice and call.recorded_cost is not None:
+            price = Decimal(repr(call.recorded_cost))  # the cost agentyield recorded when the call ran
+        elif not self.reprice and call.recorded_unpriced:
+            price = None
         sink = self.sink
         if input_tokens is not None:
             sink("gen_ai.client.token.usage", input_tokens, series.input_labels)
@@ -353,13 +414,15 @@ class Ledger:
             if task is not None:
                 task.attributable_unpriced += 1
         else:
-            series.priced += 1
+            if not not_billed:
+                series.priced += 1
+            series.cost += price
             target.cost += price
             if task is not None:
                 task.attributable += price
                 if phase == sc.PHASE_VERIFICATION:
                     task.verification_cost += price
-        return PricedCall(price, agent, phase, task.task_id if task is not None else None, rates)
+        return PricedCall(price, agent, phase, task.task_id if task is not None else None, rates, savings, premium)
 
     def _window(self, agent: str) -> Totals:
         window = self.windows.get(agent)
@@ -369,6 +432,17 @@ class Ledger:
                 return self.windows.setdefault(OTHER, Totals())
             window = self.windows[agent] = Totals()
         return window
+
+    def open_windows(self) -> dict[str, Totals]:
+        """Spend outside tasks that no artifact has closed yet, by agent: booked nowhere else until one does."""
+        with self._lock:
+            out: dict[str, Totals] = {}
+            for agent, window in self.windows.items():
+                if window.llm_calls:
+                    copy = Totals()
+                    copy.add(window)
+                    out[agent] = copy
+            return out
 
     def counter(self, name: str) -> dict[tuple[Any, ...], Any]:
         """A snapshot of one counter: label tuple -> running total (the LLM-call ones summed from their series)."""
@@ -403,6 +477,20 @@ class Ledger:
             key = (self._label(sc.GEN_AI_AGENT_NAME, agent), self._label(sc.GEN_AI_TOOL_NAME, call.name), "true" if call.error else "false")
             self.counters["agentyield.tool.calls"][key] += 1
 
+    def end_verification(self, span_id: int, passed: bool | None) -> None:
+        """A verification block ended with a recorded outcome (or none): count it, and keep it on its task."""
+        with self._lock:
+            node = self._nodes.pop(span_id, None)
+            task = node.task if node is not None else None
+            agent = task.agent if task is not None else self.default_agent
+            state = "unknown" if passed is None else ("true" if passed else "false")
+            self.counters["agentyield.verifications"][(self._label(sc.GEN_AI_AGENT_NAME, agent), state)] += 1
+            if task is not None and passed is not None:
+                if len(task.verifications) < self.limits.max_tools_per_task:
+                    task.verifications.append(passed)
+                else:
+                    self.limits_hit["task_verifications"] += 1
+
     def end_task(self, span_id: int, record: TaskRecord) -> TaskResult:
         """A task ended: book its outcome, artifacts and cost."""
         with self._lock:
@@ -420,13 +508,17 @@ class Ledger:
             outcome = record.outcome or "unknown"
             self.counters["agentyield.tasks"][(agent, name, outcome)] += 1
             accepted = self._book_artifacts(record.artifacts, agent)
-            complete = task.attributable_unpriced == 0 and total.unpriced_calls == 0
+            if record.artifacts_dropped:
+                self.limits_hit["task_artifacts"] += record.artifacts_dropped
+            # No LLM call seen in its tree: its cost is unknown (a client agentyield cannot see?), not $0.
+            seen = total.llm_calls > 0
+            complete = seen and task.attributable_unpriced == 0 and total.unpriced_calls == 0
             if complete:
                 self.sink("agentyield.task.cost.usd", float(total.cost), (agent, name, outcome))
             else:
                 self.counters["agentyield.tasks.cost_unknown"][(agent, name)] += 1
             if accepted:
-                if task.attributable_unpriced == 0:
+                if seen and task.attributable_unpriced == 0:
                     for kind in accepted:
                         self.sink("agentyield.artifact.cost.usd", float(task.attributable / len(accepted)), (agent, kind))
             elif task.parent is not None:
@@ -442,10 +534,12 @@ class Ledger:
                 own=task.own,
                 accepted_kinds=tuple(a.kind for a in record.artifacts if a.accepted),
                 attributable=task.attributable if task.attributable_unpriced == 0 else None,
+                attributable_known=task.attributable,
                 models=tuple(sorted(task.models, key=lambda m: -task.models[m])),
                 tools=tuple(task.tools),
                 verification_cost=task.verification_cost,
                 privacy_findings=task.privacy_findings,
+                verifications=tuple(task.verifications),
             )
 
     def _book_artifacts(self, artifacts: list[ArtifactRecord], agent: Any) -> list[Any]:
@@ -468,7 +562,7 @@ class Ledger:
             label = self._label(sc.GEN_AI_AGENT_NAME, agent)
             accepted = self._book_artifacts([artifact], label)
             if accepted:
-                if window.unpriced_calls == 0:
+                if window.llm_calls and window.unpriced_calls == 0:
                     self.sink("agentyield.artifact.cost.usd", float(window.cost), (label, accepted[0]))
             else:
                 self.counters["agentyield.unproductive.cost.usd"][(label, WINDOW)] += window.cost

@@ -31,13 +31,17 @@ COUNTERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "agentyield.tokens": ("{token}", "Billed tokens by disjoint kind", (PROVIDER, MODEL, AGENT, "agentyield.token.kind")),
     "agentyield.reasoning.tokens": ("{token}", "Reasoning tokens (part of output)", (PROVIDER, MODEL, AGENT)),
     "agentyield.cost.usd": ("{USD}", "Spend on priced LLM calls", (PROVIDER, MODEL, AGENT, sc.PHASE)),
-    "agentyield.cache.savings.usd": ("{USD}", "What cache reads saved against the uncached price", (PROVIDER, MODEL, AGENT)),
+    "agentyield.cache.savings.usd": ("{USD}", "Gross: what cache reads saved against the uncached price", (PROVIDER, MODEL, AGENT)),
+    "agentyield.cache.write_premium.usd": ("{USD}", "What cache writes cost above the uncached price (net savings = gross - this)", (PROVIDER, MODEL, AGENT)),
     "agentyield.tasks": ("{task}", "Finished tasks by outcome", (AGENT, sc.TASK_NAME, sc.TASK_OUTCOME)),
     "agentyield.artifacts": ("{artifact}", "Completed artifacts", (AGENT, sc.ARTIFACT_KIND, sc.ARTIFACT_ACCEPTED)),
     "agentyield.unproductive.cost.usd": ("{USD}", "Spend of work that produced no accepted artifact", (AGENT, sc.TASK_NAME)),
     "agentyield.tasks.cost_unknown": ("{task}", "Tasks whose cost is unknown (unpriced calls)", (AGENT, sc.TASK_NAME)),
     "agentyield.usage.missing": ("{call}", "LLM calls that reported no usage", (PROVIDER, MODEL, AGENT)),
     "agentyield.usage.inconsistent": ("{call}", "LLM calls whose usage cannot be priced correctly", (PROVIDER, MODEL, AGENT)),
+    "agentyield.usage.cache_unreported": ("{call}", "LLM calls whose source did not report cache use (left out of the cache-read ratio)", (PROVIDER, MODEL, AGENT)),
+    "agentyield.usage.cache_ttl_assumed": ("{call}", "Cache writes with no TTL split, priced at the 5-minute rate", (PROVIDER, MODEL, AGENT)),
+    "agentyield.verifications": ("{check}", "Verification blocks by recorded result", (AGENT, sc.VERIFICATION_PASSED)),
     "agentyield.tool.calls": ("{call}", "Tool calls", (AGENT, sc.GEN_AI_TOOL_NAME, "agentyield.tool.error")),
     "agentyield.privacy.findings": ("{finding}", "Personal data and secrets sent to providers (opt-in scan)", (AGENT,)),
     "agentyield.spans.duplicate": ("{span}", "LLM spans of a call already booked (nested, or same response id), not counted again", (PROVIDER,)),
@@ -86,6 +90,10 @@ class LedgerMetrics:
         )
         for name, (unit, text, keys) in COUNTERS.items():
             meter.create_observable_counter(name, [self._observer(name, keys)], unit=unit, description=text)
+        meter.create_observable_gauge(
+            "agentyield.window.open.cost.usd", [self._open_windows], unit="{USD}",
+            description="Spend outside tasks since the agent's last artifact (booked on the next one)",
+        )
 
     def record(self, name: str, value: float, labels: tuple[Any, ...]) -> None:
         """The ledger's sink, called under the ledger's lock: O(1), no instrument call on the host's thread."""
@@ -106,6 +114,9 @@ class LedgerMetrics:
         with self._ledger._lock:
             hits = list(self._ledger.limits_hit.items())
         return [Observation(n, {"agentyield.limit": k}) for k, n in hits]
+
+    def _open_windows(self, options: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(float(w.cost), {AGENT: agent}) for agent, w in self._ledger.open_windows().items()]
 
     def _observer(self, name: str, keys: tuple[str, ...]) -> Any:
         def observe(options: CallbackOptions) -> Iterable[Observation]:

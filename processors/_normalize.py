@@ -14,7 +14,7 @@ from agentyield import _semconv as sc
 from ._conventions import ANY, FIGURES, KIND_RULES, KIND_MARKERS, LLM_HINTS, OPERATION_ALIASES, TASK_NAME_KEYS, TOOL_NAME_KEYS
 from ._records import ArtifactRecord, LLMCallRecord, TaskRecord, ToolCallRecord
 
-__all__ = ["Kind", "classify", "has_usage", "is_known_step", "llm_call", "looks_like_llm", "phase_of", "response_id", "task_record", "tool_call", "window_artifact"]
+__all__ = ["Kind", "classify", "has_usage", "is_known_step", "llm_call", "looks_like_llm", "phase_of", "response_id", "task_record", "tool_call", "verification_passed", "window_artifact"]
 
 
 class Kind:
@@ -22,6 +22,7 @@ class Kind:
     TOOL = "tool"
     TASK = "task"
     ARTIFACT = "artifact"
+    VERIFICATION = "verification"
     OTHER = "other"
 
 
@@ -34,7 +35,14 @@ def classify(name: str, attributes: Mapping[str, Any]) -> str:
             return kind
     if name == sc.ARTIFACT_EVENT and sc.ARTIFACT_KIND in attributes:
         return Kind.ARTIFACT
+    if attributes.get(sc.PHASE) == sc.PHASE_VERIFICATION:
+        return Kind.VERIFICATION
     return Kind.OTHER
+
+
+def verification_passed(attributes: Mapping[str, Any]) -> bool | None:
+    passed = attributes.get(sc.VERIFICATION_PASSED)
+    return passed if isinstance(passed, bool) else None
 
 
 def looks_like_llm(attributes: Mapping[str, Any]) -> bool:
@@ -100,7 +108,7 @@ def llm_call(attributes: Mapping[str, Any]) -> LLMCallRecord:
         output_tokens=output_tokens,
         cache_read_tokens=_count(attributes, FIGURES["cache_read"]),
         cache_write_tokens=_count(attributes, FIGURES["cache_write"]),
-        cache_write_1h_tokens=_count(attributes, FIGURES["cache_write_1h"]) or 0,
+        cache_write_1h_tokens=_count(attributes, FIGURES["cache_write_1h"]),
         reasoning_tokens=_count(attributes, FIGURES["reasoning"]) or 0,
         usage_missing=input_tokens is None or output_tokens is None or attributes.get(sc.USAGE_MISSING) is True,
         phase=phase_of(attributes),
@@ -108,6 +116,8 @@ def llm_call(attributes: Mapping[str, Any]) -> LLMCallRecord:
         error_type=attributes.get(sc.ERROR_TYPE),
         privacy_findings=_count(attributes, (sc.PRIVACY_FINDINGS,)),
         agent=_text(attributes, "agent"),
+        recorded_cost=float(recorded) if type(recorded := attributes.get(sc.COST_USD)) in (int, float) and recorded >= 0 else None,
+        recorded_unpriced=attributes.get(sc.PRICED) is False,
     )
 
 
@@ -128,6 +138,18 @@ def _artifact(attributes: Mapping[str, Any]) -> ArtifactRecord:
     )
 
 
+_ACCEPTED = {"true": True, "false": False}
+
+
+def _task_artifacts(attributes: Mapping[str, Any], events: Iterable[tuple[str, Mapping[str, Any]]]) -> list[ArtifactRecord]:
+    """A task's artifacts: from the arrays agentyield writes at its end (complete whatever the span event limit),
+    else from its artifact events (spans written by older versions or by hand)."""
+    kinds, accepted = attributes.get(sc.TASK_ARTIFACT_KINDS), attributes.get(sc.TASK_ARTIFACT_ACCEPTED)
+    if isinstance(kinds, (tuple, list)) and isinstance(accepted, (tuple, list)) and len(kinds) == len(accepted):
+        return [ArtifactRecord(str(k), _ACCEPTED.get(a)) for k, a in zip(kinds, accepted)]
+    return [_artifact(a) for n, a in events if n == sc.ARTIFACT_EVENT]
+
+
 def task_record(
     attributes: Mapping[str, Any], events: Iterable[tuple[str, Mapping[str, Any]]], is_error: bool, span_id: int = 0
 ) -> TaskRecord:
@@ -146,9 +168,10 @@ def task_record(
         name=str(_first(attributes, TASK_NAME_KEYS) or "unknown"),
         agent=agent,
         outcome=outcome,
-        artifacts=[_artifact(a) for n, a in events if n == sc.ARTIFACT_EVENT],
+        artifacts=_task_artifacts(attributes, events),
         version=str(version) if version is not None else None,
         score=float(score) if type(score) in (int, float) else None,
+        artifacts_dropped=dropped if type(dropped := attributes.get(sc.TASK_ARTIFACTS_DROPPED)) is int and dropped > 0 else 0,
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["CallRow", "TaskRow", "ToolUse", "WindowArtifact"]
+__all__ = ["CallRow", "OpenWindow", "TaskRow", "ToolUse", "WindowArtifact"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +27,20 @@ class WindowArtifact:
     kind: str
     accepted: bool | None
     cost: float | None
-    """The window's spend (None when it contains an unpriced call)."""
+    """The window's spend (None when it contains an unpriced call, or no LLM call at all)."""
+    llm_calls: int = 0
+    cost_known: float = 0.0
+    """The priced part of the window's spend."""
+
+
+@dataclass(frozen=True, slots=True)
+class OpenWindow:
+    """A persistent agent's spend since its last artifact, still open at the end of the input."""
+
+    agent: str
+    llm_calls: int
+    cost_known: float
+    unpriced_calls: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +63,14 @@ class CallRow:
     uncached_input_rate: float | None = None
     """USD per uncached input token (None when unpriced): prices missed caching."""
     cache_read_rate: float | None = None
+    cache_reported: bool = True
+    """False when the source did not say what the call read from or wrote to the cache."""
+    has_usage: bool = True
+    savings: float | None = None
+    """Gross USD its cache reads saved (None when it has no rates): the ledger's figure."""
+    write_premium: float | None = None
+    """USD its cache writes cost above the uncached rate (None when it has no rates): the ledger's figure."""
+    reasoning: int = 0
 
 
 @dataclass(slots=True)
@@ -68,6 +89,8 @@ class TaskRow:
     score: float | None
     cost: float | None
     """Total cost including sub-tasks; None when any call was unpriced."""
+    cost_known: float
+    """The priced part of the total cost (a lower bound when `cost` is None)."""
     input: int
     cache_read: int
     cache_write: int
@@ -78,6 +101,8 @@ class TaskRow:
     """Models that served the task's own calls, most used first."""
     attributable_cost: float | None
     """What the task's accepted artifacts pay for (own cost plus unproductive sub-tasks'; docs/metrics.md)."""
+    attributable_known: float
+    """The priced part of the attributable cost (what the live metrics book when a call is unpriced)."""
     accepted_kinds: tuple[str, ...]
     """The kind of each accepted artifact (repeated kinds repeat)."""
     artifacts_rejected: int
@@ -86,6 +111,9 @@ class TaskRow:
     verification_cost: float = 0.0
     privacy_findings: int | None = None
     """Privacy findings in the task's own scanned calls; None when none of them was scanned."""
+    verifications: tuple[bool, ...] = ()
+    """Outcomes recorded with `verification(...).passed(...)`, in order."""
+    input_cache_unreported: int = 0
     attributes: dict[str, object] = field(default_factory=dict)
 
     @property

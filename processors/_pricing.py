@@ -158,7 +158,8 @@ class PriceBook:
 
     def __init__(self, price_file: str | Path | None = None, *, clock: Callable[[], float] = time.time) -> None:
         self._user = _load_price_file(price_file) if price_file else {}
-        self._resolved: dict[tuple[str, str], tuple[int, _Tiered | None]] = {}
+        self._resolved: dict[tuple[str, str, int], _Tiered | None] = {}
+        """(provider, model, half hour) -> rates; replaying old and new calls side by side keeps both."""
         self._lock = fork_safe_lock(self)
         self._clock = clock
         import genai_prices
@@ -166,16 +167,17 @@ class PriceBook:
         self.version = f"genai-prices {genai_prices.__version__}" + (f" + {Path(price_file).name}" if price_file else "")
         """Which price data produced a number: recorded on every priced span."""
 
-    def rates(self, provider: str, model: str, total_input: int) -> Rates | None:
-        key = (provider, model)
-        period = int(self._clock() // _PERIOD_S)
-        cached = self._resolved.get(key)
-        if cached is None or cached[0] != period:
+    def rates(self, provider: str, model: str, total_input: int, at: float | None = None) -> Rates | None:
+        """The rates in force at `at` (seconds since the epoch; None: now) for a call of `total_input` tokens."""
+        period = int((self._clock() if at is None else at) // _PERIOD_S)
+        key = (provider, model, period)
+        try:
+            tiered = self._resolved[key]
+        except KeyError:
             with self._lock:
                 if len(self._resolved) >= 1024:  # bounded: a flood of model names cannot grow this forever
                     self._resolved.clear()
-                cached = self._resolved[key] = (period, self._resolve(provider, model, period * _PERIOD_S))
-        tiered = cached[1]
+                tiered = self._resolved[key] = self._resolve(provider, model, period * _PERIOD_S)
         return None if tiered is None else tiered.for_input(total_input)
 
     def _resolve(self, provider: str, model: str, at: float) -> _Tiered | None:

@@ -102,7 +102,7 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
         duration_s = (end_time - span.start_time) / 1e9
         events = lambda: [(event.name, event.attributes or {}) for event in span.events]  # noqa: E731
         scope = span.instrumentation_scope.name if span.instrumentation_scope is not None else None
-        booked = finish(self.ledger, span.context.span_id, span.name, attributes, events, is_error, duration_s, scope)
+        booked = finish(self.ledger, span.context.span_id, span.name, attributes, events, is_error, duration_s, span.start_time / 1e9, scope=scope)
         if booked.priced is not None:
             priced = booked.priced
             # Which price table priced it is an attribute of agentyield's instrumentation scope, not of each span.

@@ -19,10 +19,11 @@ class LLMCallRecord:
     input_tokens: int | None
     """Includes cache reads and writes (the conventions' meaning)."""
     output_tokens: int | None
-    cache_read_tokens: int | None = 0
-    """None when the source did not report it (unknown, not 0)."""
-    cache_write_tokens: int | None = 0
-    cache_write_1h_tokens: int = 0
+    cache_read_tokens: int | None = None
+    """None: the source did not report cache reads (unknown, not 0)."""
+    cache_write_tokens: int | None = None
+    cache_write_1h_tokens: int | None = None
+    """None: no TTL split reported (Anthropic writes are then priced at the 5-minute rate, marked assumed)."""
     reasoning_tokens: int = 0
     usage_missing: bool = False
     phase: str | None = None
@@ -34,6 +35,16 @@ class LLMCallRecord:
     """None when the call was not scanned."""
     agent: str | None = None
     """`gen_ai.agent.name` on the call's own span: whose spend it is when it belongs to no task."""
+    time_s: float | None = None
+    """When the call ended (seconds since the epoch): prices are those in force then. None: now."""
+    recorded_cost: float | None = None
+    """`agentyield.cost.usd` that agentyield wrote on the span when it ran: replay keeps it unless re-pricing."""
+    recorded_unpriced: bool = False
+    """The span says agentyield could not price it when it ran (`agentyield.priced = false`)."""
+
+    @property
+    def cache_reported(self) -> bool:
+        return self.cache_read_tokens is not None or self.cache_write_tokens is not None
 
 
 @dataclass(slots=True)
@@ -62,3 +73,5 @@ class TaskRecord:
     version: str | None = None
     """`gen_ai.agent.version`: agent versions are compared as configurations."""
     score: float | None = None
+    artifacts_dropped: int = 0
+    """Artifacts past the per-task bound of `agentyield.task()` (counted as a limit hit)."""

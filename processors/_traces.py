@@ -47,7 +47,10 @@ class SpanRow:
     attributes: dict[str, Any]
     events: list[tuple[str, dict[str, Any]]]
     service: str | None
+    price_source: str | None = None
+    """`agentyield.price.source` of the span's instrumentation scope: the price data that priced it live."""
     scope: str | None = None
+    """The instrumentation scope's name: which source wrote the span."""
 
 
 class CallWindow:
@@ -70,7 +73,8 @@ class CallWindow:
         for key in keys:
             for trace_id, start, end, other in self._calls.get(key, ()):
                 overlaps = start <= span.end_ns and span.start_ns <= end
-                if trace_id != span.trace_id and overlaps and (other == response or other is None or response is None):
+                ids_agree = other == response if other is not None and response is not None else (other is None) != (response is None)
+                if trace_id != span.trace_id and overlaps and ids_agree:
                     return True
         for key in keys:
             seen = self._calls.get(key)
@@ -167,9 +171,11 @@ def book_spans(
             ledger.start(call_id, span.span_id, normalize.Kind.LLM)
             call = normalize.llm_call(span.attributes)
             call.duration_s = duration_s
+            call.time_s = span.start_ns / 1e9
             ledger.count("agentyield.usage.rollups", "gen_ai.provider.name", call.provider)
             yield span, Booked(normalize.Kind.LLM, call, ledger.end_llm(call_id, call))
         booked = finish(
-            ledger, span.span_id, span.name, span.attributes, lambda: span.events, span.is_error, duration_s, span.scope, kind
+            ledger, span.span_id, span.name, span.attributes, lambda: span.events, span.is_error, duration_s,
+            span.start_ns / 1e9, scope=span.scope, kind=kind,
         )
         yield span, booked

@@ -22,15 +22,14 @@ from agentyield.processors._analyses import (
     missed_caching,
     pareto,
     report_data,
-    time_buckets,
     tool_credit,
     unproductive,
 )
-from agentyield.processors._population import CallRow, TaskRow, ToolUse
+from agentyield.processors._population import CallRow, TaskRow, ToolUse, WindowArtifact
 
 T0 = 1_800_000_000.0  # a whole hour (and minute) since the epoch: buckets of 60 s start on it
 U_RATE, R_RATE = 3e-6, 0.3e-6  # uncached input and cache-read USD per token
-TOP_KEYS = {"summary", "artifact_costs", "unproductive", "cache", "budget", "cost_of_pass", "pareto", "capability", "tool_credit"}
+TOP_KEYS = {"summary", "artifact_costs", "unproductive", "open_windows", "cache", "budget", "cost_of_pass", "pareto", "capability", "tool_credit"}
 
 _ids = iter(range(1, 1_000_000))
 
@@ -53,25 +52,33 @@ def task(
     accepted: tuple[str, ...] = (),
     tools: tuple[ToolUse, ...] = (),
     privacy: int = 0,
+    output: int = 0,
+    known: float | None = None,
+    verifications: tuple[bool, ...] = (),
 ) -> TaskRow:
-    """A task row with only what an analysis reads set; tokens are all uncached input."""
+    """A task row with only what an analysis reads set; `tokens` are all uncached input. `known` is the priced
+    part of the cost (default: the cost, or 0 when unknown)."""
+    attributable_cost = cost if attributable is None else attributable
     return TaskRow(
         task_id=task_id or f"t{next(_ids)}", name=name, agent=agent, version=version, parent_id=parent_id,
-        start_s=start, end_s=start + duration, outcome=outcome, score=None, cost=cost, input=tokens, cache_read=0,
-        cache_write=0, output=0, reasoning=0, llm_calls=llm_calls, models=(model,),
-        attributable_cost=cost if attributable is None else attributable, accepted_kinds=accepted,
-        artifacts_rejected=0, artifacts_unknown=0, tools=tools, privacy_findings=privacy,
+        start_s=start, end_s=start + duration, outcome=outcome, score=None, cost=cost,
+        cost_known=known if known is not None else (cost or 0.0), input=tokens, cache_read=0,
+        cache_write=0, output=output, reasoning=0, llm_calls=llm_calls, models=(model,),
+        attributable_cost=attributable_cost, attributable_known=known if known is not None else (attributable_cost or 0.0),
+        accepted_kinds=accepted, artifacts_rejected=0, artifacts_unknown=0, tools=tools, privacy_findings=privacy,
+        verifications=verifications,
     )
 
 
 def call(
     minute: float, *, agent: str = "coder", model: str = "m", prefix: str | None = "aaa", input: int = 100,
-    cache_read: int = 0, priced: bool = True,
+    cache_read: int = 0, priced: bool = True, cache_reported: bool = True, task_id: str | None = None, cost: float = 0.001,
 ) -> CallRow:
     return CallRow(
         time_s=T0 + 60 * minute + 10, agent=agent, provider="p", model=model, input=input, cache_read=cache_read,
-        cache_write=0, output=10, cost=0.001 if priced else None, prefix_hash=prefix, task_id=None,
+        cache_write=0, output=10, cost=cost if priced else None, prefix_hash=prefix, task_id=task_id,
         uncached_input_rate=U_RATE if priced else None, cache_read_rate=R_RATE if priced else None,
+        cache_reported=cache_reported, savings=cache_read * (U_RATE - R_RATE) if priced else None, write_premium=0.0 if priced else None,
     )
 
 
@@ -91,7 +98,7 @@ def test_budget_planted_r2_and_fit_by_hand() -> None:
     L·(1, 2, 3, 4) and y = (0, 0, 1, 1), Sxx = 5L², Sxy = 2L, Syy = 1, so R² = Sxy²/(Sxx·Syy) = 0.8,
     b = 0.4/L and a = 0.5 - b·2.5L = -0.5: p = -0.5 + 0.4·log10(tokens)."""
     tasks = [task(tokens=10**k, outcome="success" if k >= 3 else "failure") for k in (1, 2, 3, 4) for _ in range(2)]
-    out = budget(tasks, min_tasks=5)
+    out = budget(tasks, min_tasks=5, axis="billed")
     assert out["insufficient"] is None and out["tasks"] == 8
     assert out["r2"] == pytest.approx(0.8, abs=1e-12)
     assert out["fit"]["a"] == pytest.approx(-0.5, abs=1e-12)
@@ -118,7 +125,7 @@ def test_budget_r2_equals_squared_correlation_on_a_random_population() -> None:
         tokens = rng.randint(1_000, 1_000_000)
         p = min(1.0, max(0.0, (math.log(tokens) - math.log(1_000)) / (math.log(1_000_000) - math.log(1_000))))
         tasks.append(task(tokens=tokens, outcome="success" if rng.random() < p else "failure"))
-    out = budget(tasks, min_tasks=5)
+    out = budget(tasks, min_tasks=5, axis="billed")
     x = [math.log(t.tokens) for t in tasks]
     y = [1.0 if t.outcome == "success" else 0.0 for t in tasks]
     slope, intercept = statistics.linear_regression(x, y)
@@ -134,8 +141,8 @@ def test_budget_reads_decided_top_level_tasks_only() -> None:
     """A sub-task's tokens are already in its parent's; unknown outcomes say nothing about success."""
     tasks = [task(tokens=10**k, outcome="success" if k >= 3 else "failure", task_id=f"p{k}{i}") for k in (1, 2, 3, 4) for i in range(2)]
     tasks += [task(tokens=5, outcome="success", parent_id="p10"), task(tokens=50_000, outcome="unknown")]
-    assert budget(tasks, min_tasks=5)["r2"] == pytest.approx(0.8, abs=1e-12)
-    assert budget(tasks, min_tasks=5)["tasks"] == 8
+    assert budget(tasks, min_tasks=5, axis="billed")["r2"] == pytest.approx(0.8, abs=1e-12)
+    assert budget(tasks, min_tasks=5, axis="billed")["tasks"] == 8
 
 
 def test_budget_compares_versions_within_matched_bins() -> None:
@@ -146,7 +153,7 @@ def test_budget_compares_versions_within_matched_bins() -> None:
             ("1", "success"), ("1", "failure"), ("2", "success"), ("2", "success"),
             ("3", "success"), ("3", "failure"), ("3", "success"), ("3", "failure")]
     tasks = [task(version=v, tokens=100 * (1 + i // 4) + i % 4, outcome=o) for i, (v, o) in enumerate(plan)]
-    out = budget(tasks, min_tasks=4)
+    out = budget(tasks, min_tasks=4, axis="billed")
     assert [(b["lo"], b["hi"], b["tasks"], b["success_rate"]) for b in out["bins"]] == [
         (100, 200, 4, 0.5), (200, 300, 4, 0.75), (300, 400, 4, 0.75), (400, 403, 4, 0.5),
     ]
@@ -160,7 +167,7 @@ def test_budget_compares_versions_within_matched_bins() -> None:
 
     interleaved = [task(version=v, tokens=1000, outcome=o) for v, o in (("1", "success"), ("2", "failure")) for _ in range(3)]
     interleaved += [task(version=v, tokens=9000, outcome="success") for v in ("1", "2") for _ in range(2)]
-    out = budget(interleaved, min_tasks=5)  # 4 quantile starts 1000, 1000, 1000, 9000: tied edges merge
+    out = budget(interleaved, min_tasks=5, axis="billed")  # 4 quantile starts 1000, 1000, 1000, 9000: tied edges merge
     assert [(b["lo"], b["hi"], b["tasks"]) for b in out["bins"]] == [(1000, 9000, 6), (9000, 9000, 4)]
     assert out["notes"]["bins"] == "tied budgets: only 2 distinct quantile edges"
     assert out["versions"] == [
@@ -173,22 +180,22 @@ def test_budget_compares_versions_within_matched_bins() -> None:
 
 def test_budget_insufficient_paths() -> None:
     four = [task(tokens=10**k, outcome="success" if k > 2 else "failure") for k in (1, 2, 3, 4)]
-    out = budget(four, min_tasks=5)
+    out = budget(four, min_tasks=5, axis="billed")
     assert out["r2"] is None and out["fit"] is None and out["curve"] == [] and out["bins"] == []
-    assert out["insufficient"] == "4 decided top-level tasks with tokens; need at least 5"
+    assert out["insufficient"] == "4 decided top-level tasks with a known budget (billed tokens (uncached input, cache reads and writes, output)); need at least 5"
 
     all_succeed = [task(tokens=10**k) for k in (1, 2, 3, 4, 5)]
-    out = budget(all_succeed, min_tasks=5)
+    out = budget(all_succeed, min_tasks=5, axis="billed")
     assert out["r2"] is None and "no variance in success" in out["insufficient"]
     assert len(out["bins"]) == 4  # the bins are still data
 
     same_budget = [task(tokens=500, outcome=o) for o in outcomes(3, 6)]
-    out = budget(same_budget, min_tasks=5)
-    assert out["r2"] is None and "no variance in tokens" in out["insufficient"]
+    out = budget(same_budget, min_tasks=5, axis="billed")
+    assert out["r2"] is None and "no variance in budget" in out["insufficient"]
 
     no_tokens = [task(tokens=0, outcome=o) for o in outcomes(3, 6)]
-    out = budget(no_tokens, min_tasks=5)
-    assert out["r2"] is None and out["tasks"] == 0 and "6 decided tasks used no tokens" in out["notes"]["excluded"]
+    out = budget(no_tokens, min_tasks=5, axis="billed")
+    assert out["r2"] is None and out["tasks"] == 0 and out["notes"]["excluded"].startswith("6 decided tasks used no budget (billed tokens")
 
 
 # -- cost of pass ------------------------------------------------------------------------------------------------
@@ -201,8 +208,9 @@ def test_cost_of_pass_planted() -> None:
     tasks += [task(name="review", model="a", cost=0.03, outcome="success") for _ in range(5)]
     rows = cost_of_pass(tasks, min_tasks=5)
     assert [(r["task"], r["configuration"]) for r in rows] == [("fix", "coder@1/a"), ("fix", "coder@1/b"), ("review", "coder@1/a")]
-    assert rows[0] == {"task": "fix", "configuration": "coder@1/a", "attempts": 10, "decided": 10, "successes": 4,
-                       "mean_cost": pytest.approx(0.02, abs=1e-15), "cost_of_pass": pytest.approx(0.05, abs=1e-15), "insufficient": None}
+    assert rows[0] == {"task": "fix", "agent": "coder", "configuration": "coder@1/a", "attempts": 10, "decided": 10, "successes": 4,
+                       "mean_cost": pytest.approx(0.02, abs=1e-15), "cost_of_pass": pytest.approx(0.05, abs=1e-15),
+                       "lower_bound": False, "frontier": True, "insufficient": None, "notes": {}}
     assert rows[1]["cost_of_pass"] == INF == "inf" and rows[1]["insufficient"] is None
     assert rows[2]["cost_of_pass"] == pytest.approx(0.03, abs=1e-15)
 
@@ -223,8 +231,11 @@ def test_cost_of_pass_insufficient_paths() -> None:
     rows = {r["configuration"]: r for r in cost_of_pass(few + unpriced + undecided, min_tasks=5)}
     assert rows["coder@1/few"]["cost_of_pass"] is None  # 0 successes in 4 is not yet "inf"
     assert rows["coder@1/few"]["insufficient"] == "4 attempts with a recorded outcome; need at least 5"
-    assert rows["coder@1/unpriced"]["cost_of_pass"] is None and rows["coder@1/unpriced"]["mean_cost"] is None
-    assert rows["coder@1/unpriced"]["insufficient"] == "1 of 6 attempts have an unknown cost (unpriced calls)"
+    # One unpriced attempt does not blank the configuration: its priced part is a flagged lower bound.
+    unpriced_row = rows["coder@1/unpriced"]
+    assert unpriced_row["mean_cost"] == pytest.approx(5 * 0.01 / 6, abs=1e-15) and unpriced_row["lower_bound"] is True
+    assert unpriced_row["cost_of_pass"] == pytest.approx(5 * 0.01 / 6, abs=1e-15) and unpriced_row["frontier"] is False
+    assert unpriced_row["notes"]["lower_bound"] == "1 of 6 attempts contain an unpriced call: costs are lower bounds"
     assert rows["coder@1/undecided"]["cost_of_pass"] is None
     assert rows["coder@1/undecided"]["insufficient"] == "no attempt has a recorded outcome"
 
@@ -246,16 +257,18 @@ def planted_configurations() -> list[TaskRow]:
 def test_pareto_planted_frontier() -> None:
     rows = pareto(planted_configurations(), min_tasks=5)
     by = {r["configuration"].split("/")[1]: r for r in rows}
-    assert {m for m, r in by.items() if r["frontier"]} == {"A", "B", "F"}
+    assert {m for m, r in by.items() if r["frontier"]} == {"A", "B", "F", "H"}
     assert {m: r["dominated_by"] for m, r in by.items() if r["frontier"] is False} == {
         "C": "coder@1/B", "D": "coder@1/A", "E": "coder@1/B",
     }
     assert by["A"]["mean_cost"] == pytest.approx(0.01, abs=1e-15) and by["A"]["success_rate"] == 0.5
     assert by["A"]["tasks"] == 10  # unknown outcomes and sub-tasks left out
-    assert [r["configuration"][-1] for r in rows] == ["A", "D", "B", "F", "C", "E", "G", "H"]  # by cost, then success
+    # H has an unpriced call: it stays on the chart at its lower-bound cost (9 x 0.001 / 10), flagged, and as a
+    # lower bound it dominates nothing; nothing complete is cheaper at 100% success, so it is not dominated.
+    assert by["H"]["lower_bound"] is True and by["H"]["mean_cost"] == pytest.approx(0.0009, abs=1e-15)
+    assert by["H"]["frontier"] is True and by["H"]["dominated_by"] is None
+    assert [r["configuration"][-1] for r in rows] == ["H", "A", "D", "B", "F", "C", "E", "G"]  # by cost, then success
     assert by["G"]["frontier"] is None and by["G"]["insufficient"] == "3 decided top-level tasks; need at least 5"
-    assert by["H"]["frontier"] is None and by["H"]["mean_cost"] is None
-    assert by["H"]["insufficient"] == "1 of 10 tasks have an unknown cost (unpriced calls)"
 
 
 # -- cost per accepted artifact, unproductive spend ------------------------------------------------------------------
@@ -277,7 +290,7 @@ def test_artifact_cost_shares() -> None:
     ]
     costs = [r["cost_per_artifact"] for r in rows]
     assert costs[0] == pytest.approx(0.1, abs=1e-15)
-    assert costs[1] is None and rows[1]["insufficient"] == "every accepted artifact's task contains an unpriced call"
+    assert costs[1] is None and rows[1]["insufficient"] == "every accepted artifact's work: contains an unpriced call"
     assert costs[2] == pytest.approx((0.1 + 0.1 + 0.5) / 3, abs=1e-15)
     assert costs[3] == pytest.approx(0.2, abs=1e-15)
 
@@ -292,11 +305,25 @@ def test_unproductive_spend_is_top_level_attributable_cost() -> None:
         task(name="plan", cost=None, attributable=None),
         task(name="fix", attributable=0.2, accepted=("pr",)),
     ]
+    # As the live counter books it: the priced part of each task's attributable cost; a group with an unpriced
+    # call is a flagged lower bound, not dropped (live and replay agree).
     assert unproductive(tasks) == [
-        {"agent": "coder", "version": "1", "task": "fix", "tasks": 2, "unpriced_tasks": 1, "cost_usd": pytest.approx(0.5, abs=1e-15), "insufficient": None},
-        {"agent": "coder", "version": "1", "task": "plan", "tasks": 0, "unpriced_tasks": 1, "cost_usd": None,
-         "insufficient": "every such task contains an unpriced call"},
+        {"agent": "coder", "version": "1", "task": "fix", "tasks": 3, "unpriced_tasks": 1, "cost_usd": pytest.approx(0.5, abs=1e-15),
+         "lower_bound": True},
+        {"agent": "coder", "version": "1", "task": "plan", "tasks": 1, "unpriced_tasks": 1, "cost_usd": 0.0, "lower_bound": True},
     ]
+
+
+def test_no_llm_calls_seen_is_not_zero_dollars() -> None:
+    """A task whose tree holds no LLM call, or a window that saw none, has no cost: not $0."""
+    tasks = [task(cost=0.0, attributable=0.0, llm_calls=0, accepted=("pr",)), task(attributable=0.2, accepted=("pr",))]
+    windows = [WindowArtifact("watcher", "alert", True, None, llm_calls=0), WindowArtifact("watcher", "alert", True, 0.004, llm_calls=2, cost_known=0.004)]
+    rows = {r["kind"]: r for r in artifact_costs(tasks, windows)}
+    assert rows["pr"]["accepted"] == 2 and rows["pr"]["priced"] == 1 and rows["pr"]["cost_per_artifact"] == pytest.approx(0.2, abs=1e-15)
+    assert rows["pr"]["notes"] == {"no LLM calls seen": 1}
+    assert rows["alert"]["priced"] == 1 and rows["alert"]["cost_per_artifact"] == pytest.approx(0.004, abs=1e-15)
+    only_blind = artifact_costs([task(cost=0.0, attributable=0.0, llm_calls=0, accepted=("doc",))])
+    assert only_blind[0]["cost_per_artifact"] is None and only_blind[0]["insufficient"] == "every accepted artifact's work: no LLM calls seen"
 
 
 # -- cache: ratio over time, drift and its cause, missed caching ------------------------------------------------------
@@ -312,14 +339,18 @@ def drift_calls() -> list[CallRow]:
     return calls
 
 
+def at(minute: int) -> str:
+    """The time of `call(minute)`."""
+    return datetime.fromtimestamp(T0 + 60 * minute + 10, timezone.utc).isoformat()
+
+
 def test_cache_planted_drift_with_prefix_cause_and_missed_dollars() -> None:
-    out = cache(drift_calls())
-    assert out["bucket_s"] == 60 and out["insufficient"] is None
-    assert len(out["points"]) == 30
-    assert out["points"][0] == {"t": iso_minute(0), "ratio": 0.9, "calls": 1}
-    assert out["points"][22] == {"t": iso_minute(22), "ratio": 0.0, "calls": 2}
+    out = cache(drift_calls())  # 32 calls: buckets of ceil(32 / 40) = 1 call
+    assert out["bucket_calls"] == 1 and out["insufficient"] is None
+    assert len(out["points"]) == 32
+    assert out["points"][0] == {"t": at(0), "t_end": at(0), "ratio": 0.9, "calls": 1}
     # One drop, one drift (the later low buckets belong to the same drop).
-    assert out["drifts"] == [{"t": iso_minute(20), "before": pytest.approx(0.9, abs=1e-12), "after": 0.0,
+    assert out["drifts"] == [{"t": at(20), "before": pytest.approx(0.9, abs=1e-12), "after": 0.0,
                               "cause": "prompt prefix changed (aaa -> bbb)"}]
     # Minutes 21-29 of the first agent re-sent bbb within a minute without a cache read: 9 x 1000 tokens.
     assert out["missed_calls"] == 9
@@ -333,7 +364,7 @@ def test_cache_drift_cause_model_and_unknown() -> None:
     calls += [call(m, model="m2", cache_read=900 if m >= 13 else 0) for m in range(12, 25)]
     calls += [call(m, model="m2", cache_read=100) for m in range(25, 30)]
     out = cache(calls)
-    assert [(d["t"], d["cause"]) for d in out["drifts"]] == [(iso_minute(12), "model changed (m1 -> m2)"), (iso_minute(25), "unknown")]
+    assert [(d["t"], d["cause"]) for d in out["drifts"]] == [(at(12), "model changed (m1 -> m2)"), (at(25), "unknown")]
     assert out["drifts"][1]["before"] == pytest.approx(0.9, abs=1e-12)
     assert out["drifts"][1]["after"] == 0.5  # 100 read of 200
     assert out["missed_calls"] == 1  # minute 12: aaa seen a minute before, no read
@@ -359,18 +390,34 @@ def test_cache_insufficient_paths() -> None:
     assert empty["points"] == [] and empty["drifts"] == [] and empty["missed_caching_usd"] is None
     assert empty["insufficient"] == "no LLM calls"
     short = cache([call(m, cache_read=900 if m < 2 else 0) for m in range(3)])
-    assert short["drifts"] == [] and short["insufficient"] == f"3 time buckets with prompt tokens: drift detection needs {DRIFT_BASELINE} before the one it tests"
+    assert short["drifts"] == [] and short["insufficient"] == f"3 buckets with prompt tokens: drift detection needs {DRIFT_BASELINE} before the one it tests"
     instant = cache([call(0), call(0)])
-    assert instant["points"] == [{"t": datetime.fromtimestamp(T0 + 10, timezone.utc).isoformat(), "ratio": 0.0, "calls": 2}]
+    assert instant["points"] == [{"t": at(0), "t_end": at(0), "ratio": 0.0, "calls": 1}] * 2
 
 
-@pytest.mark.parametrize("span_s", [0.5, 7, 60, 599, 3600, 86_400, 40 * 86_400, 3 * 365 * 86_400, 30 * 365 * 86_400])
-def test_time_buckets_give_10_to_60_buckets(span_s: float) -> None:
-    for first in (T0, T0 + 1234.5):
-        grid = time_buckets(first, first + span_s)
-        assert 10 <= grid.count <= 60
-        assert grid.index(first) == 0 and grid.index(first + span_s) == grid.count - 1
-        assert grid.origin <= first and first + span_s < grid.origin + grid.count * grid.size + 1e-6
+def test_cache_buckets_hold_equal_call_counts_whatever_the_timing() -> None:
+    """100 calls: buckets of ceil(100 / 40) = 3 consecutive calls (the last holds 1); the points are the same
+    whether the calls were a second or an hour apart, so a replayed workload gives the same curve."""
+    def run(spacing_s: float) -> list[tuple[float | None, int]]:
+        calls = [CallRow(time_s=T0 + i * spacing_s, agent="a", provider="p", model="m", input=100, cache_read=(i % 5) * 100,
+                         cache_write=0, output=1, cost=None, prefix_hash=None, task_id=None) for i in range(100)]
+        out = cache(calls)
+        assert out["bucket_calls"] == 3
+        return [(p["ratio"], p["calls"]) for p in out["points"]]
+
+    fast, slow = run(0.01), run(3600)
+    assert fast == slow and len(fast) == 34 and fast[-1][1] == 1
+    # The first bucket: reads 0, 100, 200 over prompts 100, 200, 300.
+    assert fast[0][0] == pytest.approx(300 / 600, abs=1e-15)
+
+
+def test_calls_that_did_not_report_cache_are_left_out_of_ratio_and_missed_caching() -> None:
+    """The official openai-v2 instrumentation writes no cache attribute: unknown, not 0 cached."""
+    calls = [call(0, input=100, cache_read=900), call(1, input=1000, cache_reported=False)]
+    out = report_data([], calls)
+    assert out["summary"]["cache_read_ratio"] == pytest.approx(900 / 1000, abs=1e-15)
+    assert out["summary"]["cache_not_reported_calls"] == 1
+    assert missed_caching(calls).calls == 0  # same prefix a minute later, but its cache use is unknown
 
 
 # -- capability vector ------------------------------------------------------------------------------------------------
@@ -378,8 +425,8 @@ def test_time_buckets_give_10_to_60_buckets(span_s: float) -> None:
 
 def capability_population() -> list[TaskRow]:
     """Version coder@1: 6 decided tasks with 1-6 LLM calls and outcomes S S S F S F (plus one unknown):
-    success 4/6; shortest third (1, 2 calls) 2/2, longest (5, 6) 1/2 -> retention 0.5; fix (1-3) 3/3 and
-    review (4-6) 1/3 -> consistency 1/3. Tools: pytest (verification) 4 uses with 1 error -> 0.75; grep 4
+    success 4/6; fix (1-3) 3/3 and review (4-6) 1/3 -> consistency 1/3. Verification results recorded in the
+    tasks with 1-4 calls, failed in the one with 2 -> pass rate 3/4. Tools: pytest 4 uses with 1 error, grep 4
     uses, no error -> reliability 7/8. Privacy: 3 findings over 1+...+7 = 28 calls."""
     plan = [(1, "fix", "success"), (2, "fix", "success"), (3, "fix", "success"), (4, "review", "failure"),
             (5, "review", "success"), (6, "review", "failure"), (7, "review", "unknown")]
@@ -388,7 +435,9 @@ def capability_population() -> list[TaskRow]:
         tools = (ToolUse("grep", False),) if calls <= 4 else ()
         if calls <= 4:
             tools += (ToolUse("pytest", calls == 2, phase="verification"),)
-        tasks.append(task(name=name, outcome=outcome, llm_calls=calls, tools=tools, privacy=1 if calls in (1, 4, 7) else 0))
+        verified = (calls != 2,) if calls <= 4 else ()
+        tasks.append(task(name=name, outcome=outcome, llm_calls=calls, tools=tools, privacy=1 if calls in (1, 4, 7) else 0,
+                          verifications=verified))
     tasks += [task(version="2", outcome="success"), task(version="2", outcome="failure")]
     return tasks
 
@@ -399,30 +448,19 @@ def test_capability_axes_on_a_hand_made_population() -> None:
     v1, v2 = rows
     assert v1 == {
         "version": "coder@1", "tasks": 7, "task_success": pytest.approx(4 / 6, abs=1e-15), "verification_pass_rate": 0.75,
-        "long_horizon_retention": 0.5, "tool_reliability": 0.875, "privacy_findings_per_call": pytest.approx(3 / 28, abs=1e-15),
+        "verifications": 4, "tool_reliability": 0.875, "privacy_findings_per_call": pytest.approx(3 / 28, abs=1e-15),
         "mode_consistency": pytest.approx(1 / 3, abs=1e-15), "notes": {},
     }
     assert v2["tasks"] == 2 and v2["privacy_findings_per_call"] == 0.0
-    for axis in ("task_success", "verification_pass_rate", "long_horizon_retention", "tool_reliability", "mode_consistency"):
+    for axis in ("task_success", "verification_pass_rate", "tool_reliability", "mode_consistency"):
         assert v2[axis] is None and v2["notes"][axis]
     assert v2["notes"]["task_success"] == "2 decided tasks; need at least 5"
     assert v2["notes"]["mode_consistency"] == "1 task names with at least 2 decided tasks; need at least 2"
     assert v2["notes"]["tool_reliability"] == "no tool uses"
 
 
-def test_capability_length_ties_are_broken_by_duration_and_privacy_counts_own_calls() -> None:
-    """All tasks make 3 calls; durations 1-6 s order them. A parent's llm_calls (10) includes its child's
-    (4): 2 findings over 10 calls made, not 14."""
-    tasks = [task(llm_calls=3, duration=d, outcome="failure" if d in (5, 6) else "success") for d in (6, 5, 4, 3, 2, 1)]
-    (row,) = capability(tasks, min_tasks=5)
-    assert row["long_horizon_retention"] == 0.0  # 0/2 over 2/2
-    tied = [task(llm_calls=3, duration=1, outcome=o) for o in outcomes(3, 6)]
-    (row,) = capability(tied, min_tasks=5)
-    assert row["long_horizon_retention"] is None and "do not differ in length" in row["notes"]["long_horizon_retention"]
-    never = [task(llm_calls=c, outcome="failure" if c <= 2 else "success") for c in range(1, 7)]
-    (row,) = capability(never, min_tasks=5)
-    assert row["long_horizon_retention"] is None and "never succeeded" in row["notes"]["long_horizon_retention"]
-
+def test_capability_privacy_counts_own_calls() -> None:
+    """A parent's llm_calls (10) includes its child's (4): 2 findings over 10 calls made, not 14."""
     nested = [task(task_id="parent", llm_calls=10, privacy=1), task(parent_id="parent", llm_calls=4, privacy=1)]
     (row,) = capability(nested, min_tasks=5)
     assert row["privacy_findings_per_call"] == pytest.approx(0.2, abs=1e-15)
@@ -461,12 +499,14 @@ def test_report_data_shape_summary_and_json() -> None:
     json.dumps(data, allow_nan=False)  # only JSON types, no NaN or infinity
     summary = data["summary"]
     assert summary["tasks"] == len(tasks) and summary["llm_calls"] == 32
-    assert summary["unpriced_tasks"] == 1 and summary["cost_complete"] is False
-    top_known = [t.cost for t in tasks if t.parent_id is None and t.cost is not None]
-    assert summary["cost_usd"] == pytest.approx(math.fsum(top_known), abs=1e-12)
-    assert summary["notes"]["cost_usd"] == f"lower bound: 1 of {sum(t.parent_id is None for t in tasks)} top-level tasks have an unknown cost"
+    # The headline spend is every priced call in the input, inside tasks or not (here: 32 calls outside tasks).
+    assert summary["unpriced_tasks"] == 1 and summary["cost_complete"] is True and summary["unpriced_calls"] == 0
+    assert summary["cost_usd"] == pytest.approx(32 * 0.001, abs=1e-15)
+    assert (summary["in_tasks_usd"], summary["outside_tasks_usd"]) == (0.0, pytest.approx(32 * 0.001, abs=1e-15))
+    assert "cost_usd" not in summary["notes"]
     assert summary["cache_read_ratio"] == pytest.approx(20 * 900 / (32 * 1000), abs=1e-15)
     assert summary["savings_usd"] == pytest.approx(20 * 900 * (U_RATE - R_RATE), abs=1e-15)
+    assert summary["write_premium_usd"] == 0.0 and summary["savings_net_usd"] == summary["savings_usd"]
     assert summary["missed_caching_usd"] == data["cache"]["missed_caching_usd"] == pytest.approx(9 * 1000 * (U_RATE - R_RATE), abs=1e-15)
     for section in ("artifact_costs", "unproductive", "cost_of_pass", "pareto", "capability", "tool_credit"):
         assert isinstance(data[section], list)
@@ -482,9 +522,10 @@ def test_report_data_on_nothing_is_all_unknown_not_zero() -> None:
     for key in ("cost_usd", "cache_read_ratio", "savings_usd", "missed_caching_usd"):
         assert summary[key] is None and summary["notes"][key]
     assert summary["cost_complete"] is False
-    assert data["budget"]["r2"] is None and data["budget"]["insufficient"] == "0 decided top-level tasks with tokens; need at least 5"
+    assert data["budget"]["r2"] is None
+    assert data["budget"]["insufficient"] == "0 decided top-level tasks with a known budget (output tokens (reasoning included)); need at least 5"
     assert data["cache"]["insufficient"] == "no LLM calls"
-    assert [data[k] for k in ("artifact_costs", "unproductive", "cost_of_pass", "pareto", "capability", "tool_credit")] == [[]] * 6
+    assert [data[k] for k in ("artifact_costs", "unproductive", "open_windows", "cost_of_pass", "pareto", "capability", "tool_credit")] == [[]] * 7
 
 
 def test_unpriced_calls_give_no_savings_and_min_tasks_is_checked() -> None:

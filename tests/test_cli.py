@@ -29,7 +29,9 @@ def test_report_tables(traces: Path) -> None:
     lines = result.stdout.splitlines()
     assert lines[0] == "agentyield report: 4 tasks, 10 LLM calls, 21 spans"
     for title in ("Cost per accepted artifact", "Unproductive spend (no accepted artifact)", "Cache-read ratio over time",
-                  "Performance at fixed token budget", "Cost of pass (expected cost / success rate)", "Cost vs success: Pareto frontier",
+                  "Performance at a fixed budget (output tokens (reasoning included))",
+                  "Cost of pass (expected cost / success rate; frontier: the cheapest configuration per task and agent)",
+                  "Cost vs success: Pareto frontier",
                   "Capability vector (no single score)", "Tool credit (success with vs without the tool)"):
         assert title in lines
     patch = next(line for line in lines if line.startswith("coder") and " patch " in line)

@@ -111,11 +111,11 @@ def report_data() -> dict:
             {"configuration": "coder v2 / opus", "tasks": 30, "mean_cost": 2.4, "success_rate": 0.86, "frontier": True, "dominated_by": []},
         ],
         "capability": [
-            {"version": v1, "tasks": 240, "task_success": 0.71, "verification_pass_rate": 0.83, "long_horizon_retention": 0.64,
+            {"version": v1, "tasks": 240, "task_success": 0.71, "verification_pass_rate": 0.83,
              "tool_reliability": 0.97, "privacy_findings_per_call": 0.004, "mode_consistency": 0.9, "notes": {}},
-            {"version": v2, "tasks": 172, "task_success": 0.66, "verification_pass_rate": 0.79, "long_horizon_retention": None,
+            {"version": v2, "tasks": 172, "task_success": 0.66, "verification_pass_rate": None,
              "tool_reliability": 0.92, "privacy_findings_per_call": 0.011, "mode_consistency": None,
-             "notes": {"long_horizon_retention": "no tasks over 50 turns", "mode_consistency": HOSTILE}},
+             "notes": {"verification_pass_rate": "no verification results recorded", "mode_consistency": HOSTILE}},
         ],
         "tool_credit": [
             {"tool": "run_tests", "with_tasks": 210, "with_success_rate": 0.78, "without_tasks": 202, "without_success_rate": 0.58, "lift": 0.2},

@@ -394,6 +394,8 @@ def assert_exported_metrics(metrics: dict[str, Metric]) -> None:
     [savings] = sum_points(metrics["agentyield.cache.savings.usd"]).values()
     assert abs(savings - CACHE_SAVINGS) <= TOL, (savings, CACHE_SAVINGS)
 
+    assert list(sum_points(metrics["agentyield.cache.write_premium.usd"]).values()) == [0.0]
+
     # One task, a success; one accepted artifact.
     assert sum_points(metrics["agentyield.tasks"]) == {key(TASK_ATTRIBUTES): 1}
     assert sum_points(metrics["agentyield.artifacts"]) == {
@@ -409,6 +411,7 @@ def assert_exported_metrics(metrics: dict[str, Metric]) -> None:
             "agentyield.reasoning.tokens",
             "agentyield.cost.usd",
             "agentyield.cache.savings.usd",
+            "agentyield.cache.write_premium.usd",  # 0: OpenAI bills no cache writes
             "agentyield.tasks",
             "agentyield.artifacts",
             "agentyield.task.cost.usd",
@@ -492,6 +495,8 @@ def assert_exported_spans(collector: Collector) -> None:
         "agentyield.task.llm_calls": CALLS,
         "agentyield.task.unpriced_calls": 0,
         "agentyield.task.artifacts.accepted": 1,
+        "agentyield.task.artifact.kinds": ("patch",),
+        "agentyield.task.artifact.accepted": ("true",),
         "agentyield.task.tokens.input": CALLS * UNCACHED,
         "agentyield.task.tokens.cache_read": CALLS * CACHED,
         "agentyield.task.tokens.cache_write": 0,

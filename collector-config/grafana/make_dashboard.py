@@ -287,11 +287,21 @@ def build() -> dict[str, Any]:
     )
     layout.add(
         timeseries(
-            "Cache savings by agent and model (USD per hour)",
-            "What prompt caching saved: cache-read tokens × (uncached input rate − cache-read rate) (agentyield.cache.savings.usd).",
-            [target(per_hour("gen_ai_agent_name, gen_ai_response_model", sel("agentyield_cache_savings_usd_total")), "{{gen_ai_agent_name}} · {{gen_ai_response_model}}")],
+            "Cache savings by agent, gross and net (USD per hour)",
+            "Gross: what cache reads saved, cache-read tokens × (uncached input rate − cache-read rate) "
+            "(agentyield.cache.savings.usd). Net: gross minus what cache writes cost above the uncached rate "
+            "(agentyield.cache.write_premium.usd). Net below zero means caching costs more than it saves.",
+            [
+                target(per_hour("gen_ai_agent_name", sel("agentyield_cache_savings_usd_total")), "{{gen_ai_agent_name}} · gross"),
+                target(
+                    f'{per_hour("gen_ai_agent_name", sel("agentyield_cache_savings_usd_total"))} - '
+                    f'({per_hour("gen_ai_agent_name", sel("agentyield_cache_write_premium_usd_total"))} '
+                    f'or {per_hour("gen_ai_agent_name", sel("agentyield_cache_savings_usd_total"))} * 0)',
+                    "{{gen_ai_agent_name}} · net",
+                    "B",
+                ),
+            ],
             unit="currencyUSD",
-            stack=True,
             links=agent_links(),
         )
     )
