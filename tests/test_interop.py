@@ -89,7 +89,7 @@ GAPS: dict[str, dict[str, dict[tuple[str, str], float]]] = {
 }
 
 
-@pytest.mark.parametrize(("peer", "protocol"), [("openllmetry", "http"), ("openinference", "grpc")])
+@pytest.mark.parametrize(("peer", "protocol"), [("openllmetry", "http"), ("openinference", "grpc"), ("otel-genai", "grpc")])
 def test_peer_spans_give_our_numbers(ours: dict[str, Any], peer: str, protocol: str) -> None:
     got = run_workload(peer_python(peer), peer, protocol)
     collapsed, expected = _collapse(got), _collapse(ours)
@@ -103,8 +103,16 @@ def test_peer_spans_give_our_numbers(ours: dict[str, Any], peer: str, protocol: 
 
 
 def test_official_openai_v2_reports_no_cache(ours: dict[str, Any]) -> None:
-    """openai-v2 writes no cache attribute: its calls' cache reads are unknown (docs/interop.md)."""
-    got = _collapse(run_workload(peer_python("otel-openai-v2"), "otel-openai-v2", "http"))
-    expected = _openai_only(_collapse(ours))
-    assert got["calls"] == expected["calls"]
-    assert got["reasoning"] == expected["reasoning"] or not got["reasoning"]
+    """openai-v2 writes no cache and no reasoning attribute: its calls' input is counted as input with the
+    cache not reported (priced as uncached, an upper bound, and counted), never as 0 cached (docs/interop.md)."""
+    got = run_workload(peer_python("otel-openai-v2"), "otel-openai-v2", "http")
+    collapsed, expected = _collapse(got), _openai_only(_collapse(ours))
+    assert collapsed["calls"] == expected["calls"]
+    tokens = collapsed["tokens"]
+    key = ("openai", OPENAI_MODEL)
+    assert tokens[(*key, "output")] == expected["tokens"][(*key, "output")]
+    all_input = sum(expected["tokens"][(*key, kind)].expected for kind in ("input", "cache_read", "cache_write"))
+    assert tokens[(*key, "input_cache_unreported")] == pytest.approx(all_input)
+    assert tokens[(*key, "cache_read")] == 0 and tokens[(*key, "input")] == 0
+    assert sum(got["agentyield.usage.cache_unreported"].values()) == 2
+    assert collapsed["reasoning"][key] == 0  # not reported
