@@ -61,14 +61,15 @@ def finish(
     start_s: float | None = None,
     scope: str | None = None,
     kind: str | None = None,
+    call: LLMCallRecord | None = None,
 ) -> Booked:
     """A span ended (or is about to): book it. `events` is called only for a task (the only kind that needs them).
     `start_s`, when the span started, picks the prices in force then (None: now). `scope` (the span's
     instrumentation scope) names the source of a span agentyield cannot read; `kind` overrides what the span
-    says it is, as in `begin`."""
+    says it is, as in `begin`; `call` is the span's call when the caller has read it already."""
     kind = kind or normalize.classify(name, attributes)
     if kind == normalize.Kind.LLM:
-        call = normalize.llm_call(attributes)
+        call = call or normalize.llm_call(attributes)
         call.duration_s = duration_s
         call.time_s = start_s
         return Booked(kind, call, ledger.end_llm(span_id, call))

@@ -26,9 +26,12 @@ from typing import Any, Iterable, Iterator
 from . import _normalize as normalize
 from ._booking import Booked, begin, finish
 from ._ledger import Ledger
+from ._records import LLMCallRecord
 
 __all__ = ["CallWindow", "SpanRow", "book_spans"]
 
+_PER_KEY = 8
+"""Calls remembered per (service, provider, response id) or (..., model, usage): same usage is common."""
 _ROLLUP_ID = 1 << 64
 """Added to a span id for the call booked from its roll-up: span ids are 64-bit, so it cannot collide."""
 
@@ -61,10 +64,8 @@ class CallWindow:
         self.capacity = capacity
         self._calls: OrderedDict[tuple[Any, ...], list[tuple[int, int, int, str | None]]] = OrderedDict()
 
-    def is_repeat(self, span: SpanRow) -> bool:
-        """Whether `span` repeats a call seen in another trace; remembers it otherwise."""
-        call = normalize.llm_call(span.attributes)
-        response = normalize.response_id(span.attributes)
+    def is_repeat(self, span: SpanRow, call: LLMCallRecord, response: str | None) -> bool:
+        """Whether `span` (its call, its response id) repeats a call seen in another trace; remembers it otherwise."""
         keys = []
         if response is not None:
             keys.append((span.service, call.provider, response))  # the same response, whatever each reported
@@ -82,8 +83,9 @@ class CallWindow:
                 if len(self._calls) >= self.capacity:
                     self._calls.popitem(last=False)
                 seen = self._calls[key] = []
-            if len(seen) < 64:
-                seen.append((span.trace_id, span.start_ns, span.end_ns, response))
+            if len(seen) >= _PER_KEY:
+                del seen[0]  # a repeat overlaps in time: the most recent calls are the ones to keep
+            seen.append((span.trace_id, span.start_ns, span.end_ns, response))
         return False
 
 
@@ -103,19 +105,22 @@ def _depths(spans: list[SpanRow]) -> dict[int, int]:
     return depths
 
 
-def _roles(spans: list[SpanRow], window: CallWindow | None) -> tuple[set[int], set[int]]:
-    """The LLM spans that repeat a call booked elsewhere in their trace, and the roll-up spans to book."""
+def _roles(spans: list[SpanRow], window: CallWindow | None) -> tuple[dict[int, str], dict[int, LLMCallRecord], set[int], set[int]]:
+    """Each span's kind and each LLM span's call (read once), the LLM spans that repeat a call booked
+    elsewhere, and the roll-up spans to book."""
     kinds = {s.span_id: normalize.classify(s.name, s.attributes) for s in spans}
+    calls: dict[int, LLMCallRecord] = {}
     duplicates: set[int] = set()
     booked_until: dict[tuple[int, str], int] = {}
     """(trace, response id) -> end of the last span booked for it."""
     for span in sorted(spans, key=lambda s: s.start_ns):
         if kinds[span.span_id] != normalize.Kind.LLM:
             continue
-        if window is not None and window.is_repeat(span):
+        call = calls[span.span_id] = normalize.llm_call(span.attributes)
+        response = normalize.response_id(span.attributes)
+        if window is not None and window.is_repeat(span, call, response):
             duplicates.add(span.span_id)
             continue
-        response = normalize.response_id(span.attributes)
         if response is None:
             continue
         key = (span.trace_id, response)
@@ -139,7 +144,7 @@ def _roles(spans: list[SpanRow], window: CallWindow | None) -> tuple[set[int], s
         and s.span_id not in below
         and (kinds[s.span_id] == normalize.Kind.TASK or (kinds[s.span_id] == normalize.Kind.OTHER and normalize.is_known_step(s.attributes)))
     }
-    return duplicates, rollups
+    return kinds, calls, duplicates, rollups
 
 
 def book_spans(
@@ -149,7 +154,7 @@ def book_spans(
     a span first, then the span itself). `window` carries recent calls from one call to the next."""
     tools = frozenset(verification_tools)
     depths = _depths(spans)
-    duplicates, rollups = _roles(spans, window)
+    kinds, calls, duplicates, rollups = _roles(spans, window)
     events: list[tuple[int, int, int, int, SpanRow]] = []
     for index, span in enumerate(spans):
         depth = depths.get(span.span_id, 0)
@@ -158,14 +163,13 @@ def book_spans(
     events.sort(key=lambda e: e[:4])
     for _, is_end, _, _, span in events:
         ledger.default_agent = span.service or "default"  # spend outside tasks belongs to the emitting service
-        kind = normalize.Kind.OTHER if span.span_id in duplicates else None
+        kind = normalize.Kind.OTHER if span.span_id in duplicates else kinds[span.span_id]
         if not is_end:
             begin(ledger, span.span_id, span.parent_id, span.name, span.attributes, tools, kind)
             continue
         duration_s = (span.end_ns - span.start_ns) / 1e9
         if span.span_id in duplicates:
-            call = normalize.llm_call(span.attributes)
-            ledger.count("agentyield.spans.duplicate", "gen_ai.provider.name", call.provider)
+            ledger.count("agentyield.spans.duplicate", "gen_ai.provider.name", calls[span.span_id].provider)
         if span.span_id in rollups:
             call_id = span.span_id + _ROLLUP_ID
             ledger.start(call_id, span.span_id, normalize.Kind.LLM)
@@ -176,6 +180,6 @@ def book_spans(
             yield span, Booked(normalize.Kind.LLM, call, ledger.end_llm(call_id, call))
         booked = finish(
             ledger, span.span_id, span.name, span.attributes, lambda: span.events, span.is_error, duration_s,
-            span.start_ns / 1e9, scope=span.scope, kind=kind,
+            span.start_ns / 1e9, scope=span.scope, kind=kind, call=calls.get(span.span_id),
         )
         yield span, booked
