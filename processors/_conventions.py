@@ -62,6 +62,7 @@ FIGURES: dict[str, tuple[str, ...]] = {
         sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
         "gen_ai.usage.output_tokens.reasoning",
         "gen_ai.usage.reasoning_tokens",
+        "gen_ai.usage.details.reasoning_tokens",
         "llm.token_count.completion_details.reasoning",
     ),
     "agent": (sc.GEN_AI_AGENT_NAME, "agent.name", "agent_name", "traceloop.entity.name"),

@@ -89,7 +89,7 @@ GAPS: dict[str, dict[str, dict[tuple[str, str], float]]] = {
 }
 
 
-@pytest.mark.parametrize(("peer", "protocol"), [("openllmetry", "http"), ("openinference", "grpc"), ("otel-genai", "grpc")])
+@pytest.mark.parametrize(("peer", "protocol"), [("openllmetry", "http"), ("openinference", "grpc"), ("otel-genai", "grpc"), ("pydantic-ai", "http")])
 def test_peer_spans_give_our_numbers(ours: dict[str, Any], peer: str, protocol: str) -> None:
     got = run_workload(peer_python(peer), peer, protocol)
     collapsed, expected = _collapse(got), _collapse(ours)

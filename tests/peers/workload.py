@@ -113,8 +113,33 @@ def _instrument(peer: str, tracer_provider: Any, meter_provider: Any) -> None:
         import openlit
 
         openlit.init(tracer=tracer_provider.get_tracer("openlit"), disable_metrics=True, pricing_json=sys.argv[sys.argv.index("--prices") + 1])
-    else:
+    elif peer != "pydantic-ai":  # pydantic-ai is instrumented per agent, in _pydantic_ai
         raise SystemExit(f"unknown peer {peer}")
+
+
+def _pydantic_ai(oai: Any, ant: Any, tracer_provider: Any) -> None:
+    """The same four calls through pydantic-ai agents (its own chat and agent spans)."""
+    import asyncio
+
+    from pydantic_ai import Agent, InstrumentationSettings
+    from pydantic_ai.models.anthropic import AnthropicModel
+    from pydantic_ai.models.openai import OpenAIChatModel
+    from pydantic_ai.providers.anthropic import AnthropicProvider
+    from pydantic_ai.providers.openai import OpenAIProvider
+
+    settings = InstrumentationSettings(tracer_provider=tracer_provider)
+    Agent.instrument_all(settings)
+    openai_agent = Agent(OpenAIChatModel("gpt-4o", provider=OpenAIProvider(openai_client=oai)), name="interop-openai")
+    anthropic_agent = Agent(AnthropicModel(ANTHROPIC_MODEL, provider=AnthropicProvider(anthropic_client=ant)), name="interop-anthropic")
+
+    async def run() -> None:
+        for agent in (openai_agent, anthropic_agent):
+            await agent.run("What is the answer?")
+            async with agent.run_stream("What is the answer?") as result:
+                async for _ in result.stream_text():
+                    pass
+
+    asyncio.run(run())
 
 
 def main() -> None:
@@ -143,6 +168,14 @@ def main() -> None:
 
     trace.set_tracer_provider(tracer_provider)
     _instrument(peer, tracer_provider, MeterProvider())
+    if peer == "pydantic-ai":
+        aoai = openai.AsyncOpenAI(api_key="sk-test", base_url="http://mock.openai.local/v1", http_client=httpx.AsyncClient(transport=httpx.MockTransport(_openai)))
+        aant = anthropic.AsyncAnthropic(
+            api_key="sk-ant-test", base_url="http://mock.anthropic.local", http_client=ant_httpx.AsyncClient(transport=ant_httpx.MockTransport(_anthropic))
+        )
+        _pydantic_ai(aoai, aant, tracer_provider)
+        tracer_provider.shutdown()
+        return
     oai = openai.OpenAI(api_key="sk-test", base_url="http://mock.openai.local/v1", http_client=httpx.Client(transport=httpx.MockTransport(_openai)))
     ant = anthropic.Anthropic(api_key="sk-ant-test", base_url="http://mock.anthropic.local", http_client=ant_httpx.Client(transport=ant_httpx.MockTransport(_anthropic)))
     messages = [{"role": "user", "content": "What is the answer?"}]
