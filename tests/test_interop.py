@@ -116,3 +116,19 @@ def test_official_openai_v2_reports_no_cache(ours: dict[str, Any]) -> None:
     assert tokens[(*key, "cache_read")] == 0 and tokens[(*key, "input")] == 0
     assert sum(got["agentyield.usage.cache_unreported"].values()) == 2
     assert collapsed["reasoning"][key] == 0  # not reported
+
+
+def test_openlit(ours: dict[str, Any], tmp_path: Path) -> None:
+    """OpenLIT (prices from a local file, no download): its OpenAI spans give our numbers; its Anthropic
+    spans report input without the cache (50 for 2,050), which agentyield does not price but counts as
+    inconsistent usage, and its Anthropic stream reports no cache at all (docs/interop.md)."""
+    import json
+
+    prices = tmp_path / "openlit-prices.json"
+    prices.write_text(json.dumps({"chat": {"gpt-4o": {"promptPrice": 0.0025, "completionPrice": 0.01}}}))
+    got = run_workload(peer_python("openlit"), "openlit", "http", ("--prices", str(prices)))
+    collapsed, expected = _openai_only(_collapse(got)), _openai_only(_collapse(ours))
+    assert collapsed["tokens"] == expected["tokens"] and collapsed["cost"] == expected["cost"]
+    assert collapsed["calls"] == expected["calls"]
+    inconsistent = {dict(k)[PROVIDER]: v for k, v in got.get("agentyield.usage.inconsistent", {}).items()}
+    assert inconsistent == {"anthropic": 1}  # the non-streamed call: input 50 < cache reads 1,800 + writes 200

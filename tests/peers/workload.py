@@ -112,7 +112,8 @@ def _instrument(peer: str, tracer_provider: Any, meter_provider: Any) -> None:
     elif peer == "openlit":
         import openlit
 
-        openlit.init(tracer=tracer_provider.get_tracer("openlit"), disable_metrics=True, pricing_json=sys.argv[sys.argv.index("--prices") + 1])
+        # OpenLIT exports to the global tracer provider set above; prices from a local file (no download).
+        openlit.init(disable_metrics=True, disable_events=True, capture_message_content=False, pricing_json=sys.argv[sys.argv.index("--prices") + 1])
     elif peer != "pydantic-ai":  # pydantic-ai is instrumented per agent, in _pydantic_ai
         raise SystemExit(f"unknown peer {peer}")
 
