@@ -28,7 +28,8 @@ test-latest: $(VENV)/.installed collector
 	$(VENV)/bin/python -m pytest -q
 
 test-oldest: $(OLDEST)/.installed
-	$(OLDEST)/bin/python -m pytest -q tests/test_openai.py tests/test_anthropic.py tests/test_privacy.py
+	$(OLDEST)/bin/python -m pytest -q tests/test_openai.py tests/test_anthropic.py tests/test_privacy.py \
+		tests/test_malformed_fields.py tests/test_implausible_usage.py
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python benchmarks/overhead.py

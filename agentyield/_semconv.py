@@ -52,7 +52,15 @@ USAGE_CACHE_WRITE_1H = "agentyield.usage.cache_write_1h.input_tokens"
 USAGE_MISSING = "agentyield.usage.missing"
 """True when the provider reported no usage at all for the call (a stream without usage, say)."""
 USAGE_INVALID_FIELDS = "agentyield.usage.invalid_fields"
-"""Usage fields the provider reported in a form that cannot be a token count (None, negative, not an integer)."""
+"""Usage fields the provider reported in a form that cannot be a token count (None, negative, not an integer,
+or above `MAX_TOKEN_COUNT`)."""
+MAX_TOKEN_COUNT = 10**9
+"""The largest token count believed for one field of one call: 100x the largest context windows offered today
+(about 10 million tokens), and small enough that no sum of them leaves int64 (an OTLP counter's type) within
+9 billion calls."""
+RESPONSE_UNREADABLE_FIELDS = "agentyield.response.unreadable_fields"
+"""Response fields other than usage that came in an unexpected shape and were skipped (`choices`, `chunk`, ...);
+the call's other fields, its usage above all, are still read."""
 TOOL_CALLS_COUNT = "agentyield.tool_calls.count"
 TOOL_CALLS_NAMES = "agentyield.tool_calls.names"
 PROMPT_PREFIX_HASH = "agentyield.prompt.prefix_hash"

@@ -137,6 +137,8 @@ def response_attributes(
             attributes[sc.TOOL_CALLS_NAMES] = response.tool_names
         if response.output_messages is not None:
             attributes[sc.GEN_AI_OUTPUT_MESSAGES] = response.output_messages
+        if response.unreadable_fields:
+            attributes[sc.RESPONSE_UNREADABLE_FIELDS] = response.unreadable_fields
         usage = response.usage
     if usage is None:
         attributes[sc.USAGE_MISSING] = True

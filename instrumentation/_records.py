@@ -10,7 +10,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["LLMRequest", "LLMResponse", "Usage", "UsageReader", "content_json", "get", "server_of"]
+from agentyield._semconv import MAX_TOKEN_COUNT
+
+__all__ = ["FieldReader", "LLMRequest", "LLMResponse", "Usage", "UsageReader", "content_json", "get", "server_of"]
 
 
 def content_json(value: Any) -> str:
@@ -61,7 +63,8 @@ class Usage:
     cache_write_1h_tokens: int | None = None
     reasoning_tokens: int | None = None
     invalid_fields: tuple[str, ...] = ()
-    """Payload fields that are required but absent, or whose value cannot be a token count (wrong type, negative)."""
+    """Payload fields that are required but absent, or whose value cannot be a token count (wrong type, negative,
+    above `MAX_TOKEN_COUNT`)."""
 
 
 class UsageReader:
@@ -75,10 +78,45 @@ class UsageReader:
     def count(self, obj: Any, name: str, *, required: bool = False) -> int | None:
         """The count in `obj.name`; a required count that is absent is reported like a malformed one."""
         value = get(obj, name)
-        if type(value) is int and value >= 0:
+        if type(value) is int and 0 <= value <= MAX_TOKEN_COUNT:
             return value
         if value is not None or required:
             self.invalid.append(name)
+        return None
+
+
+class FieldReader:
+    """Reads the fields of a response other than usage, each on its own.
+
+    The SDKs build response objects without validating them, so any field can hold any JSON value. A field of
+    an unexpected shape is skipped and its path kept (`agentyield.response.unreadable_fields`): it costs the
+    call that field only, never its usage, and it is the provider's fault, not an internal error.
+    """
+
+    __slots__ = ("unreadable",)
+
+    def __init__(self) -> None:
+        self.unreadable: list[str] = []
+
+    def skip(self, path: str) -> None:
+        if path not in self.unreadable:
+            self.unreadable.append(path)
+
+    def items(self, obj: Any, name: str, path: str | None = None) -> list[Any] | tuple[Any, ...]:
+        """The list in `obj.name`; () when absent or not a list."""
+        value = get(obj, name)
+        if isinstance(value, (list, tuple)):
+            return value
+        if value is not None:
+            self.skip(path or name)
+        return ()
+
+    def text(self, obj: Any, name: str, path: str | None = None) -> str | None:
+        """The string in `obj.name`; None when absent or not a string."""
+        value = get(obj, name)
+        if value is None or isinstance(value, str):
+            return value
+        self.skip(path or name)
         return None
 
 
@@ -107,3 +145,5 @@ class LLMResponse:
     tool_names: tuple[str, ...] = ()
     output_messages: str | None = None
     """JSON of the output messages, only when content capture is on."""
+    unreadable_fields: tuple[str, ...] = ()
+    """Response fields skipped for their shape (see `FieldReader`)."""

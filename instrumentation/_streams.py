@@ -28,14 +28,12 @@ class _StreamEnd:
     _self_invocation: LLMInvocation
     _self_state: StreamState
 
-    _self_broken = False
-
     def _self_end(self, how: str, error: BaseException | None = None) -> None:
         invocation = self._self_invocation
         if invocation.ended:
             return
         try:
-            response = None if self._self_broken else self._self_state.response()
+            response = self._self_state.response()
         except Exception as exc:  # noqa: BLE001 - never break the host; the span still ends, usage unknown
             response = None
             internal_error("stream.end", exc)
@@ -45,8 +43,8 @@ class _StreamEnd:
             invocation.fail(error, response)
 
     def _self_feed_failed(self, exc: Exception) -> None:
-        """Our chunk reader broke: the stream goes on untouched, and the span says usage is unknown."""
-        self._self_broken = True
+        """Our chunk reader broke on one chunk: the stream goes on untouched, and the other chunks are still
+        read (a malformed chunk is not this: the readers skip and name it, see `FieldReader`)."""
         internal_error("stream.feed", exc)
 
 

@@ -19,7 +19,7 @@ from agentyield import _semconv as sc
 from ._fingerprint import prefix_hash
 from ._instrumentor import LibraryInstrumentor, Target
 from ._privacy import findings_attributes
-from ._records import LLMRequest, LLMResponse, Usage, UsageReader, content_json, get, server_of
+from ._records import FieldReader, LLMRequest, LLMResponse, Usage, UsageReader, content_json, get, server_of
 from ._streams import TracedAsyncStream, TracedStream
 from ._wrappers import start
 
@@ -116,17 +116,26 @@ class AnthropicProvider:
         return request
 
     def response(self, request: LLMRequest, result: Any) -> LLMResponse:
-        content = get(result, "content") or ()
-        reason = get(result, "stop_reason")
+        """Each field read on its own (`FieldReader`): a malformed content block still leaves the usage."""
+        fields = FieldReader()
+        content = fields.items(result, "content")
+        tools: list[str] = []
+        for block in content:
+            if fields.text(block, "type", "content.type") in _TOOL_BLOCKS:
+                name = fields.text(block, "name", "content.name")
+                if name is not None:
+                    tools.append(name)
+        reason = fields.text(result, "stop_reason")
         return LLMResponse(
-            model=get(result, "model"),
-            id=get(result, "id"),
-            finish_reasons=(reason,) if isinstance(reason, str) else (),
+            model=fields.text(result, "model"),
+            id=fields.text(result, "id"),
+            finish_reasons=(reason,) if reason is not None else (),
             usage=_usage(get(result, "usage")),
-            tool_names=tuple(get(b, "name") for b in content if get(b, "type") in _TOOL_BLOCKS),
+            tool_names=tuple(tools),
             output_messages=(
                 content_json([{"role": "assistant", "content": list(content)}]) if self.config.capture_content else None
             ),
+            unreadable_fields=tuple(fields.unreadable),
         )
 
     def stream_state(self, request: LLMRequest) -> MessagesStreamState:
@@ -134,9 +143,14 @@ class AnthropicProvider:
 
 
 class MessagesStreamState:
-    """Merges a message's usage across its events; the latest reported value of each field wins."""
+    """Merges a message's usage across its events; the latest reported value of each field wins.
 
-    __slots__ = ("usage", "split", "details", "id", "model", "reason", "tools", "text")
+    The SDK hands on a `data:` line that is not an event as it is (a list, say): an event without a string
+    `type`, or a field of the wrong type, is skipped and named, never an error (reads are `getattr` with a
+    default and a type check, except the per-event `type`, a plain read under a `try`).
+    """
+
+    __slots__ = ("usage", "split", "details", "id", "model", "reason", "tools", "text", "fields")
 
     def __init__(self, capture_content: bool) -> None:
         self.usage: dict[str, Any] | None = None
@@ -147,6 +161,7 @@ class MessagesStreamState:
         self.reason: str | None = None
         self.tools: list[str] = []
         self.text: list[str] | None = [] if capture_content else None
+        self.fields = FieldReader()
 
     def _merge(self, usage: Any) -> None:
         if usage is None:
@@ -161,26 +176,39 @@ class MessagesStreamState:
         self.details = get(usage, "output_tokens_details") or self.details
 
     def feed(self, event: Any) -> bool:
-        kind = event.type
+        try:  # a plain attribute read on the fast path (text deltas): free when nothing raises
+            kind = event.type
+        except AttributeError:
+            kind = None
         if kind == "content_block_delta":
-            if self.text is not None and event.delta.type == "text_delta":
-                self.text.append(event.delta.text)
-        elif kind == "message_start":
-            message = event.message
-            self.id = message.id
-            self.model = message.model
-            self._merge(message.usage)
+            if self.text is not None:
+                delta = getattr(event, "delta", None)
+                if getattr(delta, "type", None) == "text_delta":
+                    text = self.fields.text(delta, "text", "delta.text")
+                    if text is not None:
+                        self.text.append(text)
+            return False
+        fields = self.fields
+        if kind == "message_start":
+            message = getattr(event, "message", None)
+            self.id = fields.text(message, "id", "message.id")
+            self.model = fields.text(message, "model", "message.model")
+            self._merge(getattr(message, "usage", None))
         elif kind == "message_delta":
-            self.reason = event.delta.stop_reason or self.reason
-            self._merge(event.usage)
+            self.reason = fields.text(getattr(event, "delta", None), "stop_reason", "delta.stop_reason") or self.reason
+            self._merge(getattr(event, "usage", None))
         elif kind == "content_block_start":
-            block = event.content_block
-            if block.type in _TOOL_BLOCKS:
-                self.tools.append(block.name)
+            block = getattr(event, "content_block", None)
+            if fields.text(block, "type", "content_block.type") in _TOOL_BLOCKS:
+                name = fields.text(block, "name", "content_block.name")
+                if name is not None:
+                    self.tools.append(name)
+        elif not isinstance(kind, str):
+            fields.skip("event")
         return False
 
     def response(self) -> LLMResponse | None:
-        if self.id is None and self.usage is None:
+        if self.id is None and self.usage is None and not self.fields.unreadable:
             return None
         usage = None
         if self.usage is not None:
@@ -197,6 +225,7 @@ class MessagesStreamState:
                 if self.text is not None
                 else None
             ),
+            unreadable_fields=tuple(self.fields.unreadable),
         )
 
 

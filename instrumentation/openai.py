@@ -19,7 +19,7 @@ from agentyield import _semconv as sc
 from ._fingerprint import prefix_hash
 from ._instrumentor import LibraryInstrumentor, Target
 from ._privacy import findings_attributes
-from ._records import LLMRequest, LLMResponse, Usage, UsageReader, content_json, get, server_of
+from ._records import FieldReader, LLMRequest, LLMResponse, Usage, UsageReader, content_json, get, server_of
 
 if TYPE_CHECKING:
     from agentyield._config import Config
@@ -170,50 +170,59 @@ class OpenAIProvider:
                 request.attributes[sc.GEN_AI_INPUT_MESSAGES] = content_json(items)
 
     def response(self, request: LLMRequest, result: Any) -> LLMResponse:
+        """Each field read on its own (`FieldReader`): a malformed `choices` still leaves the usage."""
         operation = request.api
         if operation == RESPONSES:
-            return self._responses_response(result)
-        response = LLMResponse(model=get(result, "model"), id=get(result, "id"), usage=_usage(get(result, "usage"), operation))
+            return self._responses_response(result, FieldReader())
+        fields = FieldReader()
+        response = LLMResponse(
+            model=fields.text(result, "model"), id=fields.text(result, "id"), usage=_usage(get(result, "usage"), operation)
+        )
         if operation == CHAT:
             reasons: list[str] = []
             tools: list[str] = []
-            choices = get(result, "choices") or ()
+            choices = fields.items(result, "choices")
             for choice in choices:
-                reason = get(choice, "finish_reason")
-                if isinstance(reason, str):
+                reason = fields.text(choice, "finish_reason", "choices.finish_reason")
+                if reason is not None:
                     reasons.append(reason)
-                for call in get(get(choice, "message"), "tool_calls") or ():
+                for call in fields.items(get(choice, "message"), "tool_calls", "choices.message.tool_calls"):
                     name = get(get(call, "function"), "name") or get(get(call, "custom"), "name")
                     if isinstance(name, str):
                         tools.append(name)
+                    elif name is not None:
+                        fields.skip("choices.message.tool_calls.name")
             response.finish_reasons = tuple(reasons)
             response.tool_names = tuple(tools)
             if self.config.capture_content:
                 response.output_messages = content_json([get(choice, "message") for choice in choices])
+        response.unreadable_fields = tuple(fields.unreadable)
         return response
 
-    def _responses_response(self, result: Any) -> LLMResponse:
-        status = get(result, "status")
-        reason = get(get(result, "incomplete_details"), "reason") if status == "incomplete" else status
+    def _responses_response(self, result: Any, fields: FieldReader) -> LLMResponse:
+        status = fields.text(result, "status")
+        if status == "incomplete":
+            status = fields.text(get(result, "incomplete_details"), "reason", "incomplete_details.reason")
         tools: list[str] = []
-        output = get(result, "output") or ()
+        output = fields.items(result, "output")
         for item in output:
-            kind = get(item, "type")
+            kind = fields.text(item, "type", "output.type")
             if kind in ("function_call", "custom_tool_call", "mcp_call"):
-                name = get(item, "name")
-            elif isinstance(kind, str) and kind.endswith("_call"):
+                name = fields.text(item, "name", "output.name")
+            elif kind is not None and kind.endswith("_call"):
                 name = kind[: -len("_call")]
             else:
                 continue
-            if isinstance(name, str):
+            if name is not None:
                 tools.append(name)
         return LLMResponse(
-            model=get(result, "model"),
-            id=get(result, "id"),
-            finish_reasons=(reason,) if isinstance(reason, str) else (),
+            model=fields.text(result, "model"),
+            id=fields.text(result, "id"),
+            finish_reasons=(status,) if status is not None else (),
             usage=_usage(get(result, "usage"), RESPONSES),
             tool_names=tuple(tools),
             output_messages=content_json(list(output)) if self.config.capture_content else None,
+            unreadable_fields=tuple(fields.unreadable),
         )
 
     def stream_state(self, request: LLMRequest) -> ChatStreamState | ResponsesStreamState:
@@ -223,9 +232,14 @@ class OpenAIProvider:
 
 
 class ChatStreamState:
-    """Reads chat chunks: usage from the final chunk, ids from the first, finish reasons and tool names."""
+    """Reads chat chunks: usage from the final chunk, ids from the first, finish reasons and tool names.
 
-    __slots__ = ("provider", "hide", "usage", "id", "model", "reasons", "tools", "text")
+    The SDK hands on a `data:` line that is not a chunk as it is (a list, say): a chunk or choice whose
+    attributes are missing, or a field of the wrong type, is skipped and named, never an error. The reads of
+    each chunk are plain attribute reads under a `try` (free when nothing raises): this runs once per chunk.
+    """
+
+    __slots__ = ("provider", "hide", "usage", "id", "model", "reasons", "tools", "text", "fields")
 
     def __init__(self, provider: OpenAIProvider, hide: bool) -> None:
         self.provider = provider
@@ -236,34 +250,62 @@ class ChatStreamState:
         self.reasons: dict[int, str] = {}
         self.tools: list[str] = []
         self.text: list[str] | None = [] if provider.config.capture_content else None
+        self.fields = FieldReader()
 
     def feed(self, chunk: Any) -> bool:
-        choices = chunk.choices
-        usage = chunk.usage
+        try:  # plain attribute reads (the fast path) on the SDK's objects only; a malformed one is skipped and named
+            choices = chunk.choices
+            usage = chunk.usage
+        except AttributeError:  # not a chunk: the SDK hands a `data:` line that is not an object on as it is
+            self.fields.skip("chunk")
+            return False
         if usage is not None:
             self.usage = usage
             if self.hide and not choices:
                 return True  # decided first, so a later reading error cannot show the caller this chunk
         if self.id is None:
-            self.id = chunk.id
-            self.model = chunk.model
+            self.id = self.fields.text(chunk, "id")
+            self.model = self.fields.text(chunk, "model")
+        if type(choices) is not list:
+            self.fields.skip("choices")
+            return False
         for choice in choices:
-            if choice.finish_reason:
-                self.reasons[choice.index] = choice.finish_reason
-            delta = choice.delta
-            if delta is None:
+            try:
+                reason = choice.finish_reason
+                delta = choice.delta
+                calls = delta.tool_calls if delta is not None else None
+            except AttributeError:
+                self.fields.skip("choices")
                 continue
-            if delta.tool_calls:
-                for call in delta.tool_calls:
-                    function = call.function
-                    if function is not None and function.name:
-                        self.tools.append(function.name)
-            if self.text is not None and delta.content:
-                self.text.append(delta.content)
+            if reason:
+                self._finish_reason(reason, getattr(choice, "index", None))
+            if calls:
+                self._tool_calls(calls)
+            if self.text is not None and delta is not None:
+                content = getattr(delta, "content", None)
+                if isinstance(content, str):
+                    self.text.append(content)
+                elif content is not None:
+                    self.fields.skip("choices.delta.content")
         return False
 
+    def _finish_reason(self, reason: Any, index: Any) -> None:
+        if isinstance(reason, str) and type(index) is int:
+            self.reasons[index] = reason
+        else:
+            self.fields.skip("choices.finish_reason")
+
+    def _tool_calls(self, calls: Any) -> None:
+        if type(calls) is not list:
+            self.fields.skip("choices.delta.tool_calls")
+            return
+        for call in calls:
+            name = getattr(getattr(call, "function", None), "name", None)
+            if name and isinstance(name, str):
+                self.tools.append(name)
+
     def response(self) -> LLMResponse | None:
-        if self.id is None and self.usage is None:
+        if self.id is None and self.usage is None and not self.fields.unreadable:
             return None
         return LLMResponse(
             model=self.model,
@@ -274,33 +316,40 @@ class ChatStreamState:
             output_messages=(
                 content_json([{"role": "assistant", "content": "".join(self.text)}]) if self.text is not None else None
             ),
+            unreadable_fields=tuple(self.fields.unreadable),
         )
 
 
 class ResponsesStreamState:
     """Reads Responses events: everything comes at once in the terminal `response.*` event."""
 
-    __slots__ = ("provider", "final", "created")
+    __slots__ = ("provider", "final", "created", "fields")
 
     def __init__(self, provider: OpenAIProvider) -> None:
         self.provider = provider
         self.final: Any = None
         self.created: Any = None
+        self.fields = FieldReader()
 
     def feed(self, event: Any) -> bool:
-        kind = event.type
-        if kind in _RESPONSES_TERMINAL:
-            self.final = event.response
+        kind = getattr(event, "type", None)  # not `event.type`: a `data:` line that is not an object comes as is
+        if not isinstance(kind, str):
+            self.fields.skip("event")
+        elif kind in _RESPONSES_TERMINAL:
+            self.final = getattr(event, "response", None)
         elif kind == "response.created":
-            self.created = event.response
+            self.created = getattr(event, "response", None)
         return False
 
     def response(self) -> LLMResponse | None:
+        fields = self.fields
         if self.final is not None:
-            return self.provider._responses_response(self.final)
+            return self.provider._responses_response(self.final, fields)
         if self.created is not None:
-            return LLMResponse(model=get(self.created, "model"), id=get(self.created, "id"))
-        return None
+            return LLMResponse(
+                model=fields.text(self.created, "model"), id=fields.text(self.created, "id"), unreadable_fields=tuple(fields.unreadable)
+            )
+        return LLMResponse(unreadable_fields=tuple(fields.unreadable)) if fields.unreadable else None
 
 
 class OpenAIInstrumentor(LibraryInstrumentor):

@@ -137,6 +137,7 @@ class _Series:
     with_usage: int = 0
     missing: int = 0
     inconsistent: int = 0
+    invalid: int = 0
     input: int = 0
     cache_read: int = 0
     cache_write: int = 0
@@ -196,6 +197,7 @@ _CALL_VIEWS: dict[str, Callable[[_Series], list[tuple[tuple[Any, ...], Any]]]] =
     "agentyield.usage.cache_ttl_assumed": lambda s: [((s.provider, s.model, s.agent), s.ttl_assumed)] if s.ttl_assumed else [],
     "agentyield.usage.missing": lambda s: [((s.provider, s.model, s.agent), s.missing)] if s.missing else [],
     "agentyield.usage.inconsistent": lambda s: [((s.provider, s.model, s.agent), s.inconsistent)] if s.inconsistent else [],
+    "agentyield.usage.invalid": lambda s: [((s.provider, s.model, s.agent), s.invalid)] if s.invalid else [],
     "agentyield.privacy.findings": lambda s: [((s.agent,), s.privacy_findings)] if s.privacy_findings else [],
 }
 
@@ -351,6 +353,8 @@ class Ledger:
             if task is not None:
                 task.privacy_findings = (task.privacy_findings or 0) + call.privacy_findings
         input_tokens, output_tokens = call.input_tokens, call.output_tokens
+        if call.usage_invalid:
+            series.invalid += 1
         not_billed = False
         if call.usage_missing or input_tokens is None or output_tokens is None:
             series.missing += 1

@@ -4,6 +4,8 @@ Counters are observable: a call costs the ledger a few dictionary updates, and t
 collection time. Histogram observations are buffered by the ledger's sink and recorded in one batch when
 metrics are collected (the flush runs in the first observable callback, before the SDK reads the
 histograms), so no per-call histogram `record()` sits on the host's hot path. A full buffer drops and counts.
+An integer total past int64 (the OTLP type: one such point fails every later export) is exported as the
+int64 maximum and counted once per series in `agentyield.limits.hit{agentyield.limit="counter_int64"}`.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ COUNTERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "agentyield.tasks.cost_unknown": ("{task}", "Tasks whose cost is unknown (unpriced calls)", (AGENT, sc.TASK_NAME)),
     "agentyield.usage.missing": ("{call}", "LLM calls that reported no usage", (PROVIDER, MODEL, AGENT)),
     "agentyield.usage.inconsistent": ("{call}", "LLM calls whose usage cannot be priced correctly", (PROVIDER, MODEL, AGENT)),
+    "agentyield.usage.invalid": ("{call}", "LLM calls with a usage figure that is not a plausible token count", (PROVIDER, MODEL, AGENT)),
     "agentyield.usage.cache_unreported": ("{call}", "LLM calls whose source did not report cache use (left out of the cache-read ratio)", (PROVIDER, MODEL, AGENT)),
     "agentyield.usage.cache_ttl_assumed": ("{call}", "Cache writes with no TTL split, priced at the 5-minute rate", (PROVIDER, MODEL, AGENT)),
     "agentyield.verifications": ("{check}", "Verification blocks by recorded result", (AGENT, sc.VERIFICATION_PASSED)),
@@ -65,10 +68,7 @@ HISTOGRAMS: dict[str, tuple[str, str, tuple[str, ...], tuple[float, ...] | None]
     ),
 }
 MAX_BUFFERED = 100_000
-
-
-def _value(value: Any) -> float | int:
-    return float(value) if isinstance(value, Decimal) else value
+INT64_MAX = 2**63 - 1
 
 
 class LedgerMetrics:
@@ -80,16 +80,18 @@ class LedgerMetrics:
         meter = metrics.get_meter("agentyield", __version__, meter_provider=meter_provider, attributes=scope_attributes)
         self._ledger = ledger
         self._buffer: list[tuple[str, float, tuple[Any, ...]]] = []
+        self._saturated: set[tuple[str, tuple[Any, ...]]] = set()
         self._histograms = {
             name: meter.create_histogram(name, unit=unit, description=text, explicit_bucket_boundaries_advisory=buckets)
             for name, (unit, text, _, buckets) in HISTOGRAMS.items()
         }
-        # Created first so that its callback (the flush) runs before the SDK reads the histograms.
+        # The SDK runs every callback, in creation order, before it reads any instrument: the first counter's
+        # callback flushes the histograms' buffer, and the limits come last, after the counters found saturations.
+        for i, (name, (unit, text, keys)) in enumerate(COUNTERS.items()):
+            meter.create_observable_counter(name, [self._observer(name, keys, flush=i == 0)], unit=unit, description=text)
         meter.create_observable_counter(
-            "agentyield.limits.hit", [self._flush_then_limits], unit="{event}", description="Bounds that dropped something"
+            "agentyield.limits.hit", [self._limits], unit="{event}", description="Bounds that dropped something"
         )
-        for name, (unit, text, keys) in COUNTERS.items():
-            meter.create_observable_counter(name, [self._observer(name, keys)], unit=unit, description=text)
         meter.create_observable_gauge(
             "agentyield.window.open.cost.usd", [self._open_windows], unit="{USD}",
             description="Spend outside tasks since the agent's last artifact (booked on the next one)",
@@ -109,17 +111,29 @@ class LedgerMetrics:
             keys = HISTOGRAMS[name][2]
             self._histograms[name].record(value, {k: v for k, v in zip(keys, labels) if v is not None})
 
-    def _flush_then_limits(self, options: CallbackOptions) -> Iterable[Observation]:
-        self._flush()
+    def _limits(self, options: CallbackOptions) -> Iterable[Observation]:
         with self._ledger._lock:
             hits = list(self._ledger.limits_hit.items())
         return [Observation(n, {"agentyield.limit": k}) for k, n in hits]
 
+    def _value(self, name: str, labels: tuple[Any, ...], value: Any) -> float | int:
+        if isinstance(value, Decimal):
+            return float(value)
+        if value > INT64_MAX:
+            if (name, labels) not in self._saturated:
+                self._saturated.add((name, labels))  # bounded: one entry per exported series at most
+                with self._ledger._lock:
+                    self._ledger.limits_hit["counter_int64"] += 1
+            return INT64_MAX
+        return value
+
     def _open_windows(self, options: CallbackOptions) -> Iterable[Observation]:
         return [Observation(float(w.cost), {AGENT: agent}) for agent, w in self._ledger.open_windows().items()]
 
-    def _observer(self, name: str, keys: tuple[str, ...]) -> Any:
+    def _observer(self, name: str, keys: tuple[str, ...], flush: bool) -> Any:
         def observe(options: CallbackOptions) -> Iterable[Observation]:
-            return [Observation(_value(v), dict(zip(keys, labels))) for labels, v in self._ledger.counter(name).items()]
+            if flush:
+                self._flush()
+            return [Observation(self._value(name, labels, v), dict(zip(keys, labels))) for labels, v in self._ledger.counter(name).items()]
 
         return observe

@@ -74,9 +74,14 @@ def _first(attributes: Mapping[str, Any], names: tuple[str, ...]) -> Any:
     return None
 
 
-def _count(attributes: Mapping[str, Any], names: tuple[str, ...]) -> int | None:
+def _count(attributes: Mapping[str, Any], names: tuple[str, ...], rejected: list[str] | None = None) -> int | None:
+    """A count in [0, MAX_TOKEN_COUNT], else None; a value present but not such a count is named in `rejected`."""
     value = _first(attributes, names)
-    return value if type(value) is int and value >= 0 else None
+    if type(value) is int and 0 <= value <= sc.MAX_TOKEN_COUNT:
+        return value
+    if value is not None and rejected is not None:
+        rejected.append(names[0])
+    return None
 
 
 def _text(attributes: Mapping[str, Any], figure: str) -> str | None:
@@ -93,8 +98,9 @@ def llm_call(attributes: Mapping[str, Any]) -> LLMCallRecord:
     """An LLM call's figures from whichever convention wrote them; a figure none wrote stays None."""
     request_model = _text(attributes, "request_model")
     model = _text(attributes, "response_model") or request_model
-    input_tokens = _count(attributes, FIGURES["input"])
-    output_tokens = _count(attributes, FIGURES["output"])
+    rejected: list[str] = []
+    input_tokens = _count(attributes, FIGURES["input"], rejected)
+    output_tokens = _count(attributes, FIGURES["output"], rejected)
     operation = _first(attributes, FIGURES["operation"])
     operation = OPERATION_ALIASES.get(operation, operation) if isinstance(operation, str) else "chat"
     if operation == "embeddings" and output_tokens is None and input_tokens is not None:
@@ -106,11 +112,12 @@ def llm_call(attributes: Mapping[str, Any]) -> LLMCallRecord:
         request_model=request_model or model or "unknown",
         input_tokens=input_tokens,
         output_tokens=output_tokens,
-        cache_read_tokens=_count(attributes, FIGURES["cache_read"]),
-        cache_write_tokens=_count(attributes, FIGURES["cache_write"]),
-        cache_write_1h_tokens=_count(attributes, FIGURES["cache_write_1h"]),
-        reasoning_tokens=_count(attributes, FIGURES["reasoning"]) or 0,
+        cache_read_tokens=_count(attributes, FIGURES["cache_read"], rejected),
+        cache_write_tokens=_count(attributes, FIGURES["cache_write"], rejected),
+        cache_write_1h_tokens=_count(attributes, FIGURES["cache_write_1h"], rejected),
+        reasoning_tokens=_count(attributes, FIGURES["reasoning"], rejected) or 0,
         usage_missing=input_tokens is None or output_tokens is None or attributes.get(sc.USAGE_MISSING) is True,
+        usage_invalid=bool(rejected) or bool(attributes.get(sc.USAGE_INVALID_FIELDS)),
         phase=phase_of(attributes),
         operation=operation,
         error_type=attributes.get(sc.ERROR_TYPE),

@@ -26,6 +26,9 @@ class LLMCallRecord:
     """None: no TTL split reported (Anthropic writes are then priced at the 5-minute rate, marked assumed)."""
     reasoning_tokens: int = 0
     usage_missing: bool = False
+    usage_invalid: bool = False
+    """A usage figure was reported but is not a count in [0, MAX_TOKEN_COUNT] (or the instrumentation says so):
+    it is left out, exactly as if it had not been reported."""
     phase: str | None = None
     operation: str = "chat"
     error_type: str | None = None

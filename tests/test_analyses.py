@@ -548,3 +548,20 @@ def _walk(value: Any) -> None:
 
 def test_report_data_holds_only_json_types() -> None:
     _walk(report_data(planted_configurations() + capability_population(), drift_calls(), min_tasks=3))
+
+
+def test_budget_axis_defaults_to_output_tokens_and_says_so() -> None:
+    """Output tokens are the budget by default (the matched thinking budgets of arXiv:2604.02460): here they
+    explain success while billed tokens (20,000 for all) explain nothing; `usd` reads the known cost."""
+    tasks = [task(tokens=20_000 - 10**k, output=10**k, cost=0.001 * k, outcome="success" if k >= 3 else "failure") for k in (1, 2, 3, 4) for _ in range(2)]
+    out = budget(tasks, min_tasks=5)
+    assert out["axis"] == "output" and out["axis_label"] == "output tokens (reasoning included)"
+    assert out["fitted_on"] == "success (1 or 0) ~ ln(output tokens (reasoning included)), least squares over 8 decided top-level tasks"
+    assert out["r2"] == pytest.approx(0.8, abs=1e-12)  # the same planted relation as test_budget_planted_r2_and_fit_by_hand
+    billed = budget(tasks, min_tasks=5, axis="billed")
+    assert billed["r2"] is None and "no variance in budget" in billed["insufficient"]
+    dollars = budget(tasks + [task(cost=None, output=50, outcome="success")], min_tasks=5, axis="usd")
+    assert dollars["tasks"] == 8 and dollars["notes"]["excluded"].startswith("1 decided tasks used no budget (USD) or an unknown one")
+    x = [math.log(0.001 * k) for k in (1, 2, 3, 4) for _ in range(2)]
+    y = [1.0 if k >= 3 else 0.0 for k in (1, 2, 3, 4) for _ in range(2)]
+    assert dollars["r2"] == pytest.approx(statistics.correlation(x, y) ** 2, abs=1e-12)

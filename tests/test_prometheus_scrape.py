@@ -56,7 +56,7 @@ def scraped() -> str:
 def test_every_metric_is_served_under_its_otlp_name(scraped: str) -> None:
     served = {line.split("{")[0].split(" ")[0] for line in scraped.splitlines() if line and not line.startswith("#")}
     for name, (unit, _, _) in COUNTERS.items():
-        if name in ("agentyield.usage.missing", "agentyield.usage.inconsistent", "agentyield.privacy.findings",
+        if name in ("agentyield.usage.missing", "agentyield.usage.inconsistent", "agentyield.usage.invalid", "agentyield.privacy.findings",
                     "agentyield.usage.cache_unreported", "agentyield.usage.cache_ttl_assumed",
                     "agentyield.spans.unrecognized", "agentyield.usage.rollups"):
             continue  # the scenario has none (and scans nothing): a counter with no points has no series
