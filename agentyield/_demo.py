@@ -85,7 +85,7 @@ WATCHER_CALLS = 3
 CODER, RESEARCHER = "coder", "researcher"
 VERSION_ATTRIBUTE = "gen_ai.agent.version"
 
-_OPENAI_URL = "http://mock.openai.local/v1"
+_OPENAI_URL = "https://api.openai.com/v1"  # answered by the mock transport: priced as OpenAI
 _ANTHROPIC_URL = "http://mock.anthropic.local"
 _RESPONSE_MODELS = {
     "gpt-4o": "gpt-4o-2024-08-06",

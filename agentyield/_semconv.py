@@ -14,6 +14,28 @@ GEN_AI_REQUEST_MODEL = "gen_ai.request.model"
 SERVER_ADDRESS = "server.address"
 SERVER_PORT = "server.port"
 
+# `gen_ai.provider.name` values the conventions define, keyed by the genai-prices provider id they are priced as.
+# A provider the conventions do not name is written as its genai-prices id ("openrouter", "together", ...);
+# an endpoint nobody knows (a local server) as its host.
+PROVIDER_AZURE_OPENAI = "azure.ai.openai"
+PROVIDER_AWS_BEDROCK = "aws.bedrock"
+PROVIDER_GCP_GEMINI = "gcp.gemini"
+PROVIDER_GCP_VERTEX_AI = "gcp.vertex_ai"
+PROVIDER_NAMES = {
+    "azure": PROVIDER_AZURE_OPENAI,
+    "aws": PROVIDER_AWS_BEDROCK,
+    "google": PROVIDER_GCP_GEMINI,
+    "mistral": "mistral_ai",
+    "x-ai": "x_ai",
+}
+PRICE_PROVIDER_IDS = {
+    **{name: price_id for price_id, name in PROVIDER_NAMES.items()},
+    PROVIDER_GCP_VERTEX_AI: "google",
+    "gcp.gen_ai": "google",
+    "azure.ai.inference": "azure",
+}
+"""The genai-prices provider id of each conventions name that is not itself a genai-prices id."""
+
 # Request parameters.
 GEN_AI_REQUEST_MAX_TOKENS = "gen_ai.request.max_tokens"
 GEN_AI_REQUEST_TEMPERATURE = "gen_ai.request.temperature"

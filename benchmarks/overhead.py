@@ -62,7 +62,7 @@ import agentyield
 STREAM_CHUNKS = 500
 CHUNK_NOISE_US = 0.5
 """How far the real-SDK per-chunk median moves between two full runs on a 2-core machine (measured)."""
-BASE_URL = "http://mock.openai.local:8080/v1"
+BASE_URL = "https://api.openai.com/v1"  # OpenAI's own URL (priced as OpenAI), answered by the MockTransport
 MODEL = "gpt-4o"
 
 # --------------------------------------------------------------------------------------------------------------

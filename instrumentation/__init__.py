@@ -23,6 +23,9 @@ __all__ = ["AgentYieldInstrumentor"]
 _LIBRARIES = (
     ("openai", "agentyield.instrumentation.openai", "OpenAIInstrumentor"),
     ("anthropic", "agentyield.instrumentation.anthropic", "AnthropicInstrumentor"),
+    ("google.genai", "agentyield.instrumentation.google_genai", "GoogleGenAIInstrumentor"),
+    ("botocore", "agentyield.instrumentation.bedrock", "BedrockInstrumentor"),
+    ("litellm", "agentyield.instrumentation.litellm", "LiteLLMInstrumentor"),
 )
 
 
@@ -30,7 +33,11 @@ def _library_instrumentors() -> list[LibraryInstrumentor]:
     """An instrumentor for each supported library that is installed (found, not imported)."""
     found = []
     for library, module, name in _LIBRARIES:
-        if importlib.util.find_spec(library) is not None:
+        try:
+            spec = importlib.util.find_spec(library)
+        except ModuleNotFoundError:  # the parent of a dotted name (`google` of `google.genai`) is not installed
+            continue
+        if spec is not None:
             found.append(getattr(importlib.import_module(module), name)())
     return found
 

@@ -32,7 +32,7 @@ __all__ = ["LibraryInstrumentor", "Target"]
 class Target:
     module: str
     name: str
-    """`Class.method` inside `module`."""
+    """`Class.method` inside `module`, or a module-level `function`."""
     api: str
     is_async: bool = False
     factory: Callable[..., Any] | None = None
@@ -69,8 +69,8 @@ class LibraryInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 module = importlib.import_module(target.module)
             except ImportError:
                 continue  # an API this SDK version does not have
-            class_name, method = target.name.split(".")
-            owner = getattr(module, class_name, None)
+            class_name, _, method = target.name.rpartition(".")
+            owner = getattr(module, class_name, None) if class_name else module
             if owner is None or not hasattr(owner, method):
                 continue
             factory = target.factory or (async_wrapper if target.is_async else sync_wrapper)

@@ -6,6 +6,7 @@ attributes passed at start and set once at the end).
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from opentelemetry import context as context_api
@@ -23,7 +24,15 @@ if TYPE_CHECKING:
 
     from ._records import LLMRequest, LLMResponse
 
-__all__ = ["BeforeEnd", "LLMInvocation", "Telemetry"]
+__all__ = ["BeforeEnd", "LLMInvocation", "Telemetry", "in_call"]
+
+_IN_CALL: ContextVar[bool] = ContextVar("agentyield_in_llm_call", default=False)
+
+
+def in_call() -> bool:
+    """True inside the SDK call of an instrumented LLM call: a library we wrap (LiteLLM) calling an SDK we also
+    wrap (openai) is one call, counted once, by the outer span."""
+    return _IN_CALL.get()
 
 BeforeEnd = Callable[["Span", Mapping[str, Any]], Mapping[str, Any]]
 
@@ -43,7 +52,7 @@ class Telemetry:
     def start(self, provider: str, request: LLMRequest) -> LLMInvocation:
         attributes = request.attributes
         attributes[sc.GEN_AI_OPERATION_NAME] = request.operation
-        attributes[sc.GEN_AI_PROVIDER_NAME] = provider
+        attributes[sc.GEN_AI_PROVIDER_NAME] = request.provider or provider
         if self.config.agent is not None and current_task() is None:
             attributes[sc.GEN_AI_AGENT_NAME] = self.config.agent  # outside tasks, say whose spend this is
         model = request.model
@@ -59,21 +68,24 @@ class Telemetry:
 class LLMInvocation:
     """One call in flight. Ends exactly once, whichever of stop, fail or abandon comes first."""
 
-    __slots__ = ("span", "request", "ended", "_token", "_before_end")
+    __slots__ = ("span", "request", "ended", "_token", "_in_call", "_before_end")
 
     def __init__(self, span: Span, request: LLMRequest, before_end: BeforeEnd | None = None) -> None:
         self.span = span
         self.request = request
         self.ended = False
         self._token: object | None = None
+        self._in_call: Any = None
         self._before_end = before_end
 
     def enter(self) -> None:
         """Make the span current for the duration of the SDK call, so spans made inside nest under it."""
         self._token = context_api.attach(trace.set_span_in_context(self.span))
+        self._in_call = _IN_CALL.set(True)
 
     def exit(self) -> None:
         if self._token is not None:
+            _IN_CALL.reset(self._in_call)
             context_api.detach(self._token)
             self._token = None
 
@@ -108,9 +120,20 @@ class LLMInvocation:
 
 
 def _error_type(error: BaseException) -> str:
+    """The HTTP status of an API error, else the exception's type.
+
+    Where the SDKs keep the status: `status_code` (openai, anthropic, litellm), `code` (google-genai),
+    `response["ResponseMetadata"]["HTTPStatusCode"]` (botocore).
+    """
     status = getattr(error, "status_code", None)
+    if status is None:
+        status = getattr(error, "code", None)
+    if status is None:
+        response = getattr(error, "response", None)
+        if isinstance(response, dict):
+            status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
     # Only an error status: an error event inside a stream carries the stream's own 200.
-    if type(status) is int and status >= 400:
+    if type(status) is int and 400 <= status < 600:
         return str(status)
     return type(error).__qualname__
 

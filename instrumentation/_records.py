@@ -9,10 +9,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
+from agentyield import _semconv as sc
 from agentyield._semconv import MAX_TOKEN_COUNT
 
-__all__ = ["FieldReader", "LLMRequest", "LLMResponse", "Usage", "UsageReader", "content_json", "get", "server_of"]
+__all__ = [
+    "Endpoint", "FieldReader", "LLMRequest", "LLMResponse", "Usage", "UsageReader", "content_json", "endpoint_of", "get",
+    "provider_of_url", "server_of", "server_of_url",
+]
 
 
 def content_json(value: Any) -> str:
@@ -34,18 +39,71 @@ def get(obj: Any, name: str) -> Any:
     return getattr(obj, name, None)
 
 
-_servers: dict[int, tuple[Any, str | None, int]] = {}
+class Endpoint:
+    """The API URL an SDK client points at: `server.address`, `server.port`, and which provider serves it."""
+
+    __slots__ = ("url", "address", "port", "_provider")
+
+    def __init__(self, url: Any) -> None:
+        self.url = url
+        self.address: str | None = url.host
+        self.port: int = url.port or (443 if url.scheme == "https" else 80)
+        self._provider: str | None = None
+
+    def provider(self) -> str:
+        """The provider genai-prices knows by this API URL (its conventions name), else the host: an endpoint
+        nobody knows (a local server) is itself, never the provider whose SDK called it. Resolved once."""
+        if self._provider is None:
+            self._provider = provider_of_url(str(self.url), self.address or "unknown")
+        return self._provider
+
+
+def provider_of_url(url: str, host: str) -> str:
+    if host == "api.openai.com":
+        return "openai"  # the common case, without loading the price data
+    from genai_prices import data_snapshot
+
+    try:
+        found = data_snapshot.get_snapshot().find_provider(None, None, url)
+    except LookupError:
+        return host
+    return sc.PROVIDER_NAMES.get(found.id, found.id)
+
+
+_endpoints: dict[int, Endpoint] = {}
+
+
+def endpoint_of(instance: Any) -> Endpoint:
+    """The endpoint of an SDK resource's client, parsed once per base URL object."""
+    url = instance._client.base_url
+    endpoint = _endpoints.get(id(url))
+    if endpoint is None or endpoint.url is not url:
+        if len(_endpoints) >= 64:
+            _endpoints.clear()
+        endpoint = _endpoints[id(url)] = Endpoint(url)
+    return endpoint
 
 
 def server_of(instance: Any) -> tuple[str | None, int]:
-    """`server.address` and `server.port` of an SDK resource's client base URL, parsed once per URL object."""
-    url = instance._client.base_url
-    cached = _servers.get(id(url))
-    if cached is None or cached[0] is not url:
-        if len(_servers) >= 64:
-            _servers.clear()
-        cached = _servers[id(url)] = (url, url.host, url.port or (443 if url.scheme == "https" else 80))
-    return cached[1], cached[2]
+    """`server.address` and `server.port` of an SDK resource's client base URL."""
+    endpoint = endpoint_of(instance)
+    return endpoint.address, endpoint.port
+
+
+_url_servers: dict[str, tuple[str | None, int]] = {}
+
+
+def server_of_url(url: Any) -> tuple[str | None, int]:
+    """`server.address` and `server.port` of a URL string (SDKs not built on httpx), parsed once per URL."""
+    if not isinstance(url, str):
+        return None, 0
+    server = _url_servers.get(url)
+    if server is None:
+        if len(_url_servers) >= 64:
+            _url_servers.clear()
+        parts = urlsplit(url)
+        server = _url_servers[url] = (parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+    return server
 
 
 @dataclass(slots=True)
@@ -134,6 +192,9 @@ class LLMRequest:
     stream: bool = False
     hide_usage_chunk: bool = False
     """agentyield asked for stream usage the caller did not, so the usage-only chunk is ours to swallow."""
+    provider: str | None = None
+    """`gen_ai.provider.name` when the call decides it (the endpoint a client points at, where LiteLLM routed);
+    None: the provider module's own name."""
 
 
 @dataclass(slots=True)

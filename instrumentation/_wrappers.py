@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from agentyield._guard import internal_error
 
+from ._invocation import in_call
 from ._raw import traced_raw_response
 from ._streams import TracedAsyncStream, TracedStream
 
@@ -19,13 +20,16 @@ if TYPE_CHECKING:
     from ._invocation import LLMInvocation, Telemetry
     from ._provider import Provider
 
-__all__ = ["async_wrapper", "finish", "start", "sync_wrapper"]
+__all__ = ["async_wrapper", "call", "finish", "start", "sync_wrapper"]
 
 Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
 
 
 def start(telemetry: Telemetry, provider: Provider, operation: str, instance: Any, kwargs: dict[str, Any]) -> LLMInvocation | None:
-    """Open the call's span, or return None (and call the SDK untouched) if our own code fails."""
+    """Open the call's span, or return None (and call the SDK untouched) if our own code fails or the call
+    is made inside another instrumented call (counted there)."""
+    if in_call():
+        return None
     try:
         return telemetry.start(provider.name, provider.request(operation, instance, kwargs))
     except Exception as exc:  # noqa: BLE001 - never break the host
@@ -50,20 +54,24 @@ def finish(provider: Provider, invocation: LLMInvocation, result: Any) -> Any:
     return result
 
 
+def call(invocation: LLMInvocation, wrapped: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The user's call, with the span current: a failure is recorded and the original exception re-raised."""
+    invocation.enter()
+    try:
+        return wrapped(*args, **kwargs)
+    except BaseException as error:
+        invocation.fail(error)
+        raise
+    finally:
+        invocation.exit()
+
+
 def sync_wrapper(telemetry: Telemetry, provider: Provider, operation: str) -> Wrapper:
     def traced(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         invocation = start(telemetry, provider, operation, instance, kwargs)
         if invocation is None:
             return wrapped(*args, **kwargs)
-        invocation.enter()
-        try:
-            result = wrapped(*args, **invocation.request.kwargs)
-        except BaseException as error:
-            invocation.fail(error)
-            raise
-        finally:
-            invocation.exit()
-        return finish(provider, invocation, result)
+        return finish(provider, invocation, call(invocation, wrapped, args, invocation.request.kwargs))
 
     return traced
 

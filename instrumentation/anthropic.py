@@ -6,6 +6,8 @@ so the conventions' `gen_ai.usage.input_tokens` is their sum; the cache-write TT
 by field across `message_start` and `message_delta`: the last event alone loses the input counts.
 
 `messages.stream()` and `parse()` post by themselves (not through `create`), so each path is wrapped once.
+`AnthropicBedrock` and `AnthropicVertex` clients are the cloud's calls (`aws.bedrock`, `gcp.vertex_ai`), priced
+at the cloud's rates.
 """
 
 from __future__ import annotations
@@ -31,6 +33,13 @@ if TYPE_CHECKING:
 __all__ = ["AnthropicInstrumentor"]
 
 MESSAGES = "messages"
+# The SDK's clients for Anthropic models served and billed by a cloud: the provider is the cloud.
+_CLOUD_CLIENTS = {
+    "AnthropicBedrock": sc.PROVIDER_AWS_BEDROCK,
+    "AsyncAnthropicBedrock": sc.PROVIDER_AWS_BEDROCK,
+    "AnthropicVertex": sc.PROVIDER_GCP_VERTEX_AI,
+    "AsyncAnthropicVertex": sc.PROVIDER_GCP_VERTEX_AI,
+}
 _USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 _CACHE_FIELDS = frozenset({"cache_read_input_tokens", "cache_creation_input_tokens"})
 _TOOL_BLOCKS = frozenset({"tool_use", "server_tool_use", "mcp_tool_use"})
@@ -113,6 +122,7 @@ class AnthropicProvider:
                 attributes[sc.GEN_AI_INPUT_MESSAGES] = content_json(list(messages))
         request = LLMRequest(api, "chat", model if isinstance(model, str) else None, attributes, kwargs)
         request.stream = kwargs.get("stream") is True
+        request.provider = _CLOUD_CLIENTS.get(type(instance._client).__name__)
         return request
 
     def response(self, request: LLMRequest, result: Any) -> LLMResponse:

@@ -5,6 +5,11 @@ include cached tokens (as the conventions want); `completion_tokens` includes re
 report usage only when asked (`stream_options.include_usage`): by default agentyield asks when the
 caller did not and swallows the extra usage-only chunk, so the caller sees exactly the stream it asked for.
 
+The provider is the endpoint's, not the SDK's: the same client talks to every OpenAI-compatible server,
+so `gen_ai.provider.name` follows the client (AzureOpenAI is `azure.ai.openai`) and its base URL, matched
+against genai-prices' provider API URLs (DeepSeek, Groq, Mistral, xAI, OpenRouter, ...); a server nobody
+knows (a local vLLM, Ollama, LM Studio) is named by its host and priced only by a price file.
+
 Counted once whichever path a call takes: `chat.completions.stream()` and `responses.stream()` go through
 `create`, `parse()` posts by itself, and `with_raw_response` / `with_streaming_response` call the same
 wrapped `create`.
@@ -19,7 +24,7 @@ from agentyield import _semconv as sc
 from ._fingerprint import prefix_hash
 from ._instrumentor import LibraryInstrumentor, Target
 from ._privacy import findings_attributes
-from ._records import FieldReader, LLMRequest, LLMResponse, Usage, UsageReader, content_json, get, server_of
+from ._records import FieldReader, LLMRequest, LLMResponse, Usage, UsageReader, content_json, endpoint_of, get
 
 if TYPE_CHECKING:
     from agentyield._config import Config
@@ -60,10 +65,13 @@ def _usage(usage: Any, operation: str) -> Usage | None:
         output_tokens = reader.count(usage, "completion_tokens", required=operation == CHAT)
         input_details = get(usage, "prompt_tokens_details")
         output_details = get(usage, "completion_tokens_details")
+    cache_read = reader.count(input_details, "cached_tokens")
+    if cache_read is None and input_details is None:
+        cache_read = reader.count(usage, "prompt_cache_hit_tokens")  # DeepSeek's own name, alone in older replies
     return Usage(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
-        cache_read_tokens=reader.count(input_details, "cached_tokens"),
+        cache_read_tokens=cache_read,
         cache_write_tokens=reader.count(input_details, "cache_write_tokens"),
         reasoning_tokens=reader.count(output_details, "reasoning_tokens"),
         invalid_fields=tuple(reader.invalid),
@@ -85,7 +93,7 @@ class OpenAIProvider:
     name = "openai"
 
     def __init__(self, config: Config) -> None:
-        from openai import AsyncStream, Stream
+        from openai import AsyncAzureOpenAI, AsyncStream, AzureOpenAI, Stream
 
         from openai._legacy_response import LegacyAPIResponse
         from openai._response import APIResponse, AsyncAPIResponse
@@ -94,17 +102,20 @@ class OpenAIProvider:
         self.stream_types = (Stream,)
         self.async_stream_types = (AsyncStream,)
         self.raw_types = (LegacyAPIResponse, APIResponse, AsyncAPIResponse)
+        self.azure_types = (AzureOpenAI, AsyncAzureOpenAI)
 
     def request(self, operation: str, instance: Any, kwargs: dict[str, Any]) -> LLMRequest:
         model = kwargs.get("model")
         attributes: dict[str, Any] = {}
-        address, port = server_of(instance)
-        if address:
-            attributes[sc.SERVER_ADDRESS] = address
-            attributes[sc.SERVER_PORT] = port
+        endpoint = endpoint_of(instance)
+        if endpoint.address:
+            attributes[sc.SERVER_ADDRESS] = endpoint.address
+            attributes[sc.SERVER_PORT] = endpoint.port
         request = LLMRequest(
             operation, _OPERATION_NAME[operation], model if isinstance(model, str) else None, attributes, kwargs
         )
+        # The same SDK talks to every OpenAI-compatible server: the endpoint says whose model this is.
+        request.provider = sc.PROVIDER_AZURE_OPENAI if isinstance(instance._client, self.azure_types) else endpoint.provider()
         if operation == EMBEDDINGS:
             encoding = kwargs.get("encoding_format")
             if isinstance(encoding, str):
@@ -240,8 +251,10 @@ class ChatStreamState:
     """
 
     __slots__ = ("provider", "hide", "usage", "id", "model", "reasons", "tools", "text", "fields")
+    read_usage = staticmethod(_usage)
+    """How the final usage object reads (LiteLLM's OpenAI-shaped chunks reuse this state with their own)."""
 
-    def __init__(self, provider: OpenAIProvider, hide: bool) -> None:
+    def __init__(self, provider: Any, hide: bool) -> None:
         self.provider = provider
         self.hide = hide
         self.usage: Any = None
@@ -311,7 +324,7 @@ class ChatStreamState:
             model=self.model,
             id=self.id,
             finish_reasons=tuple(self.reasons[i] for i in sorted(self.reasons)),
-            usage=_usage(self.usage, CHAT),
+            usage=self.read_usage(self.usage, CHAT),
             tool_names=tuple(self.tools),
             output_messages=(
                 content_json([{"role": "assistant", "content": "".join(self.text)}]) if self.text is not None else None

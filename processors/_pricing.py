@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable
 
+from agentyield import _semconv as sc
 from agentyield._forksafe import fork_safe_lock
 
 __all__ = ["PriceBook", "PriceFileError", "Rates", "TokenCounts", "cost"]
@@ -187,13 +188,35 @@ class PriceBook:
         return _from_genai_prices(provider, model, datetime.fromtimestamp(at, timezone.utc))
 
 
+def _price_provider(snapshot: Any, provider: str) -> Any:
+    """The genai-prices provider a `gen_ai.provider.name` is priced as, or None.
+
+    A conventions name maps to its genai-prices id; another instrumentation's name ("Bedrock", "xai") matches
+    by genai-prices' own rules. A host name (an endpoint nobody knows, named by its host) must equal a
+    provider id: `openai-proxy.internal` is not OpenAI, and only a price file prices it.
+    """
+    from genai_prices.data_snapshot import find_provider_by_id
+
+    price_id = sc.PRICE_PROVIDER_IDS.get(provider, provider).lower()
+    if "." in price_id or ":" in price_id:
+        return next((p for p in snapshot.providers if p.id == price_id), None)
+    return find_provider_by_id(snapshot.providers, price_id)
+
+
 def _from_genai_prices(provider: str, model: str, now: datetime) -> _Tiered | None:
     from genai_prices import Usage, data_snapshot
     from genai_prices.types import TieredPrices
 
     snapshot = data_snapshot.get_snapshot()
     try:
-        found_provider, found_model = snapshot.find_provider_model(model, None, provider, None)
+        if provider.lower() == "litellm":
+            # Another instrumentation's LiteLLM span: genai-prices reads the routed provider off `anthropic/...`.
+            found_provider, found_model = snapshot.find_provider_model(model, None, provider, None)
+        else:
+            price_provider = _price_provider(snapshot, provider)
+            if price_provider is None:
+                return None
+            found_provider, found_model = snapshot.find_provider_model(model, price_provider, None, None)
     except LookupError:
         return None
 

@@ -16,6 +16,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 import agentyield
 
 os.environ["AGENTYIELD_STRICT"] = "1"  # our own bugs raise under the test suite (see agentyield/_guard.py)
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # LiteLLM's import would fetch its price map
 
 Handler = Callable[[Any], Any]
 
@@ -98,3 +99,30 @@ class Recorder:
 
 def llm_spans(exporter: InMemorySpanExporter, scope: str = "agentyield") -> list[Any]:
     return [s for s in exporter.get_finished_spans() if s.instrumentation_scope.name == scope]
+
+
+def only_span(exporter: InMemorySpanExporter) -> Any:
+    """The one agentyield LLM span the exporter holds."""
+    spans = llm_spans(exporter)
+    assert len(spans) == 1, [s.name for s in spans]
+    return spans[0]
+
+
+def usage_attributes(span: Any) -> dict[str, Any]:
+    return {k: v for k, v in span.attributes.items() if k.startswith(("gen_ai.usage.", "agentyield.usage."))}
+
+
+@pytest.fixture
+def break_methods(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """`break_methods(Class, "name", ...)`: those methods raise, as a bug in our extractors would, with the
+    production guard on (internal errors logged, not raised), to check the caller never sees them."""
+    monkeypatch.setenv("AGENTYIELD_STRICT", "0")
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("extractor bug")
+
+    def break_(owner: type, *names: str) -> None:
+        for name in names:
+            monkeypatch.setattr(owner, name, broken)
+
+    return break_

@@ -10,7 +10,7 @@ import openai
 from conftest import sdk_httpx, sse
 
 hx = sdk_httpx(openai)
-BASE_URL = "http://mock.openai.local:8080/v1"
+BASE_URL = "https://api.openai.com/v1"  # the real API URL, answered by the mock transport
 
 CHAT_USAGE = {
     "prompt_tokens": 2006,

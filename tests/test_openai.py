@@ -10,7 +10,7 @@ import pydantic
 import pytest
 
 from agentyield import _semconv as sc
-from conftest import llm_spans
+from conftest import llm_spans, only_span, usage_attributes
 from openai_mock import OpenAIMock, chat_completion, clients, hx, response_object
 
 MESSAGES = [
@@ -22,16 +22,6 @@ MESSAGES = [
 async def call(mode: str, sync_fn: Any, async_fn: Any) -> Any:
     """Run the sync or the async variant of the same call."""
     return sync_fn() if mode == "sync" else await async_fn()
-
-
-def only_span(exporter: Any) -> Any:
-    spans = llm_spans(exporter)
-    assert len(spans) == 1, [s.name for s in spans]
-    return spans[0]
-
-
-def usage_attributes(span: Any) -> dict[str, Any]:
-    return {k: v for k, v in span.attributes.items() if k.startswith(("gen_ai.usage.", "agentyield.usage."))}
 
 
 CHAT_USAGE_ATTRIBUTES = {
@@ -60,8 +50,8 @@ async def test_chat_create_exact_usage_and_attributes(instrumented: None, span_e
         sc.GEN_AI_OPERATION_NAME: "chat",
         sc.GEN_AI_PROVIDER_NAME: "openai",
         sc.GEN_AI_REQUEST_MODEL: "gpt-4o",
-        sc.SERVER_ADDRESS: "mock.openai.local",
-        sc.SERVER_PORT: 8080,
+        sc.SERVER_ADDRESS: "api.openai.com",
+        sc.SERVER_PORT: 443,
         sc.GEN_AI_REQUEST_TEMPERATURE: 0.2,
         sc.GEN_AI_REQUEST_MAX_TOKENS: 512,
         sc.GEN_AI_REQUEST_TOP_P: 0.9,

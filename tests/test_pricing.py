@@ -201,7 +201,7 @@ class CountingSnapshot(data_snapshot.DataSnapshot):
     lookups: list[tuple[str | None, str]]
 
     def find_provider_model(self, model_ref: str, provider: Any, provider_id: str | None, provider_api_url: str | None) -> Any:
-        self.lookups.append((provider_id, model_ref))
+        self.lookups.append((provider.id if provider is not None else provider_id, model_ref))
         return super().find_provider_model(model_ref, provider, provider_id, provider_api_url)
 
 
@@ -462,3 +462,27 @@ def test_rates_are_resolved_again_each_half_hour() -> None:
     now[0] += 1800
     again = book.rates("openai", "gpt-4o", 1000)
     assert again == first and again is not first
+
+
+@pytest.mark.parametrize(
+    ("provider", "model", "price_id"),
+    [
+        ("azure.ai.openai", "gpt-4o", "azure"),  # the conventions' names, priced as their genai-prices provider
+        ("aws.bedrock", "us.anthropic.claude-sonnet-4-20250514-v1:0", "aws"),
+        ("gcp.gemini", "gemini-2.5-pro", "google"),
+        ("gcp.vertex_ai", "gemini-2.5-pro", "google"),
+        ("mistral_ai", "mistral-large-2512", "mistral"),
+        ("x_ai", "grok-3", "x-ai"),
+        ("Bedrock", "amazon.nova-pro-v1:0", "aws"),  # another instrumentation's name, matched by genai-prices' rules
+        ("litellm", "anthropic/claude-sonnet-4-5", "litellm"),  # ... and its LiteLLM spans, routed by the model prefix
+    ],
+)
+def test_provider_names_resolve_to_their_own_prices(book: PriceBook, provider: str, model: str, price_id: str) -> None:
+    usage = (5000, 4000, 0, 0, 300)
+    assert our_cost(book, provider, model, usage) == calc_price(price_id, model, usage)
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "openai-proxy.internal", "my.anthropic.gateway:8443"])
+def test_a_host_is_never_priced_as_a_provider_it_mentions(book: PriceBook, host: str) -> None:
+    assert book.rates(host, "gpt-4o", 1000) is None
+    assert book.rates(host, "claude-sonnet-4-5", 1000) is None
