@@ -225,8 +225,9 @@ def test_a_flood_of_traces_that_never_end_stays_within_bounds(sink: MetricsSink)
         health = _healthy(server.http)
         code, _, err = server.stop()
     assert code == 0, err
-    # 20,000 spans of over 1 kB went through (over 40 MB as Python objects if all were held); the bound holds.
-    assert grown_mb < 15, grown_mb
+    # 20,000 spans of over 1 kB went through (about 100 MB as Python objects if all were held: 5 kB a span,
+    # benchmarks/serve_throughput.py); what grows is one request's worth in flight and the allocator's slack.
+    assert grown_mb < 30, grown_mb
     hits = {dict(k)["agentyield.limit"]: v for k, v in sink.summed()["agentyield.limits.hit"].items()}
     total_traces = 200 + rounds * per_round + 1
     # Every trace was booked early (evicted) except those still open at the end, booked at shutdown.

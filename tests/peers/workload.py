@@ -170,15 +170,15 @@ def main() -> None:
     trace.set_tracer_provider(tracer_provider)
     _instrument(peer, tracer_provider, MeterProvider())
     if peer == "pydantic-ai":
-        aoai = openai.AsyncOpenAI(api_key="sk-test", base_url="http://mock.openai.local/v1", http_client=httpx.AsyncClient(transport=httpx.MockTransport(_openai)))
+        aoai = openai.AsyncOpenAI(api_key="sk-test", base_url="https://api.openai.com/v1", http_client=httpx.AsyncClient(transport=httpx.MockTransport(_openai)))
         aant = anthropic.AsyncAnthropic(
-            api_key="sk-ant-test", base_url="http://mock.anthropic.local", http_client=ant_httpx.AsyncClient(transport=ant_httpx.MockTransport(_anthropic))
+            api_key="sk-ant-test", base_url="https://api.anthropic.com", http_client=ant_httpx.AsyncClient(transport=ant_httpx.MockTransport(_anthropic))
         )
         _pydantic_ai(aoai, aant, tracer_provider)
         tracer_provider.shutdown()
         return
-    oai = openai.OpenAI(api_key="sk-test", base_url="http://mock.openai.local/v1", http_client=httpx.Client(transport=httpx.MockTransport(_openai)))
-    ant = anthropic.Anthropic(api_key="sk-ant-test", base_url="http://mock.anthropic.local", http_client=ant_httpx.Client(transport=ant_httpx.MockTransport(_anthropic)))
+    oai = openai.OpenAI(api_key="sk-test", base_url="https://api.openai.com/v1", http_client=httpx.Client(transport=httpx.MockTransport(_openai)))
+    ant = anthropic.Anthropic(api_key="sk-ant-test", base_url="https://api.anthropic.com", http_client=ant_httpx.Client(transport=ant_httpx.MockTransport(_anthropic)))
     messages = [{"role": "user", "content": "What is the answer?"}]
     oai.chat.completions.create(model="gpt-4o", messages=messages)
     for _ in oai.chat.completions.create(model="gpt-4o", messages=messages, stream=True, stream_options={"include_usage": True}):
