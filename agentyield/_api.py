@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from opentelemetry import trace
 
-from . import _tasks
+from . import _tasks, _tools
 from ._config import Config
 from ._semconv import PRICE_SOURCE
 from ._version import __version__
@@ -46,6 +46,7 @@ def instrument(
     directory: str | Path | None = None,
     prometheus_port: int | None = None,
     prometheus_address: str | None = None,
+    small_model: str | None = None,
 ) -> None:
     """Instrument every supported LLM client library that is installed, and derive agent metrics.
 
@@ -68,6 +69,8 @@ def instrument(
     - `prometheus_port` (default `AGENTYIELD_PROMETHEUS_PORT`): serve the derived metrics at
       `http://<prometheus_address>:<port>/metrics` for Prometheus to scrape, instead of sending them to a meter
       provider; `prometheus_address` (default `AGENTYIELD_PROMETHEUS_ADDRESS`, else 127.0.0.1).
+    - `small_model`: a cheaper model of the same provider; calls the routability rule marks (docs/metrics.md) are
+      priced again at its rates, and the difference is `agentyield.routing.savings.usd`.
     """
     port_env = os.environ.get(PROMETHEUS_PORT_ENV)
     if prometheus_port is None and port_env:
@@ -95,6 +98,7 @@ def instrument(
             prices=PriceBook(prices or os.environ.get(PRICES_ENV) or None),
             default_agent=agent or "default",
             verification_tools=verification_tools,
+            small_model=small_model,
         )
         tracer_provider.add_span_processor(processor)
         _processors[tracer_provider] = processor
@@ -107,13 +111,16 @@ def instrument(
         trace.get_tracer("agentyield", __version__, tracer_provider=tracer_provider, attributes=scope_attributes),
         processor.enrich if processor is not None else None,
         agent,
+        processor.budget_exceeded if processor is not None else None,
     )
+    config = Config.from_env(
+        capture_content=capture_content, request_stream_usage=request_stream_usage, privacy_scan=privacy_scan, agent=agent
+    )
+    _tools.configure(config.capture_content)
     instrumentor.instrument(
         tracer_provider=tracer_provider,
         scope_attributes=scope_attributes,
-        config=Config.from_env(
-            capture_content=capture_content, request_stream_usage=request_stream_usage, privacy_scan=privacy_scan, agent=agent
-        ),
+        config=config,
         before_end=processor.book_ending if processor is not None else None,
     )
 
@@ -129,3 +136,4 @@ def uninstrument() -> None:
         provider.sampler = sampler  # type: ignore[attr-defined]
         del _samplers[provider]
     _tasks.configure(None, None)
+    _tools.configure(False)

@@ -230,6 +230,15 @@ R.tool_credit = function (body, d) {
     ["note", function (r) { return str(r.insufficient); }]]);
 };
 
+R.trajectory = function (body, d) {
+  function col(title, key, fmt) { return [title, function (r) { return fmt(r[key]); }, 1]; }
+  return table(body, d, [["agent", function (r) { return r.agent; }], ["task", function (r) { return r.task; }], col("tasks", "tasks", nf),
+    col("LLM calls", "llm_calls", nf), col("tool calls", "tool_calls", nf), col("repeats", "tool_calls.redundant", nf), col("loops", "loops", nf),
+    col("rework", "rework", nf), col("growth/turn", "context.growth", nf), col("re-sent uncached", "input.resent_uncached", pct),
+    col("context:output", "context_to_output", nf), col("verification", "verification.share", pct), col("multiplier", "token_multiplier", nf),
+    col("signal yield", "signal_yield", pct)]);
+};
+
 Array.prototype.forEach.call(document.querySelectorAll("[data-chart],[data-table]"), function (box) {
   var name = box.getAttribute("data-chart") || box.getAttribute("data-table"), body = box.querySelector(".body"), why;
   var v = D[name], notes = D.insufficient || D.notes || {};
@@ -253,6 +262,9 @@ _SECTIONS = [
     ("data-table", "cost_of_pass", "Cost of pass", "Expected spend to get one passing attempt (mean cost / success rate).", True),
     ("data-table", "unproductive", "Unproductive spend", "Spend on tasks that finished nothing.", False),
     ("data-table", "tool_credit", "Tool credit", "Success rate of tasks that used a tool vs those that did not.", False),
+    ("data-table", "trajectory", "Trajectory and context",
+     "Mean per task, by agent and task: calls, repeated tool calls, loops, rework, context growth and efficiency, "
+     "verification share, multi-agent multiplier, learning-signal yield (docs/metrics.md).", True),
 ]
 
 

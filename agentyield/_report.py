@@ -193,7 +193,24 @@ def render_text(data: dict[str, Any]) -> str:
         for r in data["tool_credit"]
     ]
     out += _section("Tool credit (success with vs without the tool)", _table(("tool", "with: tasks / success", "without", "lift"), rows) if rows else ["no tool calls"])
+    out += _section("Trajectory and context (mean per task; docs/metrics.md)", _trajectory_lines(data.get("trajectory") or []))
     return "\n".join(out) + "\n"
+
+
+# (column, key in the report's trajectory rows, format)
+_TRAJECTORY_COLUMNS = (
+    ("LLM calls", "llm_calls", ""), ("tool calls", "tool_calls", ""), ("repeats", "tool_calls.redundant", ""), ("loops", "loops", ""),
+    ("rework", "rework", ""), ("growth/turn", "context.growth", ""), ("re-sent uncached", "input.resent_uncached", "pct"),
+    ("context:output", "context_to_output", ""), ("verification", "verification.share", "pct"), ("multiplier", "token_multiplier", ""),
+    ("signal yield", "signal_yield", "pct"),
+)
+
+
+def _trajectory_lines(rows: list[dict[str, Any]]) -> list[str]:
+    if not rows:
+        return ["no tasks"]
+    headers = ("agent", "task", "tasks", *(c for c, _, _ in _TRAJECTORY_COLUMNS))
+    return _table(headers, [(r["agent"], r["task"], str(r["tasks"]), *(_fmt(r.get(k), f) for _, k, f in _TRAJECTORY_COLUMNS)) for r in rows])
 
 
 def write_outputs(data: dict[str, Any], *, json_path: str | None, html_path: str | None, stdout: TextIO = sys.stdout) -> None:

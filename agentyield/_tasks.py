@@ -7,6 +7,7 @@ every number from them, exactly as it would from spans that arrived over OTLP.
 from __future__ import annotations
 
 import contextvars
+import copy
 import functools
 import inspect
 import uuid
@@ -17,9 +18,12 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from . import _semconv as sc
+from ._guard import internal_error
 from ._version import __version__
 
-__all__ = ["Task", "Verification", "artifact", "configure", "current_task", "task", "verification"]
+__all__ = [
+    "BudgetExceeded", "Task", "Verification", "artifact", "check_budget", "configure", "current_task", "signal", "task", "tracer", "verification",
+]
 
 MAX_TASK_ARTIFACTS = 10_000
 """Artifacts one task keeps for its end-of-task arrays; more are counted in `agentyield.task.artifacts.dropped`."""
@@ -30,15 +34,49 @@ _current: contextvars.ContextVar[Task | None] = contextvars.ContextVar("agentyie
 _tracer: trace.Tracer = trace.get_tracer("agentyield", __version__)
 _before_end: Callable[[Any], None] | None = None
 _default_agent: str | None = None
+_budget_check: Callable[[int], str | None] | None = None
+
+ON_EXCEED = ("record", "raise")
 
 
-def configure(tracer: trace.Tracer | None, before_end: Callable[[Any], None] | None, default_agent: str | None = None) -> None:
-    """Called by `instrument()`: task spans come from agentyield's tracer, are enriched before they end, and
-    an artifact outside any task names the process's agent when it names none."""
-    global _tracer, _before_end, _default_agent
+class BudgetExceeded(Exception):
+    """Raised by an LLM call, before it is sent, inside a task (or a sub-task of one) whose
+    `task(..., on_exceed="raise")` budget is spent: the task's loop stops there."""
+
+
+def configure(
+    tracer: trace.Tracer | None,
+    before_end: Callable[[Any], None] | None,
+    default_agent: str | None = None,
+    budget_check: Callable[[int], str | None] | None = None,
+) -> None:
+    """Called by `instrument()`: task spans come from agentyield's tracer, are enriched before they end, an
+    artifact outside any task names the process's agent when it names none, and budgets are checked."""
+    global _tracer, _before_end, _default_agent, _budget_check
     _tracer = tracer or trace.get_tracer("agentyield", __version__)
     _before_end = before_end
     _default_agent = default_agent
+    _budget_check = budget_check
+
+
+def check_budget() -> None:
+    """Called by every LLM-call wrapper before the call is sent: raise `BudgetExceeded` when the current task's
+    enforced budget (or an ancestor's) is spent. A fast no-op outside such tasks."""
+    current = _current.get()
+    if current is None or not current.enforce_budget or _budget_check is None:
+        return
+    try:
+        reason = _budget_check(current.span.get_span_context().span_id)
+    except Exception as exc:  # noqa: BLE001 - our failure never stops the agent
+        internal_error("tasks.check_budget", exc)
+        return
+    if reason is not None:
+        raise BudgetExceeded(reason)
+
+
+def tracer() -> trace.Tracer:
+    """The tracer `instrument()` configured (tool calls use it too)."""
+    return _tracer
 
 
 def _artifact_attributes(kind: str, id: str | None, accepted: bool | None, attributes: dict[str, Any] | None) -> dict[str, Any]:
@@ -54,11 +92,13 @@ def _artifact_attributes(kind: str, id: str | None, accepted: bool | None, attri
 class Task:
     """One unit of work in flight, as yielded by `task()`."""
 
-    def __init__(self, span: trace.Span, name: str, task_id: str, agent: str | None) -> None:
+    def __init__(self, span: trace.Span, name: str, task_id: str, agent: str | None, enforce_budget: bool = False) -> None:
         self.span = span
         self.name = name
         self.id = task_id
         self.agent = agent
+        self.enforce_budget = enforce_budget
+        """It or an ancestor has a budget with `on_exceed="raise"`: LLM calls inside check it first."""
         self._outcome_set = False
         self._artifact_kinds: list[str] = []
         self._artifact_accepted: list[str] = []
@@ -87,6 +127,11 @@ class Task:
             out[sc.TASK_ARTIFACTS_DROPPED] = self._artifacts_dropped
         return out
 
+    def user_message(self) -> None:
+        """Record that the user replied (a learning signal: the next state of the task's last LLM call).
+        Only the fact is recorded, never the message."""
+        signal(sc.SIGNAL_USER_REPLY, _task=self)
+
     def outcome(self, success: bool, *, score: float | None = None) -> None:
         """Record whether the task met its goal (the last call wins)."""
         self._outcome_set = True
@@ -103,12 +148,40 @@ class task:  # noqa: N801 - used like a function: `with agentyield.task("fix-bug
     """
 
     def __init__(
-        self, name: str, *, task_id: str | None = None, agent: str | None = None, attributes: dict[str, Any] | None = None
+        self,
+        name: str,
+        *,
+        task_id: str | None = None,
+        agent: str | None = None,
+        attributes: dict[str, Any] | None = None,
+        budget_usd: float | None = None,
+        budget_tokens: int | None = None,
+        on_exceed: str = "record",
+        rollout_group: str | None = None,
     ) -> None:
+        """`rollout_group`: sibling tasks sampled from the same start; prefix sharing is measured among them.
+        `budget_usd` / `budget_tokens`: what the task may spend, its sub-tasks included. Span events mark 80%
+        and 100%; with `on_exceed="raise"` the next LLM call inside it raises `BudgetExceeded` before it is sent."""
+        if on_exceed not in ON_EXCEED:
+            raise ValueError(f"task({name!r}): on_exceed={on_exceed!r} must be one of {ON_EXCEED}")
+        for label, value in (("budget_usd", budget_usd), ("budget_tokens", budget_tokens)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
+                raise ValueError(f"task({name!r}): {label}={value!r} must be a positive number")
+        if budget_tokens is not None and not isinstance(budget_tokens, int):
+            raise ValueError(f"task({name!r}): budget_tokens={budget_tokens!r} must be a whole number of tokens")
         self.name = name
         self.task_id = task_id
         self.agent = agent
         self.attributes = attributes
+        self._start_attributes: dict[str, Any] = {}
+        if budget_usd is not None:
+            self._start_attributes[sc.BUDGET_USD] = float(budget_usd)
+        if budget_tokens is not None:
+            self._start_attributes[sc.BUDGET_TOKENS] = budget_tokens
+        if self._start_attributes:
+            self._start_attributes[sc.BUDGET_ON_EXCEED] = on_exceed
+        if rollout_group is not None:
+            self._start_attributes[sc.ROLLOUT_GROUP] = str(rollout_group)
         self._entered: list[tuple[Task, object, object]] = []
 
     def _open(self) -> Task:
@@ -120,8 +193,10 @@ class task:  # noqa: N801 - used like a function: `with agentyield.task("fix-bug
         attributes.update({sc.GEN_AI_OPERATION_NAME: operation, sc.TASK_NAME: self.name, sc.TASK_ID: task_id})
         if agent:
             attributes[sc.GEN_AI_AGENT_NAME] = agent
+        attributes.update(self._start_attributes)
         span = _tracer.start_span(f"{operation} {agent or self.name}", kind=SpanKind.INTERNAL, attributes=attributes)
-        current = Task(span, self.name, task_id, agent)
+        enforce = self._start_attributes.get(sc.BUDGET_ON_EXCEED) == "raise" or (parent is not None and parent.enforce_budget)
+        current = Task(span, self.name, task_id, agent, enforce)
         token = context_api.attach(trace.set_span_in_context(span))
         self._entered.append((current, token, _current.set(current)))
         return current
@@ -153,22 +228,26 @@ class task:  # noqa: N801 - used like a function: `with agentyield.task("fix-bug
     async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         self._close(exc)
 
+    def _again(self) -> task:
+        """The same task specification, entered afresh (each call of a decorated function is its own task)."""
+        again = copy.copy(self)
+        again._entered = []
+        return again
+
     def __call__(self, func: F) -> F:
         """As a decorator: one task per call of `func`."""
-        spec = (self.name, self.task_id, self.agent, self.attributes)
-
         if inspect.iscoroutinefunction(func):
 
             @functools.wraps(func)
             async def run_async(*args: Any, **kwargs: Any) -> Any:
-                async with task(spec[0], task_id=spec[1], agent=spec[2], attributes=spec[3]):
+                async with self._again():
                     return await func(*args, **kwargs)
 
             return run_async  # type: ignore[return-value]
 
         @functools.wraps(func)
         def run(*args: Any, **kwargs: Any) -> Any:
-            with task(spec[0], task_id=spec[1], agent=spec[2], attributes=spec[3]):
+            with self._again():
                 return func(*args, **kwargs)
 
         return run  # type: ignore[return-value]
@@ -199,6 +278,15 @@ def artifact(
     if agent or _default_agent:
         values[sc.ARTIFACT_AGENT] = agent or _default_agent
     span = _tracer.start_span(sc.ARTIFACT_EVENT, kind=SpanKind.INTERNAL, attributes=values)
+    span.end()
+
+
+def signal(kind: str, *, _task: Task | None = None) -> None:
+    """Record a learning signal of `kind` (e.g. `user_reply`, `thumbs_down`, `test_failure`): the next state of
+    the current task's last LLM call (`agentyield.signals`, docs/metrics.md "Learning signal")."""
+    owner = _task or _current.get()
+    context = trace.set_span_in_context(owner.span) if owner is not None else None
+    span = _tracer.start_span(sc.SIGNAL_EVENT, context, SpanKind.INTERNAL, {sc.SIGNAL_KIND: str(kind)})
     span.end()
 
 

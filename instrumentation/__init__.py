@@ -1,4 +1,4 @@
-"""Auto-instrumentation of LLM client libraries: one module per library, one umbrella instrumentor.
+"""Auto-instrumentation of LLM and tool client libraries: one module per library, one umbrella instrumentor.
 
 `AgentYieldInstrumentor` is what `agentyield.instrument()` and `opentelemetry-instrument` (through the
 `opentelemetry_instrumentor` entry point) use: it instruments every supported library that is installed.
@@ -26,6 +26,8 @@ _LIBRARIES = (
     ("google.genai", "agentyield.instrumentation.google_genai", "GoogleGenAIInstrumentor"),
     ("botocore", "agentyield.instrumentation.bedrock", "BedrockInstrumentor"),
     ("litellm", "agentyield.instrumentation.litellm", "LiteLLMInstrumentor"),
+    ("mcp", "agentyield.instrumentation.mcp", "MCPInstrumentor"),
+    ("agents", "agentyield.instrumentation.openai_agents", "OpenAIAgentsInstrumentor"),
 )
 
 

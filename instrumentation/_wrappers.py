@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable
 
 from agentyield._guard import internal_error
+from agentyield._tasks import check_budget
 
 from ._invocation import in_call
 from ._raw import traced_raw_response
@@ -68,6 +69,7 @@ def call(invocation: LLMInvocation, wrapped: Callable[..., Any], args: tuple[Any
 
 def sync_wrapper(telemetry: Telemetry, provider: Provider, operation: str) -> Wrapper:
     def traced(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        check_budget()  # raises BudgetExceeded, before the call is sent, in a task whose enforced budget is spent
         invocation = start(telemetry, provider, operation, instance, kwargs)
         if invocation is None:
             return wrapped(*args, **kwargs)
@@ -78,6 +80,7 @@ def sync_wrapper(telemetry: Telemetry, provider: Provider, operation: str) -> Wr
 
 def async_wrapper(telemetry: Telemetry, provider: Provider, operation: str) -> Wrapper:
     async def traced(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        check_budget()
         invocation = start(telemetry, provider, operation, instance, kwargs)
         if invocation is None:
             return await wrapped(*args, **kwargs)

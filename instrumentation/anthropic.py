@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Collection
 import wrapt
 
 from agentyield import _semconv as sc
+from agentyield._tasks import check_budget
 
 from ._fingerprint import prefix_hash
 from ._instrumentor import LibraryInstrumentor, Target
@@ -301,6 +302,7 @@ def _guarded_swap(stream: Any, invocation: LLMInvocation, proxy: type, provider:
 
 def stream_manager_wrapper(telemetry: Telemetry, provider: AnthropicProvider, api: str) -> Callable[..., Any]:
     def traced(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        check_budget()
         manager = wrapped(*args, **kwargs)
 
         def begin() -> LLMInvocation | None:

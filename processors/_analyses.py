@@ -42,6 +42,7 @@ from ._analysis_common import (
 from ._cache_analysis import DRIFT_BASELINE, cache, missed_caching
 from ._population import CallRow, OpenWindow, TaskRow, WindowArtifact
 from ._spend import artifact_costs, open_windows, spend_breakdown, summary, unproductive
+from ._trajectory import table as trajectory_table
 
 __all__ = [
     "BUDGET_AXES",
@@ -364,4 +365,5 @@ def report_data(
         "pareto": pareto(tasks, min_tasks=min_tasks),
         "capability": capability(tasks, min_tasks=min_tasks),
         "tool_credit": tool_credit(tasks),
+        "trajectory": trajectory_table(tasks),
     }

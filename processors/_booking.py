@@ -32,10 +32,13 @@ def begin(
     `kind` overrides what the span says it is (a trace-level rule decided: a duplicate is OTHER)."""
     kind = kind or normalize.classify(name, attributes)
     phase = normalize.phase_of(attributes)
-    if kind == normalize.Kind.TOOL and attributes.get(sc.GEN_AI_TOOL_NAME) in verification_tools:
-        phase = sc.PHASE_VERIFICATION
+    tool = None
+    if kind == normalize.Kind.TOOL:
+        tool = normalize.tool_name(name, attributes)
+        if tool in verification_tools:
+            phase = sc.PHASE_VERIFICATION
     task = normalize.task_record(attributes, (), False, span_id) if kind == normalize.Kind.TASK else None
-    ledger.start(span_id, parent_id, kind, task=task, phase=phase)
+    ledger.start(span_id, parent_id, kind, task=task, phase=phase, tool=tool)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,11 +77,17 @@ def finish(
         call.time_s = start_s
         return Booked(kind, call, ledger.end_llm(span_id, call))
     if kind == normalize.Kind.TOOL:
-        ledger.end_tool(span_id, normalize.tool_call(attributes, is_error))
+        tool = normalize.tool_call(name, attributes, is_error)
+        tool.duration_s = duration_s
+        ledger.end_tool(span_id, tool)
     elif kind == normalize.Kind.TASK:
-        return Booked(kind, task=ledger.end_task(span_id, normalize.task_record(attributes, events(), is_error, span_id)))
+        record = normalize.task_record(attributes, events(), is_error, span_id)
+        record.duration_s = duration_s
+        return Booked(kind, task=ledger.end_task(span_id, record))
     elif kind == normalize.Kind.VERIFICATION:
         ledger.end_verification(span_id, normalize.verification_passed(attributes))
+    elif kind == normalize.Kind.SIGNAL:
+        ledger.end_signal(span_id, normalize.signal_kind(attributes))
     elif kind == normalize.Kind.ARTIFACT:
         artifact = normalize.window_artifact(attributes)
         return Booked(kind, window=(artifact, ledger.end_window_artifact(span_id, artifact)))

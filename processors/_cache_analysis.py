@@ -16,14 +16,12 @@ from typing import Sequence
 from ._analysis_common import Json, cache_discount, cache_read_ratio, dominant, iso, priced
 from ._population import CallRow
 
-__all__ = ["CACHE_TTL_S", "DRIFT_BASELINE", "DRIFT_DROP", "MissedCaching", "TARGET_BUCKETS", "cache", "missed_caching"]
+__all__ = ["DRIFT_BASELINE", "DRIFT_DROP", "MissedCaching", "TARGET_BUCKETS", "cache", "missed_caching"]
 
 DRIFT_DROP = 0.2
 """A bucket's cache-read ratio this far below its baseline is a drift."""
 DRIFT_BASELINE = 3
 """Buckets averaged into the baseline a drift is measured against."""
-CACHE_TTL_S = 300.0
-"""A prefix seen from the same agent this recently should have been read from the prompt cache."""
 TARGET_BUCKETS = 40
 """Points on the cache-read ratio curve: about this many buckets of equal call counts."""
 
@@ -93,23 +91,13 @@ class MissedCaching:
 
 
 def missed_caching(calls: Sequence[CallRow]) -> MissedCaching:
-    """Calls that re-sent a prefix their agent had sent within CACHE_TTL_S yet read nothing from cache:
-    their uncached input, priced at what a cache read would have saved. Calls that did not report their
-    cache use cannot be judged and are skipped."""
+    """The calls the ledger judged to have missed the cache (the live `agentyield.cache.missed.*` rule, applied
+    once, in `processors/_cache_watch.py`), priced at what a cache read would have saved on their uncached input."""
     if not calls:
         return MissedCaching(None, 0, 0, "no LLM calls")
     if all(c.prefix_hash is None for c in calls):
         return MissedCaching(None, 0, 0, "no call recorded a prompt prefix hash")
-    last_seen: dict[tuple[str, str], float] = {}
-    missed: list[CallRow] = []
-    for call in _in_time_order(calls):
-        if call.prefix_hash is None:
-            continue
-        key = (call.agent, call.prefix_hash)
-        seen = last_seen.get(key)
-        if seen is not None and call.time_s - seen <= CACHE_TTL_S and call.cache_reported and call.cache_read == 0:
-            missed.append(call)
-        last_seen[key] = call.time_s
+    missed = [c for c in calls if c.missed_cache]
     rated = [c for c in missed if priced(c)]
     unpriced = len(missed) - len(rated)
     if missed and not rated:

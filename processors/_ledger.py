@@ -21,10 +21,16 @@ from typing import Any, Callable
 from agentyield import _semconv as sc
 from agentyield._forksafe import fork_safe_lock
 
+from ._budget import Budget
+from ._cache_watch import CacheWatch, Drift
+from ._live import LiveMeasures
 from ._normalize import Kind
 from ._population import ToolUse
 from ._pricing import PriceBook, Rates, TokenCounts, cost
 from ._records import ArtifactRecord, LLMCallRecord, TaskRecord, ToolCallRecord
+from ._rollouts import Rollouts
+from ._routing import routable
+from ._trajectory import Trajectory, measures
 
 __all__ = ["Ledger", "Limits", "PricedCall", "TaskResult", "Totals"]
 
@@ -35,6 +41,8 @@ WINDOW = "(window)"
 
 Sink = Callable[[str, float, tuple[Any, ...]], None]
 """Receives histogram observations: (instrument name, value, label tuple). Called with the ledger's lock held."""
+BudgetListener = Callable[[int, str, Budget], None]
+"""Told (task span id, `warning` or `exceeded`, the budget) when a task's spend crosses a line; lock held."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +114,13 @@ class _Task:
     """Findings in its own scanned calls; None while none of its calls was scanned."""
     verifications: list[bool] = field(default_factory=list)
     """Its own recorded verification results (pass or fail), in order."""
+    trajectory: Trajectory = field(default_factory=Trajectory)
+    has_subtasks: bool = False
+    span_id: int | None = None
+    rollout_group: str | None = None
+    budget: Budget | None = None
+    budgeted: bool = False
+    """It or an ancestor has a budget: its calls are charged up the chain."""
 
     def total(self) -> Totals:
         out = Totals()
@@ -120,6 +135,9 @@ class _Node:
     phase: str
     is_llm: bool
     duplicate: bool = False
+    tool: str | None = None
+    """The tool call this span is (or is inside of), within its task: the same tool seen again below it, by
+    another layer (an MCP client's own span, the server's span in the same trace), is that call, not another."""
 
 
 @dataclass(slots=True)
@@ -153,6 +171,15 @@ class _Series:
     input_cache_unreported: int = 0
     ttl_assumed: int = 0
     privacy_findings: int = 0
+    routable: int = 0
+    routing_savings: Decimal = Decimal(0)
+    routing_unpriced: int = 0
+    """Routable calls that could not be priced at the small model's rates (or at their own)."""
+    missed_calls: int = 0
+    missed_unpriced: int = 0
+    missed_usd: Decimal = Decimal(0)
+    """Missed caching: the uncached input of calls that re-sent a recently sent prefix yet read no cache,
+    priced at what reading it from cache would have saved."""
     genai_labels: tuple[Any, ...] = ()
     input_labels: tuple[Any, ...] = ()
     output_labels: tuple[Any, ...] = ()
@@ -198,6 +225,10 @@ _CALL_VIEWS: dict[str, Callable[[_Series], list[tuple[tuple[Any, ...], Any]]]] =
     "agentyield.usage.missing": lambda s: [((s.provider, s.model, s.agent), s.missing)] if s.missing else [],
     "agentyield.usage.inconsistent": lambda s: [((s.provider, s.model, s.agent), s.inconsistent)] if s.inconsistent else [],
     "agentyield.usage.invalid": lambda s: [((s.provider, s.model, s.agent), s.invalid)] if s.invalid else [],
+    "agentyield.routing.routable.calls": lambda s: [((s.provider, s.model, s.agent), s.routable)] if s.routable else [],
+    "agentyield.routing.savings.usd": lambda s: [((s.provider, s.model, s.agent), s.routing_savings)] if s.routable > s.routing_unpriced else [],
+    "agentyield.cache.missed.calls": lambda s: [((s.provider, s.model, s.agent), s.missed_calls)] if s.missed_calls else [],
+    "agentyield.cache.missed.usd": lambda s: [((s.provider, s.model, s.agent), s.missed_usd)] if s.missed_calls > s.missed_unpriced else [],
     "agentyield.privacy.findings": lambda s: [((s.agent,), s.privacy_findings)] if s.privacy_findings else [],
 }
 
@@ -214,6 +245,10 @@ class PricedCall:
     """Gross cache savings of the call (None when it has no rates)."""
     write_premium: Decimal | None = None
     """What its cache writes cost above the uncached rate (None when it has no rates)."""
+    drift: Drift | None = None
+    """The cache break this call revealed (docs/metrics.md, "Cache breaks, live")."""
+    missed_cache: bool = False
+    """It re-sent a prefix within the cache lifetime and read nothing from the cache (missed caching)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,13 +273,16 @@ class TaskResult:
     verification_cost: Decimal
     privacy_findings: int | None
     verifications: tuple[bool, ...] = ()
+    budget_exceeded: bool = False
+    measures: tuple[tuple[str, float], ...] = ()
+    """Its trajectory and context measures (`_trajectory.measures`), as recorded in the per-task histograms."""
 
     @property
     def accepted_artifacts(self) -> int:
         return len(self.accepted_kinds)
 
 
-class Ledger:
+class Ledger(LiveMeasures):
     def __init__(
         self,
         prices: PriceBook,
@@ -253,13 +291,19 @@ class Ledger:
         limits: Limits = Limits(),
         sink: Sink | None = None,
         reprice: bool = False,
+        small_model: str | None = None,
     ) -> None:
         self.prices = prices
+        self.small_model = small_model
+        """`instrument(small_model=...)`: routable calls are priced again at its rates (same provider)."""
         self.reprice = reprice
         """Price every call from `prices`, even one whose span carries the cost agentyield recorded when it ran."""
         self.default_agent = default_agent
         self.limits = limits
         self.sink: Sink = sink or (lambda name, value, labels: None)
+        self.on_budget: BudgetListener | None = None
+        self.cache_watch = CacheWatch()
+        self.rollouts = Rollouts()
         self.counters: dict[str, dict[tuple[Any, ...], Any]] = defaultdict(lambda: defaultdict(int))
         """Accumulators of the low-rate metrics (tasks, artifacts, tools): name -> label tuple -> running total.
         Read every metric through `counter()`, which adds the LLM-call ones from their series."""
@@ -285,24 +329,38 @@ class Ledger:
 
     # -- span lifecycle -------------------------------------------------------------------------------
 
-    def start(self, span_id: int, parent_id: int | None, kind: str, *, task: TaskRecord | None = None, phase: str | None = None) -> None:
-        """A span began: remember its task and phase (inherited from its parent) until it ends."""
+    def start(
+        self, span_id: int, parent_id: int | None, kind: str, *, task: TaskRecord | None = None, phase: str | None = None, tool: str | None = None
+    ) -> None:
+        """A span began: remember its task, phase and enclosing tool call (inherited from its parent) until it ends."""
         with self._lock:
             parent = self._nodes.get(parent_id) if parent_id is not None else None
             current = parent.task if parent is not None else None
             node_phase = phase or (parent.phase if parent is not None else sc.PHASE_WORK)
+            enclosing_tool = parent.tool if parent is not None else None
             if kind == Kind.TASK and task is not None:
+                enclosing_tool = None
                 if self._open_tasks >= self.limits.max_open_tasks:
                     self.limits_hit["open_tasks"] += 1
                 else:
                     self._open_tasks += 1
                     agent = task.agent or (current.agent if current is not None else self.default_agent)
-                    current = _Task(task.task_id, task.name, agent, current)
+                    if current is not None:
+                        current.has_subtasks = True
+                    current = _Task(task.task_id, task.name, agent, current, span_id=span_id, rollout_group=task.rollout_group)
+                    if task.budget_usd is not None or task.budget_tokens is not None:
+                        usd = Decimal(repr(task.budget_usd)) if task.budget_usd is not None else None
+                        current.budget = Budget(usd, task.budget_tokens, task.budget_enforced)
+                    current.budgeted = current.budget is not None or (current.parent is not None and current.parent.budgeted)
             if len(self._nodes) >= self.limits.max_open_spans:
                 self.limits_hit["open_spans"] += 1
                 return
-            duplicate = kind == Kind.LLM and parent is not None and parent.is_llm
-            self._nodes[span_id] = _Node(current, node_phase, kind == Kind.LLM, duplicate)
+            if kind == Kind.TOOL:
+                duplicate = tool is not None and tool == enclosing_tool
+                enclosing_tool = tool
+            else:
+                duplicate = kind == Kind.LLM and parent is not None and parent.is_llm
+            self._nodes[span_id] = _Node(current, node_phase, kind == Kind.LLM, duplicate, enclosing_tool)
 
     def end_other(self, span_id: int) -> None:
         with self._lock:
@@ -346,8 +404,12 @@ class Ledger:
         price: Decimal | None = None
         rates: Rates | None = None
         savings = premium = None
+        drift = None
+        missed = False
         if task is not None:
             task.models[call.model] = task.models.get(call.model, 0) + 1
+            if task.trajectory.interaction():
+                self._signal(task, "none")
         if call.privacy_findings is not None:
             series.privacy_findings += call.privacy_findings
             if task is not None:
@@ -382,6 +444,10 @@ class Ledger:
                 target.cache_write += cache_write
                 target.output += output_tokens
                 target.reasoning += call.reasoning_tokens
+                if task is not None:
+                    task.trajectory.llm(input_tokens, cache_read)
+                    if task.rollout_group is not None:
+                        self._rollout_call(task, call, input_tokens, output_tokens)
                 rates = self.prices.rates(call.provider, call.model, input_tokens, at=call.time_s)
                 if rates is None and call.request_model != call.model:
                     rates = self.prices.rates(call.provider, call.request_model, input_tokens, at=call.time_s)
@@ -398,6 +464,13 @@ class Ledger:
                     )
                     series.savings += savings
                     series.write_premium += premium
+                missed, drift = self._watch_cache(series, call, input_tokens, uncached, rates)
+                if routable(call):
+                    series.routable += 1
+                    if self.small_model is not None:
+                        write_1h = min(call.cache_write_1h_tokens or 0, cache_write)
+                        counts = TokenCounts(uncached, cache_read, cache_write - write_1h, write_1h, output_tokens)
+                        self._route(series, call, counts, rates)
         if not_billed:
             price = Decimal(0)
             series.not_billed += 1
@@ -405,6 +478,8 @@ class Ledger:
             price = Decimal(repr(call.recorded_cost))  # the cost agentyield recorded when the call ran
         elif not self.reprice and call.recorded_unpriced:
             price = None
+        if task is not None and task.budgeted and input_tokens is not None and output_tokens is not None:
+            self._charge(task, price, input_tokens + output_tokens)
         sink = self.sink
         if input_tokens is not None:
             sink("gen_ai.client.token.usage", input_tokens, series.input_labels)
@@ -426,7 +501,7 @@ class Ledger:
                 task.attributable += price
                 if phase == sc.PHASE_VERIFICATION:
                     task.verification_cost += price
-        return PricedCall(price, agent, phase, task.task_id if task is not None else None, rates, savings, premium)
+        return PricedCall(price, agent, phase, task.task_id if task is not None else None, rates, savings, premium, drift, missed)
 
     def _window(self, agent: str) -> Totals:
         window = self.windows.get(agent)
@@ -466,20 +541,35 @@ class Ledger:
             self.counters[name][(self._label(attribute, value),)] += 1
 
     def end_tool(self, span_id: int, call: ToolCallRecord) -> None:
+        """A tool call ended: count it (once: a span of the same call made by another layer is a duplicate)."""
         with self._lock:
             node = self._nodes.pop(span_id, None)
+            if node is not None and node.duplicate:
+                self.counters["agentyield.tool.spans.duplicate"][(self._label(sc.GEN_AI_TOOL_NAME, call.name),)] += 1
+                return
             task = node.task if node is not None else None
             agent = task.agent if task is not None else self.default_agent
             target = task.own if task is not None else self._window(agent)
             target.tool_calls += 1
             target.tool_errors += int(call.error)
+            labels = (self._label(sc.GEN_AI_AGENT_NAME, agent), self._label(sc.GEN_AI_TOOL_NAME, call.name))
             if task is not None:
                 if len(task.tools) < self.limits.max_tools_per_task:
                     task.tools.append(ToolUse(call.name, call.error, call.phase or (node.phase if node else sc.PHASE_WORK)))
                 else:
                     self.limits_hit["task_tools"] += 1
-            key = (self._label(sc.GEN_AI_AGENT_NAME, agent), self._label(sc.GEN_AI_TOOL_NAME, call.name), "true" if call.error else "false")
-            self.counters["agentyield.tool.calls"][key] += 1
+                loops = task.trajectory.loops
+                if task.trajectory.tool(call.name, call.args_hash):
+                    self.counters["agentyield.tool.calls.redundant"][labels] += 1
+                if task.trajectory.loops > loops:
+                    self.counters["agentyield.loops"][labels] += 1
+                if task.trajectory.next_state():
+                    self._signal(task, "tool_error" if call.error else "tool_success")
+            self.counters["agentyield.tool.calls"][(*labels, "true" if call.error else "false")] += 1
+            if call.duration_s is not None:
+                self.sink("gen_ai.execute_tool.duration", call.duration_s, (
+                    labels[1], self._label(sc.ERROR_TYPE, call.error_type), labels[0], self._label(sc.GEN_AI_TOOL_TYPE, call.tool_type),
+                ))
 
     def end_verification(self, span_id: int, passed: bool | None) -> None:
         """A verification block ended with a recorded outcome (or none): count it, and keep it on its task."""
@@ -489,6 +579,8 @@ class Ledger:
             agent = task.agent if task is not None else self.default_agent
             state = "unknown" if passed is None else ("true" if passed else "false")
             self.counters["agentyield.verifications"][(self._label(sc.GEN_AI_AGENT_NAME, agent), state)] += 1
+            if task is not None and passed is not None and task.trajectory.next_state():
+                self._signal(task, "verification_pass" if passed else "verification_fail")
             if task is not None and passed is not None:
                 if len(task.verifications) < self.limits.max_tools_per_task:
                     task.verifications.append(passed)
@@ -511,9 +603,26 @@ class Ledger:
             name = self._label(sc.TASK_NAME, task.name)
             outcome = record.outcome or "unknown"
             self.counters["agentyield.tasks"][(agent, name, outcome)] += 1
+            if record.duration_s is not None:  # the conventions' agent (or workflow) invocation duration
+                error = self._label(sc.ERROR_TYPE, record.error_type)
+                if record.agent is not None:
+                    self.sink("gen_ai.invoke_agent.duration", record.duration_s, (agent, error))
+                else:
+                    self.sink("gen_ai.workflow.duration", record.duration_s, (name, error))
             accepted = self._book_artifacts(record.artifacts, agent)
             if record.artifacts_dropped:
                 self.limits_hit["task_artifacts"] += record.artifacts_dropped
+            if task.trajectory.close():
+                self._signal(task, "none")
+            if task.rollout_group is not None:
+                signature = hash((task.trajectory.signature, task.trajectory.llm_calls))
+                self.counters["agentyield.rollout.tasks"][(agent,)] += 1
+                self.counters["agentyield.rollout.trajectories.distinct"][(agent,)] += self.rollouts.finish(task.rollout_group, signature)
+            values = measures(task.trajectory, total, task.own, task.verification_cost, record.artifacts, task.has_subtasks)
+            for measure, value in values:
+                self.sink(measure, value, (agent, name))
+            if task.trajectory.distinct_dropped:
+                self.limits_hit["task_distinct_tool_calls"] += task.trajectory.distinct_dropped
             # No LLM call seen in its tree: its cost is unknown (a client agentyield cannot see?), not $0.
             seen = total.llm_calls > 0
             complete = seen and task.attributable_unpriced == 0 and total.unpriced_calls == 0
@@ -544,6 +653,8 @@ class Ledger:
                 verification_cost=task.verification_cost,
                 privacy_findings=task.privacy_findings,
                 verifications=tuple(task.verifications),
+                budget_exceeded=task.budget is not None and task.budget.exceeded,
+                measures=tuple(values),
             )
 
     def _book_artifacts(self, artifacts: list[ArtifactRecord], agent: Any) -> list[Any]:

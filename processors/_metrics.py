@@ -18,6 +18,8 @@ from opentelemetry.metrics import CallbackOptions, Observation
 from agentyield import _semconv as sc
 from agentyield._version import __version__
 
+from ._trajectory import TASK_HISTOGRAMS
+
 if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
 
@@ -54,6 +56,21 @@ COUNTERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "agentyield.usage.rollups": (
         "{call}", "Calls booked from an agent or workflow span's usage roll-up (no LLM span below it)", (PROVIDER,),
     ),
+    "agentyield.tool.calls.redundant": ("{call}", "Tool calls repeating an earlier call of their task (same tool, same arguments)", (AGENT, sc.GEN_AI_TOOL_NAME)),
+    "agentyield.loops": ("{loop}", "Runs of 3 or more identical tool calls in a row within a task", (AGENT, sc.GEN_AI_TOOL_NAME)),
+    "agentyield.budget.exceeded": ("{task}", "Tasks whose spend (sub-tasks' included) exceeded their budget", (AGENT, sc.TASK_NAME, sc.BUDGET_ON_EXCEED)),
+    "agentyield.cache.missed.calls": ("{call}", "Calls that re-sent a prefix sent within the cache lifetime yet read no cache", (PROVIDER, MODEL, AGENT)),
+    "agentyield.cache.missed.usd": ("{USD}", "What those calls' uncached input would have saved read from cache", (PROVIDER, MODEL, AGENT)),
+    "agentyield.cache.drifts": ("{event}", "Cache breaks found live (Page-Hinkley on the cache-read ratio), by cause", (PROVIDER, MODEL, AGENT, "agentyield.cache.drift.cause")),
+    "agentyield.signals": ("{signal}", "Next states of LLM calls (tool success or error, verification pass or fail, user reply, none)", (AGENT, sc.SIGNAL_KIND)),
+    "agentyield.routing.routable.calls": ("{call}", "LLM calls a small model could serve (docs/metrics.md rule)", (PROVIDER, MODEL, AGENT)),
+    "agentyield.routing.savings.usd": ("{USD}", "What routable calls would have saved on instrument(small_model=...)", (PROVIDER, MODEL, AGENT)),
+    "agentyield.rollout.tasks": ("{task}", "Finished tasks of rollout groups", (AGENT,)),
+    "agentyield.rollout.input.tokens": ("{token}", "Input tokens of rollout tasks' own calls", (AGENT,)),
+    "agentyield.rollout.input.shared.tokens": ("{token}", "Input tokens of a rollout's first call that repeat a sibling's", (AGENT,)),
+    "agentyield.rollout.output.tokens": ("{token}", "Output tokens of rollout tasks' own calls", (AGENT,)),
+    "agentyield.rollout.trajectories.distinct": ("{trajectory}", "Rollout tasks whose trajectory no sibling had produced", (AGENT,)),
+    "agentyield.tool.spans.duplicate": ("{span}", "Tool spans inside a span of the same tool call, not counted again", (sc.GEN_AI_TOOL_NAME,)),
 }
 HISTOGRAMS: dict[str, tuple[str, str, tuple[str, ...], tuple[float, ...] | None]] = {
     "agentyield.task.cost.usd": ("{USD}", "Cost of a finished task", (AGENT, sc.TASK_NAME, sc.TASK_OUTCOME), None),
@@ -66,7 +83,22 @@ HISTOGRAMS: dict[str, tuple[str, str, tuple[str, ...], tuple[float, ...] | None]
         "s", "Duration of a GenAI call", (sc.GEN_AI_OPERATION_NAME, PROVIDER, REQUEST_MODEL, MODEL, sc.ERROR_TYPE),
         (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92),
     ),
+    "gen_ai.invoke_agent.duration": (
+        "s", "Duration of an agent invocation (a task with an agent)", (AGENT, sc.ERROR_TYPE),
+        (0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 51.2, 102.4, 204.8, 409.6),
+    ),
+    "gen_ai.workflow.duration": (
+        "s", "Duration of a workflow (a task without an agent)", ("gen_ai.workflow.name", sc.ERROR_TYPE),
+        (1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200),
+    ),
+    "gen_ai.execute_tool.duration": (
+        "s", "Duration of a tool execution", (sc.GEN_AI_TOOL_NAME, sc.ERROR_TYPE, AGENT, sc.GEN_AI_TOOL_TYPE),
+        (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92),
+    ),
 }
+HISTOGRAMS.update(
+    {name: (unit, text, (AGENT, sc.TASK_NAME), buckets) for name, (unit, text, buckets) in TASK_HISTOGRAMS.items()}
+)
 MAX_BUFFERED = 100_000
 INT64_MAX = 2**63 - 1
 

@@ -14,7 +14,13 @@ from agentyield import _semconv as sc
 from ._conventions import ANY, FIGURES, KIND_RULES, KIND_MARKERS, LLM_HINTS, OPERATION_ALIASES, TASK_NAME_KEYS, TOOL_NAME_KEYS
 from ._records import ArtifactRecord, LLMCallRecord, TaskRecord, ToolCallRecord
 
-__all__ = ["Kind", "classify", "has_usage", "is_known_step", "llm_call", "looks_like_llm", "phase_of", "response_id", "task_record", "tool_call", "verification_passed", "window_artifact"]
+__all__ = [
+    "Kind", "classify", "has_usage", "is_known_step", "llm_call", "looks_like_llm", "phase_of", "response_id", "signal_kind",
+    "task_record", "tool_call", "tool_name", "verification_passed", "window_artifact",
+]
+
+
+_MCP_TOOLS_CALL = "tools/call"
 
 
 class Kind:
@@ -23,6 +29,7 @@ class Kind:
     TASK = "task"
     ARTIFACT = "artifact"
     VERIFICATION = "verification"
+    SIGNAL = "signal"
     OTHER = "other"
 
 
@@ -35,6 +42,8 @@ def classify(name: str, attributes: Mapping[str, Any]) -> str:
             return kind
     if name == sc.ARTIFACT_EVENT and sc.ARTIFACT_KIND in attributes:
         return Kind.ARTIFACT
+    if name == sc.SIGNAL_EVENT and sc.SIGNAL_KIND in attributes:
+        return Kind.SIGNAL
     if attributes.get(sc.PHASE) == sc.PHASE_VERIFICATION:
         return Kind.VERIFICATION
     return Kind.OTHER
@@ -125,14 +134,35 @@ def llm_call(attributes: Mapping[str, Any]) -> LLMCallRecord:
         agent=_text(attributes, "agent"),
         recorded_cost=float(recorded) if type(recorded := attributes.get(sc.COST_USD)) in (int, float) and recorded >= 0 else None,
         recorded_unpriced=attributes.get(sc.PRICED) is False,
+        tool_calls=_count(attributes, (sc.TOOL_CALLS_COUNT,)) or 0,
+        prefix_hash=prefix if isinstance(prefix := attributes.get(sc.PROMPT_PREFIX_HASH), str) else None,
     )
 
 
-def tool_call(attributes: Mapping[str, Any], is_error: bool) -> ToolCallRecord:
+def tool_name(span_name: str, attributes: Mapping[str, Any]) -> str:
+    """The tool's name in any convention, else the target an MCP client span names (`MCP send tools/call {name}`)."""
     name = _first(attributes, TOOL_NAME_KEYS)
+    if name is None and attributes.get(sc.MCP_METHOD_NAME) == _MCP_TOOLS_CALL:
+        _, _, name = span_name.partition(_MCP_TOOLS_CALL + " ")
+    return str(name or "unknown")
+
+
+def tool_call(span_name: str, attributes: Mapping[str, Any], is_error: bool) -> ToolCallRecord:
+    arguments = attributes.get(sc.TOOL_ARGS_HASH)
     return ToolCallRecord(
-        name=str(name or "unknown"), error=is_error or sc.ERROR_TYPE in attributes, phase=phase_of(attributes)
+        name=tool_name(span_name, attributes),
+        error=is_error or sc.ERROR_TYPE in attributes,
+        phase=phase_of(attributes),
+        args_hash=arguments if isinstance(arguments, str) else None,
+        error_type=_error_type(attributes, is_error),
+        tool_type=tool_type if isinstance(tool_type := attributes.get(sc.GEN_AI_TOOL_TYPE), str) else None,
     )
+
+
+def _error_type(attributes: Mapping[str, Any], is_error: bool) -> str | None:
+    """`error.type` as written, else the conventions' fallback `_OTHER` for a span that ended in error."""
+    error = attributes.get(sc.ERROR_TYPE)
+    return str(error) if error is not None else ("_OTHER" if is_error else None)
 
 
 def _artifact(attributes: Mapping[str, Any]) -> ArtifactRecord:
@@ -179,7 +209,16 @@ def task_record(
         version=str(version) if version is not None else None,
         score=float(score) if type(score) in (int, float) else None,
         artifacts_dropped=dropped if type(dropped := attributes.get(sc.TASK_ARTIFACTS_DROPPED)) is int and dropped > 0 else 0,
+        rollout_group=str(group) if (group := attributes.get(sc.ROLLOUT_GROUP)) is not None else None,
+        budget_usd=float(usd) if type(usd := attributes.get(sc.BUDGET_USD)) in (int, float) and usd > 0 else None,
+        budget_tokens=tokens if type(tokens := attributes.get(sc.BUDGET_TOKENS)) is int and tokens > 0 else None,
+        budget_enforced=attributes.get(sc.BUDGET_ON_EXCEED) == "raise",
+        error_type=_error_type(attributes, is_error),
     )
+
+
+def signal_kind(attributes: Mapping[str, Any]) -> str:
+    return str(attributes.get(sc.SIGNAL_KIND) or "unknown")
 
 
 def window_artifact(attributes: Mapping[str, Any]) -> ArtifactRecord:

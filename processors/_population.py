@@ -71,6 +71,8 @@ class CallRow:
     write_premium: float | None = None
     """USD its cache writes cost above the uncached rate (None when it has no rates): the ledger's figure."""
     reasoning: int = 0
+    missed_cache: bool = False
+    """The ledger judged it a missed cache read (docs/metrics.md, "Missed caching")."""
 
 
 @dataclass(slots=True)
@@ -114,6 +116,8 @@ class TaskRow:
     verifications: tuple[bool, ...] = ()
     """Outcomes recorded with `verification(...).passed(...)`, in order."""
     input_cache_unreported: int = 0
+    measures: dict[str, float] = field(default_factory=dict)
+    """Trajectory and context measures (`agentyield.task.*` histograms' values for this task)."""
     attributes: dict[str, object] = field(default_factory=dict)
 
     @property

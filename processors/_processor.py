@@ -9,6 +9,7 @@ Every method is O(1) per span, does no I/O, and guards itself: the SDK calls pro
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
@@ -20,6 +21,7 @@ from agentyield._guard import internal_error
 
 from . import _normalize as normalize
 from ._booking import begin, finish
+from ._cache_watch import Drift
 from ._ledger import Ledger, Limits, TaskResult
 from ._metrics import LedgerMetrics
 from ._pricing import PriceBook
@@ -32,6 +34,8 @@ if TYPE_CHECKING:
 __all__ = ["AgentYieldSpanProcessor"]
 
 _MAX_ENRICHED = 100_000
+CACHE_DRIFT = "agentyield.cache.drift"
+_drift_log = logging.getLogger(CACHE_DRIFT)
 
 
 class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
@@ -43,14 +47,18 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
         default_agent: str = "default",
         verification_tools: Iterable[str] = (),
         limits: Limits = Limits(),
+        small_model: str | None = None,
     ) -> None:
         self.prices = prices or PriceBook()
-        self.ledger = Ledger(self.prices, default_agent=default_agent, limits=limits)
+        self.ledger = Ledger(self.prices, default_agent=default_agent, limits=limits, small_model=small_model)
         self.metrics = LedgerMetrics(self.ledger, meter_provider, {sc.PRICE_SOURCE: self.prices.version})
         self.ledger.sink = self.metrics.record
         self.verification_tools = frozenset(verification_tools)
         self._enriched: set[int] = set()
         """Spans booked by `book_ending`; set operations are atomic, so no lock."""
+        self._budgeted: dict[int, Span] = {}
+        """Open task spans with a budget, to add the budget's events to (bounded by the ledger's open tasks)."""
+        self.ledger.on_budget = self._budget_crossed
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         try:
@@ -59,7 +67,10 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
             if span.kind is SpanKind.CLIENT and span.instrumentation_scope.name == "agentyield":
                 self.ledger.start(span.context.span_id, parent_id, normalize.Kind.LLM)  # our own LLM span
                 return
-            begin(self.ledger, span.context.span_id, parent_id, span.name, dict(span.attributes or {}), self.verification_tools)
+            attributes = dict(span.attributes or {})
+            begin(self.ledger, span.context.span_id, parent_id, span.name, attributes, self.verification_tools)
+            if (sc.BUDGET_USD in attributes or sc.BUDGET_TOKENS in attributes) and len(self._budgeted) < self.ledger.limits.max_open_tasks:
+                self._budgeted[span.context.span_id] = span
         except Exception as exc:  # noqa: BLE001
             internal_error("processor.on_start", exc)
 
@@ -74,7 +85,7 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
                 self.ledger.limits_hit["enriched_spans"] += 1
                 return {}  # booked at on_end instead, without derived attributes
             self._enriched.add(span.context.span_id)
-            return self._book(span, attributes, time.time_ns())
+            return self._book(span, attributes, time.time_ns(), live=True)
         except Exception as exc:  # noqa: BLE001
             internal_error("processor.book_ending", exc)
             return {}
@@ -86,9 +97,25 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
         except Exception as exc:  # noqa: BLE001
             internal_error("processor.enrich", exc)
 
+    def budget_exceeded(self, span_id: int) -> str | None:
+        """Why the task of this task span (or an ancestor) may not send another LLM call, or None."""
+        return self.ledger.budget_exceeded(span_id)
+
+    def _budget_crossed(self, span_id: int, crossing: str, budget: Any) -> None:
+        span = self._budgeted.get(span_id)
+        if span is None:
+            return
+        event = sc.BUDGET_EXCEEDED_EVENT if crossing == "exceeded" else sc.BUDGET_WARNING_EVENT
+        attributes: dict[str, Any] = {"agentyield.budget.spent.tokens": budget.spent_tokens, "agentyield.budget.spent.usd": float(budget.spent_usd)}
+        if budget.unpriced_calls:
+            attributes["agentyield.budget.unpriced_calls"] = budget.unpriced_calls
+        span.add_event(event, attributes)
+
     def on_end(self, span: ReadableSpan) -> None:
         try:
             span_id = span.context.span_id
+            if self._budgeted:
+                self._budgeted.pop(span_id, None)
             if span_id in self._enriched:
                 self._enriched.discard(span_id)
                 return
@@ -96,8 +123,9 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
         except Exception as exc:  # noqa: BLE001
             internal_error("processor.on_end", exc)
 
-    def _book(self, span: Any, attributes: Mapping[str, Any], end_time: int) -> dict[str, Any]:
-        """Book a span; return the derived attributes it should carry."""
+    def _book(self, span: Any, attributes: Mapping[str, Any], end_time: int, live: bool = False) -> dict[str, Any]:
+        """Book a span (`live`: one agentyield is about to end, which can still take events); return the derived
+        attributes it should carry."""
         is_error = span.status.status_code is StatusCode.ERROR
         duration_s = (end_time - span.start_time) / 1e9
         events = lambda: [(event.name, event.attributes or {}) for event in span.events]  # noqa: E731
@@ -105,6 +133,8 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
         booked = finish(self.ledger, span.context.span_id, span.name, attributes, events, is_error, duration_s, span.start_time / 1e9, scope=scope)
         if booked.priced is not None:
             priced = booked.priced
+            if priced.drift is not None:
+                _report_drift(span if live else None, priced.drift, priced.agent, booked.call.model if booked.call else "unknown")
             # Which price table priced it is an attribute of agentyield's instrumentation scope, not of each span.
             out: dict[str, Any] = {sc.COST_USD: float(priced.cost)} if priced.cost is not None else {sc.PRICED: False}
             if priced.phase != sc.PHASE_WORK:
@@ -119,6 +149,27 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True
+
+
+def _report_drift(span: Span | None, drift: Drift, agent: str, model: str) -> None:
+    """A cache break: an event on the call's span (when it can still take one) and a log record
+    `agentyield.cache.drift` naming the cause."""
+    attributes: dict[str, Any] = {
+        sc.GEN_AI_AGENT_NAME: agent,
+        sc.GEN_AI_RESPONSE_MODEL: model,
+        "agentyield.cache.drift.cause": drift.cause,
+        "agentyield.cache.drift.ratio_before": drift.before,
+        "agentyield.cache.drift.ratio_after": drift.after,
+    }
+    for key, value in (("agentyield.cache.drift.prefix_before", drift.prefix_before), ("agentyield.cache.drift.prefix_after", drift.prefix_after)):
+        if value is not None:
+            attributes[key] = value
+    if span is not None:
+        span.add_event(CACHE_DRIFT, attributes)
+    _drift_log.warning(
+        "cache-read ratio of agent %r on %s fell from %.2f to %.2f: %s", agent, model, drift.before, drift.after, drift.describe(),
+        extra={"agentyield": attributes},
+    )
 
 
 def _task_attributes(result: TaskResult) -> dict[str, Any]:
@@ -140,4 +191,6 @@ def _task_attributes(result: TaskResult) -> dict[str, Any]:
         out[sc.TASK_CACHE_READ_RATIO] = ratio
     if result.privacy_findings is not None:
         out[sc.TASK_PRIVACY_FINDINGS] = result.privacy_findings
+    if result.budget_exceeded:
+        out[sc.TASK_BUDGET_EXCEEDED] = True
     return out

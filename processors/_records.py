@@ -44,6 +44,10 @@ class LLMCallRecord:
     """`agentyield.cost.usd` that agentyield wrote on the span when it ran: replay keeps it unless re-pricing."""
     recorded_unpriced: bool = False
     """The span says agentyield could not price it when it ran (`agentyield.priced = false`)."""
+    prefix_hash: str | None = None
+    tool_calls: int = 0
+    """Tool calls the model asked for in its answer (`agentyield.tool_calls.count`)."""
+    """`agentyield.prompt.prefix_hash`: the cache key's fingerprint (system prompt and tools)."""
 
     @property
     def cache_reported(self) -> bool:
@@ -55,6 +59,12 @@ class ToolCallRecord:
     name: str
     error: bool
     phase: str | None = None
+    args_hash: str | None = None
+    """`agentyield.tool.args_hash`: the same tool with the same fingerprint in one task is a repeated call."""
+    error_type: str | None = None
+    tool_type: str | None = None
+    duration_s: float | None = None
+    """Set by the entry point, which knows the span's times (`gen_ai.execute_tool.duration`)."""
 
 
 @dataclass(slots=True)
@@ -78,3 +88,11 @@ class TaskRecord:
     score: float | None = None
     artifacts_dropped: int = 0
     """Artifacts past the per-task bound of `agentyield.task()` (counted as a limit hit)."""
+    error_type: str | None = None
+    duration_s: float | None = None
+    """Set by the entry point (`gen_ai.invoke_agent.duration`, `gen_ai.workflow.duration`)."""
+    rollout_group: str | None = None
+    budget_usd: float | None = None
+    budget_tokens: int | None = None
+    budget_enforced: bool = False
+    """`on_exceed="raise"`."""

@@ -130,6 +130,7 @@ def _task_row(result: TaskResult, span: SpanRow) -> TaskRow:
         verification_cost=float(result.verification_cost),
         verifications=result.verifications,
         privacy_findings=result.privacy_findings,
+        measures=dict(result.measures),
         attributes={k: v for k, v in span.attributes.items() if not k.startswith("agentyield.task.")},
     )
 
@@ -169,6 +170,7 @@ def _call_row(span: SpanRow, call: LLMCallRecord, priced: PricedCall) -> CallRow
         savings=float(priced.savings) if priced.savings is not None else None,
         write_premium=float(priced.write_premium) if priced.write_premium is not None else None,
         reasoning=call.reasoning_tokens,
+        missed_cache=priced.missed_cache,
     )
 
 

@@ -3,7 +3,9 @@
 Agent "coder" runs identical tasks (one chat call with usage 2006 input of which 1920 cached, 300 output;
 one accepted patch), so its cache-read ratio (1920/2006) and cost per accepted artifact (one call's cost)
 are the same at every scrape. Agent "ops" exercises everything else a dashboard panel shows: tool errors,
-verification, an unpriced model, a stream without usage, rejected work.
+verification, an unpriced model, a stream without usage, rejected work. Agent "planner" exercises the live
+agent measures: repeated tool calls and a loop, a cache break (its system prompt changes and cache reads stop),
+missed caching, routable calls (priced again at gpt-4o-mini) and a budget overrun.
 
 usage: python prometheus_agent.py PORT SECONDS
 """
@@ -26,7 +28,18 @@ from openai_mock import OpenAIMock, chat_completion, clients, default_respond, h
 MESSAGES = [{"role": "user", "content": "go"}]
 
 
+PLANNER_CACHED = "You plan the work. Cached prefix."
+
+
+def planner_usage(body: dict[str, Any]) -> dict[str, Any]:
+    """Short answers without reasoning; cache reads only while the system prompt is the cached one."""
+    cached = 1900 if body["messages"][0]["content"] == PLANNER_CACHED else 0
+    return {"prompt_tokens": 2000, "completion_tokens": 40, "total_tokens": 2040, "prompt_tokens_details": {"cached_tokens": cached}}
+
+
 def respond(body: dict[str, Any], path: str) -> Any:
+    if body["model"] == "planner-model":
+        return hx.Response(200, json=chat_completion(body, usage=planner_usage(body)))
     if body["model"] == "my-private-model":
         return hx.Response(200, json={**chat_completion(body), "model": "my-private-model"})
     return default_respond(body, path)
@@ -43,8 +56,18 @@ def tool(name: str, error: bool) -> None:
 def main(port: int, seconds: float) -> None:
     provider = TracerProvider()
     trace.set_tracer_provider(provider)
-    agentyield.instrument(tracer_provider=provider, prometheus_port=port, verification_tools=["run_tests"], request_stream_usage=False)
+    agentyield.instrument(
+        tracer_provider=provider, prometheus_port=port, verification_tools=["run_tests"], request_stream_usage=False, small_model="gpt-4o-mini"
+    )
     sync, _ = clients(OpenAIMock(respond))
+
+    @agentyield.tool
+    def lookup(key: str) -> str:
+        return key
+
+    def plan(system: str) -> None:
+        sync.chat.completions.create(model="planner-model", messages=[{"role": "system", "content": system}, *MESSAGES])
+
     deadline = time.monotonic() + seconds
     n = 0
     while time.monotonic() < deadline:
@@ -64,6 +87,13 @@ def main(port: int, seconds: float) -> None:
                 tool("search", error=False)
                 t.artifact("ticket", accepted=n % 10 != 0)
                 t.outcome(n % 10 != 0)
+            with agentyield.task("plan", agent="planner", budget_tokens=10_000):
+                for _ in range(6):
+                    plan(PLANNER_CACHED)
+                for _ in range(3):
+                    lookup("same")  # two repeats, and three in a row: a loop
+                for _ in range(3):
+                    plan(f"You plan the work. Run {n}.")  # a new prefix: the cache breaks; re-sent uncached: missed
         n += 1
         time.sleep(0.02)
     print("done", n, flush=True)

@@ -29,7 +29,7 @@ from agentyield.processors._population import CallRow, TaskRow, ToolUse, WindowA
 
 T0 = 1_800_000_000.0  # a whole hour (and minute) since the epoch: buckets of 60 s start on it
 U_RATE, R_RATE = 3e-6, 0.3e-6  # uncached input and cache-read USD per token
-TOP_KEYS = {"summary", "artifact_costs", "unproductive", "open_windows", "cache", "budget", "cost_of_pass", "pareto", "capability", "tool_credit"}
+TOP_KEYS = {"summary", "artifact_costs", "unproductive", "open_windows", "cache", "budget", "cost_of_pass", "pareto", "capability", "tool_credit", "trajectory"}
 
 _ids = iter(range(1, 1_000_000))
 
@@ -73,12 +73,14 @@ def task(
 def call(
     minute: float, *, agent: str = "coder", model: str = "m", prefix: str | None = "aaa", input: int = 100,
     cache_read: int = 0, priced: bool = True, cache_reported: bool = True, task_id: str | None = None, cost: float = 0.001,
+    missed: bool = False,
 ) -> CallRow:
     return CallRow(
         time_s=T0 + 60 * minute + 10, agent=agent, provider="p", model=model, input=input, cache_read=cache_read,
         cache_write=0, output=10, cost=cost if priced else None, prefix_hash=prefix, task_id=task_id,
         uncached_input_rate=U_RATE if priced else None, cache_read_rate=R_RATE if priced else None,
         cache_reported=cache_reported, savings=cache_read * (U_RATE - R_RATE) if priced else None, write_premium=0.0 if priced else None,
+        missed_cache=missed,
     )
 
 
@@ -334,7 +336,7 @@ def drift_calls() -> list[CallRow]:
     from minute 20 the prefix is bbb and nothing is read (ratio 0). Another agent sends bbb at minutes 22
     and 28: new to that agent, then 6 minutes later, beyond the 5-minute cache lifetime."""
     calls = [call(m, prefix="aaa", input=100, cache_read=900) for m in range(20)]
-    calls += [call(m, prefix="bbb", input=1000) for m in range(20, 30)]
+    calls += [call(m, prefix="bbb", input=1000, missed=m > 20) for m in range(20, 30)]  # as the ledger judges them
     calls += [call(m, agent="other", prefix="bbb", input=1000) for m in (22, 28)]
     return calls
 
@@ -361,7 +363,7 @@ def test_cache_drift_cause_model_and_unknown() -> None:
     """Same prefix throughout; at minute 12 the model changes (and the cache, per model, is cold); at
     minute 25 the ratio drops again with nothing else changed."""
     calls = [call(m, model="m1", cache_read=900) for m in range(12)]
-    calls += [call(m, model="m2", cache_read=900 if m >= 13 else 0) for m in range(12, 25)]
+    calls += [call(m, model="m2", cache_read=900 if m >= 13 else 0, missed=m == 12) for m in range(12, 25)]
     calls += [call(m, model="m2", cache_read=100) for m in range(25, 30)]
     out = cache(calls)
     assert [(d["t"], d["cause"]) for d in out["drifts"]] == [(at(12), "model changed (m1 -> m2)"), (at(25), "unknown")]
@@ -371,18 +373,17 @@ def test_cache_drift_cause_model_and_unknown() -> None:
 
 
 def test_missed_caching_pricing_and_insufficient_paths() -> None:
+    """The report prices the calls the ledger judged missed (the rule: tests/test_cache_watch.py)."""
     assert missed_caching([]).usd is None and missed_caching([]).note == "no LLM calls"
     no_hash = missed_caching([call(0, prefix=None), call(1, prefix=None)])
     assert no_hash.usd is None and no_hash.note == "no call recorded a prompt prefix hash"
-    unpriced = missed_caching([call(0, priced=False), call(1, priced=False)])
+    unpriced = missed_caching([call(0, priced=False), call(1, priced=False, missed=True)])
     assert unpriced.usd is None and unpriced.calls == 1 and unpriced.note == "none of the 1 calls that missed the cache is priced"
-    partial = missed_caching([call(0), call(1, priced=False), call(2)])
+    partial = missed_caching([call(0), call(1, priced=False, missed=True), call(2, missed=True)])
     assert partial.usd == pytest.approx(100 * (U_RATE - R_RATE), abs=1e-15) and partial.unpriced_calls == 1
     assert partial.note == "lower bound: 1 of 2 calls that missed the cache are unpriced"
-    nothing_missed = missed_caching([call(0), call(1, cache_read=50), call(7)])  # a read, then beyond 5 minutes
+    nothing_missed = missed_caching([call(0), call(1, cache_read=50), call(7)])
     assert nothing_missed.usd == 0.0 and nothing_missed.calls == 0 and nothing_missed.note is None
-    at_the_limit = missed_caching([call(0), call(5)])  # exactly 300 s later: still within the lifetime
-    assert at_the_limit.calls == 1
 
 
 def test_cache_insufficient_paths() -> None:
@@ -411,13 +412,12 @@ def test_cache_buckets_hold_equal_call_counts_whatever_the_timing() -> None:
     assert fast[0][0] == pytest.approx(300 / 600, abs=1e-15)
 
 
-def test_calls_that_did_not_report_cache_are_left_out_of_ratio_and_missed_caching() -> None:
+def test_calls_that_did_not_report_cache_are_left_out_of_the_ratio() -> None:
     """The official openai-v2 instrumentation writes no cache attribute: unknown, not 0 cached."""
     calls = [call(0, input=100, cache_read=900), call(1, input=1000, cache_reported=False)]
     out = report_data([], calls)
     assert out["summary"]["cache_read_ratio"] == pytest.approx(900 / 1000, abs=1e-15)
     assert out["summary"]["cache_not_reported_calls"] == 1
-    assert missed_caching(calls).calls == 0  # same prefix a minute later, but its cache use is unknown
 
 
 # -- capability vector ------------------------------------------------------------------------------------------------

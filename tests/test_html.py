@@ -121,6 +121,14 @@ def report_data() -> dict:
             {"tool": "run_tests", "with_tasks": 210, "with_success_rate": 0.78, "without_tasks": 202, "without_success_rate": 0.58, "lift": 0.2},
             {"tool": HOSTILE_IMG, "with_tasks": 33, "with_success_rate": 0.5, "without_tasks": 379, "without_success_rate": 0.69, "lift": -0.19},
         ],
+        "trajectory": [
+            {"agent": "coder", "task": "fix_bug", "tasks": 52, "llm_calls": 11.5, "tool_calls": 23.25, "tool_calls.redundant": 2.5,
+             "loops": 0.25, "rework": 1, "context.growth": 1840.0, "input.resent_uncached": 0.125, "context_to_output": 262.0,
+             "verification.share": 0.3125, "token_multiplier": None, "signal_yield": 0.75},
+            {"agent": HOSTILE, "task": "triage", "tasks": 3, "llm_calls": 1, "tool_calls": 0, "tool_calls.redundant": 0, "loops": 0,
+             "rework": 0, "context.growth": None, "input.resent_uncached": None, "context_to_output": 40.0,
+             "verification.share": None, "token_multiplier": 15.0, "signal_yield": 0.0},
+        ],
     }
 
 
@@ -149,13 +157,15 @@ def test_every_section_renders(rendered: tuple[str, list[str]]) -> None:
     boxes = {a.get("data-chart") or a.get("data-table"): a.get("data-rendered")
              for _, a in elements(dom) if "data-chart" in a or "data-table" in a}
     assert set(boxes) == {"summary", "cache", "budget", "pareto", "artifact_costs", "capability",
-                          "cost_of_pass", "unproductive", "tool_credit"}
+                          "cost_of_pass", "unproductive", "tool_credit", "trajectory"}
     assert boxes.pop("budget") == "insufficient"
     assert set(boxes.values()) == {"true"}, boxes
     assert "only 7 tasks with a known outcome; need at least 30" in dom
     assert dom.count("<svg") == 4  # cache, pareto, artifact costs, capability (budget is insufficient)
     tags = [t for t, _ in elements(dom)]
-    assert tags.count("table") == 3
+    assert tags.count("table") == 4
+    # The trajectory table: percentages as percentages, a measure no task had as n/a.
+    assert all(text in dom for text in ("12.5%", "31.3%", "75.0%", "1,840"))
     assert "system prompt changed" in dom and "\u221e" in dom  # a drift marker, an infinite cost of pass
 
 
@@ -189,7 +199,7 @@ def test_console_errors_are_detected(tmp_path: Path) -> None:
     dom, console = dump_dom(broken, tmp_path / "broken")
     assert any("TypeError" in m for m in console), console
     assert ('data-chart="pareto" data-rendered="error"' in dom)
-    assert dom.count('data-rendered="true"') == 7  # the other sections still draw
+    assert dom.count('data-rendered="true"') == 8  # the other sections still draw
 
 
 def budget_data() -> dict:

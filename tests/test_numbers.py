@@ -327,3 +327,45 @@ def test_demo_with_a_seed_is_reproducible(tmp_path: Path) -> None:
         runs.append(_without_times(json.loads(out.read_text())))
     assert runs[0] == runs[1]
     assert runs[0]["cache"]["drifts"] and math.isfinite(runs[0]["summary"]["cost_usd"])
+
+
+# -- the conventions' agent and tool durations ------------------------------------------------------------------
+
+
+def test_invoke_agent_workflow_and_execute_tool_durations_are_the_span_durations() -> None:
+    """agentyield books its own task spans just before ending them (to write their totals on them): their
+    duration is the span's to within the microseconds between booking and end (5 ms allowed on a loaded machine)."""
+    tracer_provider, exporter, meter_provider, reader = make_providers()
+    agentyield.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+
+    @agentyield.tool
+    def lookup(key: str) -> str:
+        if key == "missing":
+            raise KeyError(key)
+        return key.upper()
+
+    try:
+        with agentyield.task("fix", agent="coder"):
+            lookup("a")
+            with pytest.raises(KeyError):
+                lookup("missing")
+        with pytest.raises(ValueError):
+            with agentyield.task("nightly"):  # no agent: a workflow
+                raise ValueError("stop")
+    finally:
+        agentyield.uninstrument()
+    spans = {s.name: s for s in exporter.get_finished_spans()}
+    seconds = {name: (s.end_time - s.start_time) / 1e9 for name, s in spans.items()}
+    tools = [s for s in exporter.get_finished_spans() if s.name == "execute_tool lookup"]
+    got = points(reader)
+    assert got["gen_ai.invoke_agent.duration"] == {labels(gen_ai__agent__name="coder"): (1, pytest.approx(seconds["invoke_agent coder"], abs=5e-3))}
+    assert got["gen_ai.workflow.duration"] == {
+        labels(gen_ai__workflow__name="nightly", error__type="ValueError"): (1, pytest.approx(seconds["invoke_workflow nightly"], abs=5e-3))
+    }
+    ok, failed = sorted(tools, key=lambda s: "error.type" in s.attributes)
+    assert got["gen_ai.execute_tool.duration"] == {
+        labels(gen_ai__tool__name="lookup", gen_ai__agent__name="coder", gen_ai__tool__type="function"):
+            (1, pytest.approx((ok.end_time - ok.start_time) / 1e9, abs=1e-9)),
+        labels(gen_ai__tool__name="lookup", gen_ai__agent__name="coder", gen_ai__tool__type="function", error__type="KeyError"):
+            (1, pytest.approx((failed.end_time - failed.start_time) / 1e9, abs=1e-9)),
+    }

@@ -418,6 +418,12 @@ def assert_exported_metrics(metrics: dict[str, Metric]) -> None:
             "agentyield.artifact.cost.usd",
             "gen_ai.client.token.usage",
             "gen_ai.client.operation.duration",
+            "gen_ai.invoke_agent.duration",
+            # The task's trajectory and context measures (no tool, no sub-task: no token multiplier), and the next
+            # state of its calls (docs/metrics.md, "Tool calls and live agent measures").
+            *(f"agentyield.task.{m}" for m in ("llm_calls", "tool_calls", "tool_calls.redundant", "loops", "rework", "context.growth",
+                                                "input.resent_uncached", "context_to_output", "verification.share", "signal_yield")),
+            "agentyield.signals",
         ]
     )
 

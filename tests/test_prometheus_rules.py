@@ -39,12 +39,18 @@ RECORDING_RULES = [
     "job_agent:agentyield_artifact_cost_usd_count:increase1h",
     "job_agent:agentyield_artifact_cost_usd:rate1h",
     "job_agent:agentyield_artifact_cost_usd:rate7d",
+    "job_agent:agentyield_cost_usd:rate1h",
+    "job_agent:agentyield_cache_missed_usd:rate1h",
+    "job_agent:agentyield_cache_missed_share:rate1h",
+    "job_agent:agentyield_tool_error_ratio:rate1h",
+    "job_agent:agentyield_routing_routable_share:rate1h",
 ]
 ALERTS = {
     "AgentCacheReadRatioDrift": "warning",
     "AgentCostPerArtifactSpike": "warning",
     "AgentUnpricedCalls": "info",
     "AgentStreamsWithoutUsage": "info",
+    "AgentMissedCaching": "warning",
 }
 
 
@@ -76,7 +82,7 @@ def test_promtool_check_config(promtool: str) -> None:
     text = result.stdout + result.stderr
     assert "SUCCESS: prometheus.yml is valid prometheus config file syntax" in text, output(result)
     assert "SUCCESS: 1 rule files found" in text, output(result)
-    assert "SUCCESS: 14 rules found" in text, output(result)
+    assert "SUCCESS: 20 rules found" in text, output(result)
 
 
 def test_promtool_check_otlp_config(promtool: str, tmp_path: Path) -> None:
@@ -92,7 +98,7 @@ def test_promtool_check_otlp_config(promtool: str, tmp_path: Path) -> None:
     checkable.write_text(yaml.safe_dump(config))
     result = run([promtool, "check", "config", str(checkable)], timeout=60)
     assert result.returncode == 0, output(result)
-    assert "SUCCESS: 14 rules found" in result.stdout + result.stderr, output(result)
+    assert "SUCCESS: 20 rules found" in result.stdout + result.stderr, output(result)
 
 
 def test_otlp_config_is_the_base_config_plus_otlp_settings() -> None:
@@ -112,7 +118,7 @@ def test_otlp_config_is_the_base_config_plus_otlp_settings() -> None:
 def test_promtool_check_rules(promtool: str) -> None:
     result = run([promtool, "check", "rules", RULES.name], timeout=60)
     assert result.returncode == 0, output(result)
-    assert "SUCCESS: 14 rules found" in result.stdout + result.stderr, output(result)
+    assert "SUCCESS: 20 rules found" in result.stdout + result.stderr, output(result)
 
 
 def test_promtool_test_rules(promtool: str) -> None:
@@ -159,6 +165,10 @@ def test_rules_only_select_metrics_that_agentyield_serves() -> None:
         "agentyield_artifact_cost_usd_count",
         "agentyield_llm_calls_total",
         "agentyield_usage_missing_total",
+        "agentyield_cost_usd_total",
+        "agentyield_cache_missed_usd_total",
+        "agentyield_tool_calls_total",
+        "agentyield_routing_routable_calls_total",
     }
     assert selected <= _served_names()
 

@@ -41,6 +41,11 @@ RECORDING_RULES = {
     "job_agent:agentyield_cache_read_ratio:rate1h",
     "job_agent:agentyield_cache_read_ratio:rate7d",
     "job_agent:agentyield_artifact_cost_usd:rate1h",
+    "job_agent:agentyield_tool_error_ratio:rate1h",
+    "job_agent:agentyield_cost_usd:rate1h",
+    "job_agent:agentyield_cache_missed_usd:rate1h",
+    "job_agent:agentyield_cache_missed_share:rate1h",
+    "job_agent:agentyield_routing_routable_share:rate1h",
 }
 JOB = 'job=~"$job"'
 AGENT = 'gen_ai_agent_name=~"$agent"'

@@ -182,6 +182,138 @@ def timeseries(
     }
 
 
+def mean_per_task(metric: str, by: str = "gen_ai_agent_name") -> str:
+    """The mean of a per-task histogram over the last hour: Σ rate(_sum) / Σ rate(_count)."""
+    return f"{summed_rate(by, sel(metric + '_sum'), HOUR)} / {summed_rate(by, sel(metric + '_count'), HOUR)}"
+
+
+def agent_panels(layout: Layout) -> None:
+    """Trajectory, context, the cache watched live, routability and budgets (docs/metrics.md, "Tool calls and live
+    agent measures")."""
+    layout.row("Trajectory, context, cache breaks, routability and budgets")
+    layout.add(
+        timeseries(
+            "Tool error ratio by agent (trailing 1h)",
+            "Σ failed tool calls ÷ Σ tool calls per agent (recording rule job_agent:agentyield_tool_error_ratio:rate1h).",
+            [target(sel("job_agent:agentyield_tool_error_ratio:rate1h"), "{{gen_ai_agent_name}}")],
+            unit="percentunit",
+            max_value=1,
+            links=agent_links(),
+        )
+    )
+    layout.add(
+        timeseries(
+            "LLM and tool calls per task (mean, trailing 1h)",
+            "Calls per finished task, sub-tasks included (agentyield.task.llm_calls, agentyield.task.tool_calls).",
+            [
+                target(mean_per_task("agentyield_task_llm_calls"), "{{gen_ai_agent_name}} · LLM calls"),
+                target(mean_per_task("agentyield_task_tool_calls"), "{{gen_ai_agent_name}} · tool calls", "B"),
+            ],
+            unit="short",
+            links=agent_links(),
+        )
+    )
+    layout.add(
+        timeseries(
+            "Redundant tool calls and loops (per hour)",
+            "Tool calls that repeat an earlier call of their task (same tool, same argument fingerprint), and runs of "
+            "3 or more identical calls in a row (agentyield.tool.calls.redundant, agentyield.loops).",
+            [
+                target(per_hour("gen_ai_agent_name, gen_ai_tool_name", sel("agentyield_tool_calls_redundant_total")), "{{gen_ai_agent_name}} · {{gen_ai_tool_name}} · repeats"),
+                target(per_hour("gen_ai_agent_name, gen_ai_tool_name", sel("agentyield_loops_total")), "{{gen_ai_agent_name}} · {{gen_ai_tool_name}} · loops", "B"),
+            ],
+            unit="short",
+            links=tool_links(),
+        )
+    )
+    layout.add(
+        timeseries(
+            "Context growth per turn (tokens, mean per task, trailing 1h)",
+            "Mean over tasks of the input growth from one LLM call to the next (agentyield.task.context.growth): "
+            "how fast the context an agent re-sends grows.",
+            [target(mean_per_task("agentyield_task_context_growth"), "{{gen_ai_agent_name}}")],
+            unit="short",
+            links=agent_links(),
+        )
+    )
+    layout.add(
+        timeseries(
+            "Context-to-output ratio (mean per task, trailing 1h)",
+            "Input tokens (cached or not) per output token (agentyield.task.context_to_output): a high cache hit "
+            "rate can coexist with a huge ratio, so the hit rate alone misleads.",
+            [target(mean_per_task("agentyield_task_context_to_output"), "{{gen_ai_agent_name}}")],
+            unit="short",
+            links=agent_links(),
+        )
+    )
+    layout.add(
+        timeseries(
+            "Input re-sent uncached and verification share (mean per task, trailing 1h)",
+            "Share of input that repeats the previous call's context yet was not read from cache "
+            "(agentyield.task.input.resent_uncached), and share of a task's own cost spent in verification "
+            "(agentyield.task.verification.share).",
+            [
+                target(mean_per_task("agentyield_task_input_resent_uncached"), "{{gen_ai_agent_name}} · re-sent uncached"),
+                target(mean_per_task("agentyield_task_verification_share"), "{{gen_ai_agent_name}} · verification", "B"),
+            ],
+            unit="percentunit",
+            max_value=1,
+            links=agent_links(),
+        )
+    )
+    layout.add(
+        timeseries(
+            "Cache breaks by cause (per hour)",
+            "Breaks of the cache-read ratio found live (Page-Hinkley per agent and model, agentyield.cache.drifts); "
+            "cause prefix_changed: the prompt prefix fingerprint changed. Each break is also a span event and a log "
+            "record agentyield.cache.drift with both fingerprints.",
+            [target(per_hour("gen_ai_agent_name, agentyield_cache_drift_cause", sel("agentyield_cache_drifts_total")), "{{gen_ai_agent_name}} · {{agentyield_cache_drift_cause}}")],
+            unit="short",
+            links=agent_links(),
+        )
+    )
+    layout.add(
+        timeseries(
+            "Missed caching (USD per hour, and share of spend)",
+            "What calls that re-sent a prefix sent within 5 minutes yet read no cache would have saved "
+            "(agentyield.cache.missed.usd), against the agent's spend; alert AgentMissedCaching above 5%.",
+            [
+                target(f'{sel("job_agent:agentyield_cache_missed_usd:rate1h")} * 3600', "{{gen_ai_agent_name}} · missed USD/h"),
+                target(f'{sel("job_agent:agentyield_cost_usd:rate1h")} * 3600', "{{gen_ai_agent_name}} · spend USD/h", "B"),
+                target(sel("job_agent:agentyield_cache_missed_share:rate1h"), "{{gen_ai_agent_name}} · share of spend", "C"),
+            ],
+            unit="currencyUSD",
+            links=agent_links(),
+            overrides=[{"matcher": {"id": "byFrameRefID", "options": "C"}, "properties": [{"id": "unit", "value": "percentunit"}]}],
+        )
+    )
+    layout.add(
+        timeseries(
+            "Small-model routability: routable share and projected savings",
+            "Share of LLM calls the routability rule marks as servable by a small model (recording rule "
+            "job_agent:agentyield_routing_routable_share:rate1h), and what they would have saved at "
+            "instrument(small_model=...) prices (agentyield.routing.savings.usd, USD per hour).",
+            [
+                target(sel("job_agent:agentyield_routing_routable_share:rate1h"), "{{gen_ai_agent_name}} · routable share"),
+                target(per_hour("gen_ai_agent_name", sel("agentyield_routing_savings_usd_total")), "{{gen_ai_agent_name}} · savings USD/h", "B"),
+            ],
+            unit="percentunit",
+            links=agent_links(),
+            overrides=[{"matcher": {"id": "byFrameRefID", "options": "B"}, "properties": [{"id": "unit", "value": "currencyUSD"}]}],
+        )
+    )
+    layout.add(
+        timeseries(
+            "Budget overruns (tasks per hour)",
+            "Tasks whose spend, sub-tasks included, exceeded task(..., budget_usd=, budget_tokens=) "
+            "(agentyield.budget.exceeded), by on_exceed (record, or raise: the loop was stopped).",
+            [target(per_hour("gen_ai_agent_name, agentyield_task_name, agentyield_budget_on_exceed", sel("agentyield_budget_exceeded_total")), "{{gen_ai_agent_name}} · {{agentyield_task_name}} · {{agentyield_budget_on_exceed}}")],
+            unit="short",
+            links=agent_links(),
+        )
+    )
+
+
 def build() -> dict[str, Any]:
     layout = Layout()
     agent_kind = "gen_ai_agent_name, agentyield_artifact_kind"
@@ -393,6 +525,8 @@ def build() -> dict[str, Any]:
             links=agent_links(),
         )
     )
+
+    agent_panels(layout)
 
     return {
         "uid": "agent-yield",

@@ -1,0 +1,129 @@
+"""MCP clients: `ClientSession.call_tool` and `ClientSession.list_tools` of the `mcp` SDK (majors 1 and 2).
+
+A `tools/call` becomes an `execute_tool {name}` span (`gen_ai.tool.type = "extension"`, `mcp.method.name`),
+like any other tool call; a result with `isError` set is a failed call (`error.type = "tool_error"`), not an
+exception. The SDK's own client span (`MCP send tools/call {name}`, mcp 2) and the server's span, when the
+server runs in the same trace, nest under it and are recognized as the same call (counted once).
+A `tools/list` becomes a `tools/list` span that says how many tools the server listed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Collection
+
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from agentyield import _semconv as sc
+from agentyield._guard import internal_error
+from agentyield._tools import TOOL_TYPE_EXTENSION, start_tool_call
+
+from ._instrumentor import LibraryInstrumentor, Target
+
+if TYPE_CHECKING:
+    from agentyield._config import Config
+
+    from ._invocation import Telemetry
+
+__all__ = ["MCPInstrumentor"]
+
+TOOLS_CALL = "tools/call"
+TOOLS_LIST = "tools/list"
+
+
+def _argument(args: tuple[Any, ...], kwargs: dict[str, Any], index: int, name: str) -> Any:
+    return args[index] if len(args) > index else kwargs.get(name)
+
+
+def _session_attributes(instance: Any, method: str) -> dict[str, Any]:
+    attributes: dict[str, Any] = {sc.MCP_METHOD_NAME: method}
+    version = getattr(instance, "protocol_version", None)  # mcp 2; mcp 1 does not keep it on the session
+    if isinstance(version, str):
+        attributes["mcp.protocol.version"] = version
+    return attributes
+
+
+def _is_error(result: Any) -> bool:
+    flag = getattr(result, "is_error", None)  # mcp 2
+    if flag is None:
+        flag = getattr(result, "isError", None)  # mcp 1
+    return flag is True
+
+
+def _call_tool(telemetry: Telemetry, provider: Any, api: str) -> Callable[..., Any]:
+    async def traced(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        call = None
+        try:
+            name = str(_argument(args, kwargs, 0, "name"))
+            arguments = _argument(args, kwargs, 1, "arguments")
+            call = start_tool_call(
+                telemetry.tracer,
+                name,
+                arguments if arguments is not None else {},
+                tool_type=TOOL_TYPE_EXTENSION,
+                capture=telemetry.config.capture_content,
+                attributes=_session_attributes(instance, TOOLS_CALL),
+            )
+            if call is not None:
+                call._enter()
+        except Exception as exc:  # noqa: BLE001 - never break the host
+            internal_error("mcp.call_tool.start", exc)
+        if call is None:
+            return await wrapped(*args, **kwargs)
+        try:
+            result = await wrapped(*args, **kwargs)
+        except BaseException as error:
+            call.end(error)
+            raise
+        try:
+            call.result(getattr(result, "content", result))
+            if _is_error(result):
+                call.failed("tool_error")
+        except Exception as exc:  # noqa: BLE001
+            internal_error("mcp.call_tool.finish", exc)
+        call.end()
+        return result
+
+    return traced
+
+
+def _list_tools(telemetry: Telemetry, provider: Any, api: str) -> Callable[..., Any]:
+    async def traced(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        span = None
+        try:
+            span = telemetry.tracer.start_span(TOOLS_LIST, kind=SpanKind.INTERNAL, attributes=_session_attributes(instance, TOOLS_LIST))
+        except Exception as exc:  # noqa: BLE001
+            internal_error("mcp.list_tools.start", exc)
+        if span is None:
+            return await wrapped(*args, **kwargs)
+        try:
+            result = await wrapped(*args, **kwargs)
+        except BaseException as error:
+            span.set_attribute(sc.ERROR_TYPE, type(error).__qualname__)
+            span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+            span.end()
+            raise
+        try:
+            tools = getattr(result, "tools", None)
+            if isinstance(tools, list):
+                span.set_attribute(sc.MCP_TOOLS_COUNT, len(tools))
+        except Exception as exc:  # noqa: BLE001
+            internal_error("mcp.list_tools.finish", exc)
+        span.end()
+        return result
+
+    return traced
+
+
+class MCPInstrumentor(LibraryInstrumentor):
+    library = "mcp"
+    requirement = "mcp >= 1.0"
+    targets = (
+        Target("mcp.client.session", "ClientSession.call_tool", TOOLS_CALL, is_async=True, factory=_call_tool),
+        Target("mcp.client.session", "ClientSession.list_tools", TOOLS_LIST, is_async=True, factory=_list_tools),
+    )
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return (self.requirement,)
+
+    def provider(self, config: Config) -> None:
+        return None
