@@ -4,7 +4,7 @@ VENV ?= .venv
 OLDEST ?= .venv-oldest
 QUIET ?= -q
 
-.PHONY: demo test test-latest test-oldest bench clean
+.PHONY: demo test test-latest test-oldest bench clean collector
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ demo: $(VENV)/.installed
 
 test: test-latest test-oldest
 
-test-latest: $(VENV)/.installed
+test-latest: $(VENV)/.installed collector
 	$(VENV)/bin/python -m pytest -q
 
 test-oldest: $(OLDEST)/.installed
@@ -34,6 +34,11 @@ test-oldest: $(OLDEST)/.installed
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python benchmarks/overhead.py
+
+# The OpenTelemetry Collector distribution tests/test_collector.py runs (collector-config/builder-config.yaml):
+# built with Go and the Go module proxy the first time (minutes), cached under ~/.cache/agentyield after.
+collector:
+	bash collector-config/build-collector.sh
 
 clean:
 	rm -rf $(VENV) $(OLDEST) build *.egg-info

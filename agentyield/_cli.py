@@ -1,4 +1,4 @@
-"""The `agentyield` command: `demo` and `report`."""
+"""The `agentyield` command: `demo`, `report` and `serve`."""
 
 from __future__ import annotations
 
@@ -66,6 +66,38 @@ def _demo(args: argparse.Namespace) -> int:
     return _report(args)
 
 
+def _serve(args: argparse.Namespace) -> int:
+    import os
+
+    from agentyield.processors import PriceBook, PriceFileError
+    from agentyield.processors._ledger import Limits
+
+    from .serve import AssemblyLimits, ServeConfig, run
+    from .serve._server import TOKEN_ENV
+
+    try:
+        config = ServeConfig(
+            host=args.host,
+            grpc_port=None if args.grpc_port < 0 else args.grpc_port,
+            http_port=None if args.http_port < 0 else args.http_port,
+            prometheus_port=args.prometheus_port,
+            max_request_bytes=args.max_request_bytes,
+            token=os.environ.get(TOKEN_ENV) or None,
+            verification_tools=tuple(args.verification_tool),
+            assembly=AssemblyLimits(
+                grace_s=args.grace, ttl_s=args.ttl, max_traces=args.max_traces,
+                max_spans_per_trace=args.max_spans_per_trace, max_bytes=args.max_bytes,
+            ),
+            ledger=Limits(),
+        )
+        prices = PriceBook(args.prices)
+        run(config, prices)
+    except (ValueError, PriceFileError, OSError) as exc:
+        print(f"agentyield serve: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from ._version import __version__
 
@@ -90,7 +122,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             "--budget", choices=("output", "billed", "usd"), default="output",
             help="the budget axis of 'performance at a fixed budget' (default: output tokens, reasoning included)",
         )
+    serve = commands.add_parser(
+        "serve", help="receive OTLP spans from any instrumentation and export agentyield's metrics (docs/interop.md)"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback; 0.0.0.0 for all)")
+    serve.add_argument("--grpc-port", type=int, default=4317, help="OTLP/gRPC port (default 4317; 0 any free; -1 off)")
+    serve.add_argument("--http-port", type=int, default=4318, help="OTLP/HTTP port (default 4318; 0 any free; -1 off)")
+    serve.add_argument("--prometheus-port", type=int, help="also serve the metrics for Prometheus at :PORT/metrics")
+    serve.add_argument("--prices", metavar="FILE", help="a JSON or YAML price file that overrides or adds models")
+    serve.add_argument("--verification-tool", action="append", default=[], metavar="NAME", help="a tool whose calls are verification")
+    serve.add_argument("--grace", type=float, default=2.0, help="seconds to wait for stragglers after a trace's root ends")
+    serve.add_argument("--ttl", type=float, default=300.0, help="seconds after which an open trace is booked anyway")
+    serve.add_argument("--max-traces", type=int, default=10_000, help="open traces held at most")
+    serve.add_argument("--max-spans-per-trace", type=int, default=10_000)
+    serve.add_argument("--max-bytes", type=int, default=256 * 1024 * 1024, help="bytes of open traces held at most")
+    serve.add_argument("--max-request-bytes", type=int, default=16 * 1024 * 1024, help="largest request body accepted")
     args = parser.parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
     return _demo(args) if args.command == "demo" else _report(args)
 
 

@@ -19,17 +19,25 @@ __all__ = ["Booked", "begin", "finish"]
 
 
 def begin(
-    ledger: Ledger, span_id: int, parent_id: int | None, name: str, attributes: Mapping[str, Any], verification_tools: frozenset[str]
+    ledger: Ledger,
+    span_id: int,
+    parent_id: int | None,
+    name: str,
+    attributes: Mapping[str, Any],
+    verification_tools: frozenset[str],
+    kind: str | None = None,
 ) -> None:
-    """A span started: tell the ledger what it is (task, tool, LLM call, ...) and its phase."""
-    kind = normalize.classify(name, attributes)
+    """A span started: tell the ledger what it is (task, tool, LLM call, ...) and its phase.
+
+    `kind` overrides what the span says it is (a trace-level rule decided: a duplicate is OTHER)."""
+    kind = kind or normalize.classify(name, attributes)
     phase = normalize.phase_of(attributes)
     tool = None
     if kind == normalize.Kind.TOOL:
         tool = normalize.tool_name(name, attributes)
         if tool in verification_tools:
             phase = sc.PHASE_VERIFICATION
-    task = normalize.task_record(attributes, (), False) if kind == normalize.Kind.TASK else None
+    task = normalize.task_record(attributes, (), False, span_id) if kind == normalize.Kind.TASK else None
     ledger.start(span_id, parent_id, kind, task=task, phase=phase, tool=tool)
 
 
@@ -54,12 +62,17 @@ def finish(
     is_error: bool,
     duration_s: float,
     start_s: float | None = None,
+    scope: str | None = None,
+    kind: str | None = None,
+    call: LLMCallRecord | None = None,
 ) -> Booked:
     """A span ended (or is about to): book it. `events` is called only for a task (the only kind that needs them).
-    `start_s`, when the span started, picks the prices in force then (None: now)."""
-    kind = normalize.classify(name, attributes)
+    `start_s`, when the span started, picks the prices in force then (None: now). `scope` (the span's
+    instrumentation scope) names the source of a span agentyield cannot read; `kind` overrides what the span
+    says it is, as in `begin`; `call` is the span's call when the caller has read it already."""
+    kind = kind or normalize.classify(name, attributes)
     if kind == normalize.Kind.LLM:
-        call = normalize.llm_call(attributes)
+        call = call or normalize.llm_call(attributes)
         call.duration_s = duration_s
         call.time_s = start_s
         return Booked(kind, call, ledger.end_llm(span_id, call))
@@ -68,7 +81,7 @@ def finish(
         tool.duration_s = duration_s
         ledger.end_tool(span_id, tool)
     elif kind == normalize.Kind.TASK:
-        record = normalize.task_record(attributes, events(), is_error)
+        record = normalize.task_record(attributes, events(), is_error, span_id)
         record.duration_s = duration_s
         return Booked(kind, task=ledger.end_task(span_id, record))
     elif kind == normalize.Kind.VERIFICATION:
@@ -80,4 +93,6 @@ def finish(
         return Booked(kind, window=(artifact, ledger.end_window_artifact(span_id, artifact)))
     else:
         ledger.end_other(span_id)
+        if normalize.looks_like_llm(attributes):
+            ledger.count("agentyield.spans.unrecognized", "otel.scope.name", scope or "unknown")
     return Booked(kind)

@@ -7,30 +7,15 @@ Every field is checked for the type OTLP/JSON gives it, so a malformed file give
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
 from typing import Any, Mapping
 
 from agentyield import _semconv as sc
 
+from ._traces import SpanRow
+
 __all__ = ["MalformedOTLP", "SpanRow", "decode_spans"]
 
 _ERROR = 2  # OTLP status code ERROR
-
-
-@dataclass(slots=True)
-class SpanRow:
-    name: str
-    trace_id: int
-    span_id: int
-    parent_id: int | None
-    start_ns: int
-    end_ns: int
-    is_error: bool
-    attributes: dict[str, Any]
-    events: list[tuple[str, dict[str, Any]]]
-    service: str | None
-    price_source: str | None = None
-    """`agentyield.price.source` of the span's instrumentation scope: the price data that priced it live."""
 
 
 class MalformedOTLP(ValueError):
@@ -140,7 +125,7 @@ def _attributes(items: Any, where: str, depth: int = 0) -> dict[str, Any]:
     return out
 
 
-def _span(span: Any, where: str, service: str | None, price_source: str | None) -> SpanRow:
+def _span(span: Any, where: str, service: str | None, price_source: str | None, scope: str | None) -> SpanRow:
     span = _object(span, where)
     start = _integer(span.get("startTimeUnixNano", 0), f"{where}.startTimeUnixNano", unsigned=True)
     end = _integer(span.get("endTimeUnixNano", 0), f"{where}.endTimeUnixNano", unsigned=True)
@@ -163,6 +148,7 @@ def _span(span: Any, where: str, service: str | None, price_source: str | None) 
         ],
         service=service,
         price_source=price_source,
+        scope=scope,
     )
 
 
@@ -183,5 +169,9 @@ def decode_spans(request: Mapping[str, Any]) -> list[SpanRow]:
             scope = _object(scope_spans.get("scope"), f"{at}.scope")
             price_source = _attributes(scope.get("attributes"), f"{at}.scope.attributes").get(sc.PRICE_SOURCE)
             price_source = price_source if isinstance(price_source, str) else None
-            rows.extend(_span(span, f"{at}.spans[{i}]", service, price_source) for i, span in enumerate(_list(scope_spans.get("spans"), f"{at}.spans")))
+            name = scope.get("name")
+            name = name if isinstance(name, str) else None
+            rows.extend(
+                _span(span, f"{at}.spans[{i}]", service, price_source, name) for i, span in enumerate(_list(scope_spans.get("spans"), f"{at}.spans"))
+            )
     return rows

@@ -535,6 +535,11 @@ class Ledger(LiveMeasures):
                     out[labels] += value
             return dict(out)
 
+    def count(self, name: str, attribute: str, value: Any) -> None:
+        """Add one to a counter with a single bounded label (spans skipped as duplicates, unrecognized, ...)."""
+        with self._lock:
+            self.counters[name][(self._label(attribute, value),)] += 1
+
     def end_tool(self, span_id: int, call: ToolCallRecord) -> None:
         """A tool call ended: count it (once: a span of the same call made by another layer is a duplicate)."""
         with self._lock:

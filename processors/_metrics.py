@@ -49,7 +49,13 @@ COUNTERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "agentyield.verifications": ("{check}", "Verification blocks by recorded result", (AGENT, sc.VERIFICATION_PASSED)),
     "agentyield.tool.calls": ("{call}", "Tool calls", (AGENT, sc.GEN_AI_TOOL_NAME, "agentyield.tool.error")),
     "agentyield.privacy.findings": ("{finding}", "Personal data and secrets sent to providers (opt-in scan)", (AGENT,)),
-    "agentyield.spans.duplicate": ("{span}", "LLM spans nested in another LLM span, not counted again", (PROVIDER,)),
+    "agentyield.spans.duplicate": ("{span}", "LLM spans of a call already booked (nested, or same response id), not counted again", (PROVIDER,)),
+    "agentyield.spans.unrecognized": (
+        "{span}", "Spans that look like LLM calls in a convention agentyield cannot read", ("otel.scope.name",),
+    ),
+    "agentyield.usage.rollups": (
+        "{call}", "Calls booked from an agent or workflow span's usage roll-up (no LLM span below it)", (PROVIDER,),
+    ),
     "agentyield.tool.calls.redundant": ("{call}", "Tool calls repeating an earlier call of their task (same tool, same arguments)", (AGENT, sc.GEN_AI_TOOL_NAME)),
     "agentyield.loops": ("{loop}", "Runs of 3 or more identical tool calls in a row within a task", (AGENT, sc.GEN_AI_TOOL_NAME)),
     "agentyield.budget.exceeded": ("{task}", "Tasks whose spend (sub-tasks' included) exceeded their budget", (AGENT, sc.TASK_NAME, sc.BUDGET_ON_EXCEED)),

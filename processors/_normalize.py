@@ -1,8 +1,8 @@
 """Span attributes, in any convention we know, to plain records.
 
 Reads only names and values (a mapping, a span name, events), so it serves the in-process span
-processor, the OTLP receiver and the offline report alike. Understands the current GenAI conventions
-(which agentyield writes), their older names, and agentyield's own namespace.
+processor, the OTLP receiver and the offline report alike. Which attribute means what, in every
+convention it understands, is data in `_conventions` (docs/interop.md says it in words).
 """
 
 from __future__ import annotations
@@ -11,26 +11,13 @@ from typing import Any, Iterable, Mapping
 
 from agentyield import _semconv as sc
 
+from ._conventions import ANY, FIGURES, KIND_RULES, KIND_MARKERS, LLM_HINTS, OPERATION_ALIASES, TASK_NAME_KEYS, TOOL_NAME_KEYS
 from ._records import ArtifactRecord, LLMCallRecord, TaskRecord, ToolCallRecord
 
 __all__ = [
-    "Kind", "classify", "llm_call", "phase_of", "signal_kind", "task_record", "tool_call", "tool_name", "verification_passed", "window_artifact",
+    "Kind", "classify", "has_usage", "is_known_step", "llm_call", "looks_like_llm", "phase_of", "response_id", "signal_kind",
+    "task_record", "tool_call", "tool_name", "verification_passed", "window_artifact",
 ]
-
-_LLM_OPERATIONS = frozenset({"chat", "text_completion", "generate_content", "embeddings"})
-_TASK_OPERATIONS = frozenset({sc.OPERATION_INVOKE_AGENT, sc.OPERATION_INVOKE_WORKFLOW})
-
-# Each usage figure with the names older conventions and other instrumentations use for it, newest first.
-_INPUT = (sc.GEN_AI_USAGE_INPUT_TOKENS, "gen_ai.usage.prompt_tokens")
-_OUTPUT = (sc.GEN_AI_USAGE_OUTPUT_TOKENS, "gen_ai.usage.completion_tokens")
-_CACHE_READ = (sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, "gen_ai.usage.cache_read_input_tokens")
-_CACHE_WRITE = (
-    sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS,
-    sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
-    "gen_ai.usage.cache_creation_input_tokens",
-)
-_CACHE_WRITE_1H = (sc.USAGE_CACHE_WRITE_1H, "anthropic.usage.cache_creation.ephemeral_1h_input_tokens")
-_REASONING = (sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, "gen_ai.usage.output_tokens.reasoning")
 
 
 _MCP_TOOLS_CALL = "tools/call"
@@ -47,16 +34,12 @@ class Kind:
 
 
 def classify(name: str, attributes: Mapping[str, Any]) -> str:
-    """What a span is, from what it says at start (its name and start attributes)."""
-    if sc.TASK_ID in attributes:
-        return Kind.TASK
-    operation = attributes.get(sc.GEN_AI_OPERATION_NAME)
-    if operation in _LLM_OPERATIONS:
-        return Kind.LLM
-    if operation == sc.OPERATION_EXECUTE_TOOL or attributes.get(sc.MCP_METHOD_NAME) == _MCP_TOOLS_CALL:
-        return Kind.TOOL
-    if operation in _TASK_OPERATIONS:
-        return Kind.TASK
+    """What a span is, from what it says at start (its name and start attributes): the first matching
+    row of the conventions table."""
+    for key, values, kind in KIND_RULES:
+        value = attributes.get(key)
+        if value is not None and (values is ANY or value in values):
+            return kind
     if name == sc.ARTIFACT_EVENT and sc.ARTIFACT_KIND in attributes:
         return Kind.ARTIFACT
     if name == sc.SIGNAL_EVENT and sc.SIGNAL_KIND in attributes:
@@ -69,6 +52,22 @@ def classify(name: str, attributes: Mapping[str, Any]) -> str:
 def verification_passed(attributes: Mapping[str, Any]) -> bool | None:
     passed = attributes.get(sc.VERIFICATION_PASSED)
     return passed if isinstance(passed, bool) else None
+
+
+def looks_like_llm(attributes: Mapping[str, Any]) -> bool:
+    """Whether a span no kind rule matched carries what only LLM calls carry, with no marker of a convention
+    we know (a known step, such as an OpenInference CHAIN, is not unrecognized): a source we cannot read."""
+    return any(key.startswith(LLM_HINTS) for key in attributes) and not is_known_step(attributes)
+
+
+def is_known_step(attributes: Mapping[str, Any]) -> bool:
+    """A span of a convention we know that is neither call nor task (an OpenInference CHAIN, say)."""
+    return any(key in attributes for key in KIND_MARKERS)
+
+
+def has_usage(attributes: Mapping[str, Any]) -> bool:
+    """Whether a span carries token usage (a task span's roll-up of its calls, say)."""
+    return _count(attributes, FIGURES["input"]) is not None or _count(attributes, FIGURES["output"]) is not None
 
 
 def phase_of(attributes: Mapping[str, Any]) -> str | None:
@@ -94,32 +93,45 @@ def _count(attributes: Mapping[str, Any], names: tuple[str, ...], rejected: list
     return None
 
 
+def _text(attributes: Mapping[str, Any], figure: str) -> str | None:
+    value = _first(attributes, FIGURES[figure])
+    return value if isinstance(value, str) and value else None
+
+
+def response_id(attributes: Mapping[str, Any]) -> str | None:
+    """The provider's id of the response: two spans with the same one in a trace are one call."""
+    return _text(attributes, "response_id")
+
+
 def llm_call(attributes: Mapping[str, Any]) -> LLMCallRecord:
-    provider = _first(attributes, (sc.GEN_AI_PROVIDER_NAME, "gen_ai.system"))
-    request_model = attributes.get(sc.GEN_AI_REQUEST_MODEL)
-    model = attributes.get(sc.GEN_AI_RESPONSE_MODEL) or request_model
+    """An LLM call's figures from whichever convention wrote them; a figure none wrote stays None."""
+    request_model = _text(attributes, "request_model")
+    model = _text(attributes, "response_model") or request_model
     rejected: list[str] = []
-    input_tokens = _count(attributes, _INPUT, rejected)
-    output_tokens = _count(attributes, _OUTPUT, rejected)
-    if attributes.get(sc.GEN_AI_OPERATION_NAME) == "embeddings" and output_tokens is None and input_tokens is not None:
+    input_tokens = _count(attributes, FIGURES["input"], rejected)
+    output_tokens = _count(attributes, FIGURES["output"], rejected)
+    operation = _first(attributes, FIGURES["operation"])
+    operation = OPERATION_ALIASES.get(operation, operation) if isinstance(operation, str) else "chat"
+    if operation == "embeddings" and output_tokens is None and input_tokens is not None:
         output_tokens = 0  # embeddings have no output tokens by definition
+    provider = _text(attributes, "provider")
     return LLMCallRecord(
-        provider=str(provider or "unknown"),
-        model=str(model or "unknown"),
-        request_model=str(request_model or model or "unknown"),
+        provider=provider.lower() if provider else "unknown",  # OpenInference capitalises some
+        model=model or "unknown",
+        request_model=request_model or model or "unknown",
         input_tokens=input_tokens,
         output_tokens=output_tokens,
-        cache_read_tokens=_count(attributes, _CACHE_READ, rejected),
-        cache_write_tokens=_count(attributes, _CACHE_WRITE, rejected),
-        cache_write_1h_tokens=_count(attributes, _CACHE_WRITE_1H, rejected),
-        reasoning_tokens=_count(attributes, _REASONING, rejected) or 0,
+        cache_read_tokens=_count(attributes, FIGURES["cache_read"], rejected),
+        cache_write_tokens=_count(attributes, FIGURES["cache_write"], rejected),
+        cache_write_1h_tokens=_count(attributes, FIGURES["cache_write_1h"], rejected),
+        reasoning_tokens=_count(attributes, FIGURES["reasoning"], rejected) or 0,
         usage_missing=input_tokens is None or output_tokens is None or attributes.get(sc.USAGE_MISSING) is True,
         usage_invalid=bool(rejected) or bool(attributes.get(sc.USAGE_INVALID_FIELDS)),
         phase=phase_of(attributes),
-        operation=str(attributes.get(sc.GEN_AI_OPERATION_NAME)),
+        operation=operation,
         error_type=attributes.get(sc.ERROR_TYPE),
         privacy_findings=_count(attributes, (sc.PRIVACY_FINDINGS,)),
-        agent=agent if isinstance(agent := attributes.get(sc.GEN_AI_AGENT_NAME), str) else None,
+        agent=_text(attributes, "agent"),
         recorded_cost=float(recorded) if type(recorded := attributes.get(sc.COST_USD)) in (int, float) and recorded >= 0 else None,
         recorded_unpriced=attributes.get(sc.PRICED) is False,
         tool_calls=_count(attributes, (sc.TOOL_CALLS_COUNT,)) or 0,
@@ -128,8 +140,8 @@ def llm_call(attributes: Mapping[str, Any]) -> LLMCallRecord:
 
 
 def tool_name(span_name: str, attributes: Mapping[str, Any]) -> str:
-    """`gen_ai.tool.name`, else the target an MCP client span names (`MCP send tools/call {name}`)."""
-    name = attributes.get(sc.GEN_AI_TOOL_NAME)
+    """The tool's name in any convention, else the target an MCP client span names (`MCP send tools/call {name}`)."""
+    name = _first(attributes, TOOL_NAME_KEYS)
     if name is None and attributes.get(sc.MCP_METHOD_NAME) == _MCP_TOOLS_CALL:
         _, _, name = span_name.partition(_MCP_TOOLS_CALL + " ")
     return str(name or "unknown")
@@ -175,18 +187,23 @@ def _task_artifacts(attributes: Mapping[str, Any], events: Iterable[tuple[str, M
     return [_artifact(a) for n, a in events if n == sc.ARTIFACT_EVENT]
 
 
-def task_record(attributes: Mapping[str, Any], events: Iterable[tuple[str, Mapping[str, Any]]], is_error: bool) -> TaskRecord:
-    """A task at its end: its outcome (an error with no recorded outcome is a failure) and its artifacts."""
+def task_record(
+    attributes: Mapping[str, Any], events: Iterable[tuple[str, Mapping[str, Any]]], is_error: bool, span_id: int = 0
+) -> TaskRecord:
+    """A task at its end: its outcome (an error with no recorded outcome is a failure) and its artifacts.
+
+    A peer's agent span (invoke_agent, AGENT, workflow) is a task of the agent it names, identified by its
+    span id; its outcome is unknown unless it failed."""
     outcome = attributes.get(sc.TASK_OUTCOME)
     if outcome not in ("success", "failure"):
         outcome = "failure" if is_error else None
-    agent = attributes.get(sc.GEN_AI_AGENT_NAME)
+    agent = _text(attributes, "agent")
     version = attributes.get(sc.GEN_AI_AGENT_VERSION)
     score = attributes.get(sc.TASK_SCORE)
     return TaskRecord(
-        task_id=str(attributes.get(sc.TASK_ID) or ""),
-        name=str(attributes.get(sc.TASK_NAME) or agent or "unknown"),
-        agent=agent if isinstance(agent, str) else None,
+        task_id=str(attributes.get(sc.TASK_ID) or (f"{span_id:016x}" if span_id else "")),
+        name=str(_first(attributes, TASK_NAME_KEYS) or "unknown"),
+        agent=agent,
         outcome=outcome,
         artifacts=_task_artifacts(attributes, events),
         version=str(version) if version is not None else None,

@@ -129,7 +129,8 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
         is_error = span.status.status_code is StatusCode.ERROR
         duration_s = (end_time - span.start_time) / 1e9
         events = lambda: [(event.name, event.attributes or {}) for event in span.events]  # noqa: E731
-        booked = finish(self.ledger, span.context.span_id, span.name, attributes, events, is_error, duration_s, span.start_time / 1e9)
+        scope = span.instrumentation_scope.name if span.instrumentation_scope is not None else None
+        booked = finish(self.ledger, span.context.span_id, span.name, attributes, events, is_error, duration_s, span.start_time / 1e9, scope=scope)
         if booked.priced is not None:
             priced = booked.priced
             if priced.drift is not None:

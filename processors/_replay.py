@@ -12,12 +12,12 @@ from typing import Iterable
 
 from agentyield import _semconv as sc
 
-from ._booking import begin, finish
-from ._decode import MalformedOTLP, SpanRow, decode_spans  # noqa: F401 - decoding is part of replay's interface
+from ._decode import MalformedOTLP, decode_spans  # noqa: F401 - decoding is part of replay's interface
 from ._ledger import Ledger, PricedCall, TaskResult
 from ._population import CallRow, OpenWindow, TaskRow, WindowArtifact
 from ._pricing import PriceBook
 from ._records import LLMCallRecord
+from ._traces import CallWindow, SpanRow, book_spans
 
 __all__ = ["MalformedOTLP", "Population", "SpanRow", "decode_spans", "replay"]
 
@@ -34,22 +34,6 @@ class Population:
     """The price data that priced the spans live (their scopes' `agentyield.price.source`)."""
     open_windows: list[OpenWindow] = field(default_factory=list)
     """Spend outside tasks that no artifact had closed when the input ended."""
-
-
-def _depths(spans: list[SpanRow]) -> dict[int, int]:
-    parents = {s.span_id: s.parent_id for s in spans}
-    depths: dict[int, int] = {}
-    for span in spans:
-        chain = []
-        current: int | None = span.span_id
-        while current is not None and current not in depths and len(chain) < 256:
-            chain.append(current)
-            current = parents.get(current)
-        depth = depths.get(current, -1) if current is not None else -1
-        for span_id in reversed(chain):
-            depth += 1
-            depths[span_id] = depth
-    return depths
 
 
 def _task_row(result: TaskResult, span: SpanRow) -> TaskRow:
@@ -136,30 +120,14 @@ def replay(spans: list[SpanRow], prices: PriceBook, *, verification_tools: Itera
     the rates in force when it started.
     """
     ledger = Ledger(prices, reprice=reprice)
-    tools = frozenset(verification_tools)
     read = len(spans)
     spans = unique_spans(spans)
-    depths = _depths(spans)
-    events: list[tuple[int, int, int, int, SpanRow]] = []
-    for index, span in enumerate(spans):
-        depth = depths.get(span.span_id, 0)
-        events.append((span.start_ns, 0, depth, index, span))
-        events.append((span.end_ns, 1, -depth, index, span))
-    events.sort(key=lambda e: e[:4])
     population = Population(
         ledger=ledger,
         duplicate_spans=read - len(spans),
         price_sources=tuple(sorted({s.price_source for s in spans if s.price_source is not None})),
     )
-    for _, is_end, _, _, span in events:
-        ledger.default_agent = span.service or "default"  # spend outside tasks belongs to the emitting service
-        if not is_end:
-            begin(ledger, span.span_id, span.parent_id, span.name, span.attributes, tools)
-            continue
-        booked = finish(
-            ledger, span.span_id, span.name, span.attributes, lambda: span.events, span.is_error,
-            (span.end_ns - span.start_ns) / 1e9, span.start_ns / 1e9,
-        )
+    for span, booked in book_spans(ledger, spans, verification_tools, CallWindow()):
         if booked.task is not None:
             population.tasks.append(_task_row(booked.task, span))
         elif booked.window is not None:

@@ -313,7 +313,8 @@ def dockerfile_images(path: Path) -> list[str]:
 def test_every_image_is_pinned() -> None:
     services = compose()["services"]
     images = {name: s["image"] for name, s in services.items() if "image" in s}
-    assert set(images) == {"otel-collector", "jaeger", "prometheus", "grafana"}
+    assert set(images) == {"otel-collector", "otel-collector-serve", "otel-collector-scaleout", "jaeger", "prometheus", "grafana"}
+    assert images["otel-collector-serve"] == images["otel-collector-scaleout"] == images["otel-collector"]
     for name, image in images.items():
         assert PINNED.match(image), f"{name}: {image} is not pinned to a version"
     assert images["otel-collector"].startswith("otel/opentelemetry-collector-contrib:0.1")
@@ -371,8 +372,9 @@ def test_component_list_names_its_source_and_the_pinned_version() -> None:
     assert len(pairs) > 200 and ("receiver", "otlp") in pairs
 
 
-def test_every_collector_component_exists_in_the_pinned_version() -> None:
-    config = load_yaml(OTELCOL)
+@pytest.mark.parametrize("path", [OTELCOL, CONFIG / "otelcol-serve.yaml", CONFIG / "otelcol-scaleout.yaml"], ids=lambda p: p.name)
+def test_every_collector_component_exists_in_the_pinned_version(path: Path) -> None:
+    config = load_yaml(path)
     available = component_list()
     named = [(KINDS[section], component_id) for section in KINDS for component_id in (config.get(section) or {})]
     assert named
