@@ -51,13 +51,16 @@ class LibraryInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         telemetry: Telemetry = kwargs["telemetry"]
         self._wrapped: list[tuple[Any, str]] = []
         self._active = True
+        # wrapt cannot remove a post-import hook: one from an earlier instrument() must stand down, or it would
+        # wrap with that call's providers when the application finally imports the library.
+        generation = self._generation = getattr(self, "_generation", 0) + 1
         if self.library in sys.modules:
-            self._wrap_all(telemetry)
+            self._wrap_all(telemetry, generation)
         else:
-            wrapt.register_post_import_hook(lambda _module: self._wrap_all(telemetry), self.library)
+            wrapt.register_post_import_hook(lambda _module: self._wrap_all(telemetry, generation), self.library)
 
-    def _wrap_all(self, telemetry: Telemetry) -> None:
-        if not self._active or self._wrapped:
+    def _wrap_all(self, telemetry: Telemetry, generation: int) -> None:
+        if not self._active or self._wrapped or generation != self._generation:
             return
         try:
             provider = self.provider(telemetry.config)

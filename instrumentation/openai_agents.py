@@ -159,8 +159,8 @@ class OpenAIAgentsInstrumentor(LibraryInstrumentor):
 
     _processor: AgentYieldTracingProcessor | None = None
 
-    def _wrap_all(self, telemetry: Telemetry) -> None:
-        if not self._active or self._processor is not None:
+    def _wrap_all(self, telemetry: Telemetry, generation: int) -> None:
+        if not self._active or self._processor is not None or generation != self._generation:
             return
         try:
             from agents import TracingProcessor, add_trace_processor
