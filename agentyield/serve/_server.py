@@ -69,7 +69,8 @@ def _meter_provider(config: ServeConfig) -> MeterProvider:
 
     readers: list[Any] = []
     if any(os.environ.get(name) for name in _ENDPOINTS["metrics"]):
-        readers.append(PeriodicExportingMetricReader(_exporter("metrics", None)))
+        exporter, _ = _exporter("metrics", None)  # (exporter, where it delivers)
+        readers.append(PeriodicExportingMetricReader(exporter))
     if config.prometheus_port is not None:
         from opentelemetry.exporter.prometheus import PrometheusMetricReader
         from prometheus_client import start_http_server
