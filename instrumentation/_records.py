@@ -142,6 +142,16 @@ class UsageReader:
             self.invalid.append(name)
         return None
 
+    def exclusive_input(self, obj: Any, uncached: str, cache_read: str, cache_write: str) -> tuple[int | None, int | None, int | None]:
+        """(input including cache reads and writes, cache reads, cache writes) for a provider whose input count
+        excludes the cache (Anthropic, Bedrock). A malformed cache count makes the total unknown: it is left
+        out rather than reported short."""
+        base = self.count(obj, uncached, required=True)
+        read, write = self.count(obj, cache_read), self.count(obj, cache_write)
+        if base is None or cache_read in self.invalid or cache_write in self.invalid:
+            return None, read, write
+        return base + (read or 0) + (write or 0), read, write
+
 
 class FieldReader:
     """Reads the fields of a response other than usage, each on its own.

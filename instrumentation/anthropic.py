@@ -42,7 +42,6 @@ _CLOUD_CLIENTS = {
     "AsyncAnthropicVertex": sc.PROVIDER_GCP_VERTEX_AI,
 }
 _USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
-_CACHE_FIELDS = frozenset({"cache_read_input_tokens", "cache_creation_input_tokens"})
 _TOOL_BLOCKS = frozenset({"tool_use", "server_tool_use", "mcp_tool_use"})
 _PARAMS = (
     ("max_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS, (int,)),
@@ -56,14 +55,8 @@ def _usage(usage: Any) -> Usage | None:
     if usage is None:
         return None
     reader = UsageReader()
-    uncached = reader.count(usage, "input_tokens", required=True)
-    cache_read = reader.count(usage, "cache_read_input_tokens")
-    cache_write = reader.count(usage, "cache_creation_input_tokens")
+    input_tokens, cache_read, cache_write = reader.exclusive_input(usage, "input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
     split = get(usage, "cache_creation")
-    input_tokens = None
-    # A malformed cache count makes the total unknown: leave it out rather than report it short.
-    if uncached is not None and not _CACHE_FIELDS.intersection(reader.invalid):
-        input_tokens = uncached + (cache_read or 0) + (cache_write or 0)
     return Usage(
         input_tokens=input_tokens,
         output_tokens=reader.count(usage, "output_tokens", required=True),

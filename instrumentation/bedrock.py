@@ -60,20 +60,14 @@ _BODY_PARAMS = (
     ("top_k", sc.GEN_AI_REQUEST_TOP_K, (int, float)),
 )
 _ANTHROPIC_USAGE = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
-_CACHE_FIELDS = frozenset({"cacheReadInputTokens", "cacheWriteInputTokens"})
 
 
 def converse_usage(usage: Any) -> Usage | None:
     if usage is None:
         return None
     reader = UsageReader()
-    uncached = reader.count(usage, "inputTokens", required=True)
-    cache_read = reader.count(usage, "cacheReadInputTokens")
-    cache_write = reader.count(usage, "cacheWriteInputTokens")
+    input_tokens, cache_read, cache_write = reader.exclusive_input(usage, "inputTokens", "cacheReadInputTokens", "cacheWriteInputTokens")
     split = {get(d, "ttl"): reader.count(d, "inputTokens") for d in get(usage, "cacheDetails") or ()}
-    input_tokens = None
-    if uncached is not None and not _CACHE_FIELDS.intersection(reader.invalid):
-        input_tokens = uncached + (cache_read or 0) + (cache_write or 0)
     return Usage(
         input_tokens=input_tokens,
         output_tokens=reader.count(usage, "outputTokens", required=True),
