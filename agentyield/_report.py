@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any, Iterable, Sequence, TextIO
 
-from ._tracefiles import read_spans, trace_files
+from ._tracefiles import iter_spans, trace_files
 
 __all__ = ["build_report", "render_text"]
 
@@ -42,23 +42,24 @@ def build_report(
     show = progress is not None and total >= progress_min_bytes
     done = [0]
 
-    def on_file(path: Path, spans_so_far: int) -> None:
+    def on_file(path: Path) -> None:
         if show:
-            _bar(progress, done[0], total, spans_so_far)  # type: ignore[arg-type]
+            _bar(progress, done[0], total)  # type: ignore[arg-type]
             done[0] += path.stat().st_size
 
-    spans, skipped = read_spans(paths, on_file)
-    if show:
-        _bar(progress, total, total, len(spans))  # type: ignore[arg-type]
-        progress.write("\n")  # type: ignore[union-attr]
+    skipped: list[str] = []
     book = PriceBook(prices)
-    population = replay(spans, book, reprice=reprice)
+    population = replay(iter_spans(paths, skipped, on_file), book, reprice=reprice)
+    if show:
+        _bar(progress, total, total)  # type: ignore[arg-type]
+        progress.write(f"  {population.spans_read} spans\n")  # type: ignore[union-attr]
     data = report_data(population.tasks, population.calls, windows=population.windows, still_open=population.open_windows,
                        budget_axis=budget_axis)
     data["source"] = {
         "paths": [str(p) for p in paths],
-        "spans": len(spans) - population.duplicate_spans,
+        "spans": population.spans_read - population.duplicate_spans,
         "duplicate_spans": population.duplicate_spans,
+        "limits_hit": {what: n for what, n in sorted(population.ledger.limits_hit.items()) if n},
         "skipped_lines": skipped,
         "priced_live_with": list(population.price_sources),
         "prices": f"re-priced with {book.version}" if reprice else f"as recorded live; spans without a recorded cost priced with {book.version}",
@@ -74,10 +75,10 @@ def _iso(times: list[float], pick: Any) -> str | None:
     return datetime.fromtimestamp(pick(times), timezone.utc).isoformat() if times else None
 
 
-def _bar(stream: TextIO, done: int, total: int, spans: int) -> None:
+def _bar(stream: TextIO, done: int, total: int) -> None:
     width = 30
     filled = int(width * done / total) if total else width
-    stream.write(f"\rreading [{'#' * filled}{'.' * (width - filled)}] {done * 100 // max(total, 1):3d}%  {spans} spans")
+    stream.write(f"\rreading [{'#' * filled}{'.' * (width - filled)}] {done * 100 // max(total, 1):3d}%")
     stream.flush()
 
 
