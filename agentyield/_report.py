@@ -26,10 +26,12 @@ def build_report(
     budget_axis: str = "output",
     progress: TextIO | None = None,
     progress_min_bytes: int = _PROGRESS_BYTES,
+    limits: Any = None,
 ) -> dict[str, Any]:
     """Read trace files (OTLP JSON lines or documents, .pb protobuf, gzipped or not; directories of them),
     replay them, and run every analysis; unreadable lines are skipped and listed in `source.skipped_lines`. Inputs of at least
-    `progress_min_bytes` show a progress bar on `progress`.
+    `progress_min_bytes` show a progress bar on `progress`. The input streams through the trace assembly
+    (`limits`, an `AssemblyLimits`: the bounds on what it holds; each drop is counted and shown).
 
     A call's cost is the one agentyield recorded on its span when it ran (so the report shows the live
     numbers whatever price data it has); spans without one are priced from `prices` (default: genai-prices)
@@ -49,7 +51,7 @@ def build_report(
 
     skipped: list[str] = []
     book = PriceBook(prices)
-    population = replay(iter_spans(paths, skipped, on_file), book, reprice=reprice)
+    population = replay(iter_spans(paths, skipped, on_file), book, reprice=reprice, limits=limits)
     if show:
         _bar(progress, total, total)  # type: ignore[arg-type]
         progress.write(f"  {population.spans_read} spans\n")  # type: ignore[union-attr]
@@ -130,6 +132,8 @@ def render_text(data: dict[str, Any]) -> str:
     ]
     if source.get("first"):
         out.append(f"calls from {source['first']} to {source['last']}; costs {source['prices']}")
+    if source.get("limits_hit"):
+        out.append("bounds hit (agentyield.limits.hit, docs/metrics.md): " + ", ".join(f"{what} {n}" for what, n in source["limits_hit"].items()))
     out += [
         f"spend {_fmt(s['cost_usd'], 'usd')}" + ("" if s.get("cost_complete", True) or s["cost_usd"] is None else " (lower bound)")
         + f"  in tasks {_fmt(s['in_tasks_usd'], 'usd')}, outside tasks {_fmt(s['outside_tasks_usd'], 'usd')}",

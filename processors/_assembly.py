@@ -166,7 +166,7 @@ class TraceAssembler:
             for trace_id, trace in list(self._traces.items()):
                 if everything or (trace.due is not None and trace.due <= now):
                     self._release(trace_id, None)
-                elif now - trace.first_seen >= ttl:
+                elif trace.due is None and now - trace.first_seen >= ttl:  # a root that arrived waits for its grace
                     self._release(trace_id, "trace_ttl")
             ready, self._ready = self._ready, []
         return ready

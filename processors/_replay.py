@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from itertools import islice
+from sys import intern
 from typing import Iterable, Iterator
 
 from agentyield import _semconv as sc
@@ -49,9 +50,9 @@ def _task_row(result: TaskResult, span: SpanRow) -> TaskRow:
     record = result.record
     return TaskRow(
         task_id=record.task_id,
-        name=record.name,
-        agent=result.agent,
-        version=record.version,
+        name=intern(record.name),
+        agent=intern(result.agent),
+        version=intern(record.version) if record.version is not None else None,
         parent_id=result.parent_id,
         start_s=span.start_ns / 1e9,
         end_s=span.end_ns / 1e9,
@@ -77,7 +78,6 @@ def _task_row(result: TaskResult, span: SpanRow) -> TaskRow:
         verifications=result.verifications,
         privacy_findings=result.privacy_findings,
         measures=dict(result.measures),
-        attributes={k: v for k, v in span.attributes.items() if not k.startswith("agentyield.task.")},
     )
 
 
@@ -87,9 +87,9 @@ def _call_row(span: SpanRow, call: LLMCallRecord, priced: PricedCall) -> CallRow
     cache_read, cache_write = call.cache_read_tokens or 0, call.cache_write_tokens or 0
     return CallRow(
         time_s=span.end_ns / 1e9,
-        agent=priced.agent,
-        provider=call.provider,
-        model=call.model,
+        agent=intern(priced.agent),  # one string per agent, provider and model, however many calls (bounded memory)
+        provider=intern(call.provider),
+        model=intern(call.model),
         input=max(0, (call.input_tokens or 0) - cache_read - cache_write) if has_usage else 0,
         cache_read=cache_read,
         cache_write=cache_write,
