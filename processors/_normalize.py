@@ -136,6 +136,7 @@ def llm_call(attributes: Mapping[str, Any]) -> LLMCallRecord:
         recorded_unpriced=attributes.get(sc.PRICED) is False,
         tool_calls=_count(attributes, (sc.TOOL_CALLS_COUNT,)) or 0,
         prefix_hash=prefix if isinstance(prefix := attributes.get(sc.PROMPT_PREFIX_HASH), str) else None,
+        request_hash=request if isinstance(request := attributes.get(sc.REQUEST_HASH), str) else None,
     )
 
 
