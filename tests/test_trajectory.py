@@ -4,6 +4,7 @@ mock endpoint, real tools), every expected value computed here from the scenario
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -184,6 +185,32 @@ def test_the_report_shows_the_live_measures(tmp_path: Path) -> None:
     assert "Trajectory and context (mean per task" in text
     line = next(l for l in text.splitlines() if l.lstrip().startswith("coder") and " fix " in l)
     assert f"{expected['agentyield.task.input.resent_uncached'] * 100:.1f}%" in line
+
+    # The HTML page (rendered by Chromium) shows the same row, every measure formatted as the page formats it.
+    from agentyield._html import render_html
+    from test_html import dump_dom
+
+    page = tmp_path / "report.html"
+    page.write_text(render_html(data), encoding="utf-8")
+    dom, console = dump_dom(page, tmp_path / "dom")
+    assert console == []
+    rows = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", dom)]
+    (cells,) = [r for r in rows if r[:3] == ["coder", "fix", "1"]]
+    percent = {"agentyield.task.input.resent_uncached", "agentyield.task.verification.share", "agentyield.task.signal_yield"}
+    columns = [  # the page's column order
+        "llm_calls", "tool_calls", "tool_calls.redundant", "loops", "rework", "context.growth", "input.resent_uncached",
+        "context_to_output", "verification.share", "token_multiplier", "signal_yield",
+    ]
+    shown = dict(zip(("agentyield.task." + c for c in columns), cells[3:]))
+    for name, value in expected.items():
+        assert shown[name] == (f"{value * 100:.1f}%" if name in percent else page_number(value)), name
+
+
+def page_number(value: float) -> str:
+    """A number as the HTML page writes it: thousands grouped past 1,000, else three significant digits."""
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{float(f'{value:.3g}'):g}"
 
 
 def test_identical_llm_requests_in_a_row_are_loops(instrumented: None, metric_reader: Any, mode: str) -> None:
