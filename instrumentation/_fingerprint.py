@@ -7,10 +7,11 @@ the process. Agents send the same system prompt and tool list on every call, so 
 once: strings are memoized by value, other objects by identity (a list mutated in place keeps its old
 fingerprint until it is replaced).
 
-The request fingerprint says whether an agent sent the very same request again (a loop). Its messages list
-is usually mutated in place between calls, so it is hashed element by element (each element memoized as
-above: a message object edited in place between calls keeps its old fingerprint). It is keyed with a random
-key per process, so it matches only within one process and cannot be matched against a guessed conversation.
+The request fingerprint says whether an agent sent the very same request again (a loop). Agents grow and edit
+their conversation in place between calls, so it is walked value by value on every call (only long strings,
+which cannot change, and SDK objects are memoized by identity); the rest of the request (tools, ...) is
+memoized like the prefix. It is keyed with a random key per process, so it matches only within one process
+and cannot be matched against a guessed conversation.
 """
 
 from __future__ import annotations
@@ -68,44 +69,77 @@ def prefix_hash(*parts: Any) -> str | None:
 
 
 _REQUEST_KEY = os.urandom(16)
-_MAX_ELEMENTS = 1_024
-_elements: dict[int, tuple[Any, bytes]] = {}
-"""Request elements (messages, tool definitions, ...) by identity, apart from the prefix parts so a long
-conversation does not evict them."""
+_CONVERSATION = frozenset({"messages", "input", "contents", "system", "instructions", "prompt"})
+"""Keyword arguments that carry the conversation (every SDK's names): walked value by value on each call, since
+agents grow and edit them in place. Any other argument (tools, response format, config) is digested whole and
+memoized by identity, as the prefix is."""
 _NOT_THE_REQUEST = frozenset({
     "extra_headers", "extra_query", "timeout", "request_timeout", "stream", "stream_options", "api_key", "api_base",
     "base_url", "metadata", "max_retries", "num_retries",
 })
 """Keyword arguments that say how a request is sent (or is labelled), not what is asked: left out."""
+_LONG = 256
+"""Strings longer than this are digested once and memoized by identity (strings never change)."""
+_MAX_MEMO_REQUEST = 1_024
+_long_strings: dict[int, tuple[str, bytes]] = {}
+_objects: dict[int, tuple[Any, bytes]] = {}
 _SCALARS = (bool, int, float, type(None))
 
 
 def request_hash(kwargs: Mapping[str, Any]) -> str | None:
     """Hex fingerprint of a request's keyword arguments (those in `_NOT_THE_REQUEST` left out); None when there
-    is nothing to fingerprint or a value cannot be read. Never raises."""
+    is nothing to fingerprint or a value cannot be read (a dict whose keys cannot be sorted, say)."""
     try:
         fingerprint = blake2b(digest_size=8, key=_REQUEST_KEY)
+        update = fingerprint.update
         empty = True
         for name in sorted(kwargs):
             if name in _NOT_THE_REQUEST:
                 continue
             empty = False
+            update(b"\x00" + name.encode() + b"\x00")
             value = kwargs[name]
-            fingerprint.update(b"\x00" + name.encode() + b"\x00")
-            if isinstance(value, (list, tuple)):
-                fingerprint.update(b"[%d]" % len(value))
-                for item in value:
-                    fingerprint.update(_element(item))
+            if name in _CONVERSATION:
+                _walk(update, value)
+            elif isinstance(value, _SCALARS):
+                update(b"=" + repr(value).encode() + b"\x00")
             else:
-                fingerprint.update(_element(value))
+                update(b"#" + _digest(value, _objects, _MAX_MEMO_REQUEST))
         return None if empty else fingerprint.hexdigest()
     except (TypeError, ValueError, RecursionError):  # an unreadable value means no fingerprint, never a lost call
         return None
 
 
-def _element(value: Any) -> bytes:
-    if isinstance(value, _SCALARS):
-        return b"=" + repr(value).encode() + b"\x00"
-    if isinstance(value, str):  # hashed, not memoized: no prompt text kept alive by value
-        return b"'" + blake2b(value.encode(), digest_size=16).digest()
-    return b"#" + _digest(value, _elements, _MAX_ELEMENTS)
+def _walk(update: Any, value: Any) -> None:
+    """Feed a conversation value to the fingerprint: its structure every time, long strings through their memo,
+    SDK objects (a response message appended as is) whole, memoized by identity."""
+    if isinstance(value, str):
+        if len(value) > _LONG:
+            update(b"'" + _long_string(value))
+        else:
+            data = value.encode()
+            update(b"'%d:" % len(data) + data)
+    elif isinstance(value, _SCALARS):
+        update(b"=" + repr(value).encode() + b"\x00")
+    elif isinstance(value, dict):
+        update(b"{%d" % len(value))
+        for key in sorted(value):
+            _walk(update, key)
+            _walk(update, value[key])
+    elif isinstance(value, (list, tuple)):
+        update(b"[%d" % len(value))
+        for item in value:
+            _walk(update, item)
+    else:
+        update(b"#" + _digest(value, _objects, _MAX_MEMO_REQUEST))
+
+
+def _long_string(value: str) -> bytes:
+    cached = _long_strings.get(id(value))
+    if cached is not None and cached[0] is value:
+        return cached[1]
+    digest = blake2b(value.encode(), digest_size=16).digest()
+    if len(_long_strings) >= _MAX_MEMO_REQUEST:
+        _long_strings.clear()
+    _long_strings[id(value)] = (value, digest)  # the reference keeps the id from being reused
+    return digest

@@ -267,6 +267,10 @@ def test_the_request_fingerprint_is_keyed_and_skips_transport_arguments() -> Non
     assert request_hash({**request, "temperature": 0.0}) != same  # 0 and 0.0 are sent differently
     assert request_hash({**request, "messages": [*request["messages"], {"role": "user", "content": "hi"}]}) != same
     assert request_hash({"timeout": 5}) is None
+    edited = {"model": "gpt-4o", "messages": [{"role": "user", "content": "x" * 300}]}
+    before = request_hash(edited)
+    edited["messages"][0]["content"] = "y" * 300  # the same message object, edited in place
+    assert request_hash(edited) != before
     assert request_hash({**request, "response_format": ArtifactRecord}) is not None  # a class (a schema) by its name
     assert request_hash({**request, "tools": [{1: "a", "b": 2}]}) is None  # mixed keys cannot be sorted: no fingerprint
     code = "from agentyield.instrumentation._fingerprint import request_hash; print(request_hash(%r))" % (request,)
