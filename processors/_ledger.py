@@ -166,6 +166,8 @@ class Ledger(LiveMeasures):
             task.models[call.model] = task.models.get(call.model, 0) + 1
             if task.trajectory.interaction():
                 self._signal(task, "none")
+            if task.trajectory.request(call.request_hash):
+                self.counters["agentyield.llm.loops"][(series.provider, series.model, series.agent)] += 1
         if call.privacy_findings is not None:
             series.privacy_findings += call.privacy_findings
             if task is not None:
@@ -314,10 +316,10 @@ class Ledger(LiveMeasures):
                     task.tools.append(ToolUse(call.name, call.error, call.phase or (node.phase if node else sc.PHASE_WORK)))
                 else:
                     self.limits_hit["task_tools"] += 1
-                loops = task.trajectory.loops
-                if task.trajectory.tool(call.name, call.args_hash):
+                repeat, loop = task.trajectory.tool(call.name, call.args_hash)
+                if repeat:
                     self.counters["agentyield.tool.calls.redundant"][labels] += 1
-                if task.trajectory.loops > loops:
+                if loop:
                     self.counters["agentyield.loops"][labels] += 1
                 if task.trajectory.next_state():
                     self._signal(task, "tool_error" if call.error else "tool_success")

@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from agentyield import _semconv as sc
-
 from ._decode import MalformedOTLP, decode_spans  # noqa: F401 - decoding is part of replay's interface
 from ._ledger import Ledger, PricedCall, TaskResult
 from ._population import CallRow, OpenWindow, TaskRow, WindowArtifact
@@ -99,7 +97,7 @@ def _call_row(span: SpanRow, call: LLMCallRecord, priced: PricedCall) -> CallRow
         cache_write=cache_write,
         output=call.output_tokens or 0,
         cost=float(priced.cost) if priced.cost is not None else None,
-        prefix_hash=span.attributes.get(sc.PROMPT_PREFIX_HASH),
+        prefix_hash=call.prefix_hash,
         task_id=priced.task_id,
         uncached_input_rate=float(rates.uncached_input) if rates is not None else None,
         cache_read_rate=float(rates.cache_read) if rates is not None else None,
