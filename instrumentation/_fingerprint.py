@@ -7,10 +7,13 @@ the process. Agents send the same system prompt and tool list on every call, so 
 once: strings are memoized by value, other objects by identity (a list mutated in place keeps its old
 fingerprint until it is replaced).
 
-The request fingerprint says whether an agent sent the very same request again (a loop). Its messages list
-is usually mutated in place between calls, so it is hashed element by element (each element memoized as
-above: a message object edited in place between calls keeps its old fingerprint). It is keyed with a random
-key per process, so it matches only within one process and cannot be matched against a guessed conversation.
+The request fingerprint says whether an agent sent the same request again (a loop). It is on every call's hot
+path, and a conversation grows without bound, so its cost is bounded instead of proportional to the context:
+a list argument (the messages, the tools) counts by its length and its last element, and a long string by its
+length and its first and last `_EDGE` characters. Identical requests always match; two requests in a row that
+differ only inside an earlier message, or in the middle of a long string, match too (the documented blind
+spot). It is keyed with a random key per process, so it matches only within one process and cannot be matched
+against a guessed conversation.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ def _default(obj: Any) -> Any:
     return repr(obj)
 
 
-def _digest(part: Any, by_identity: dict[int, tuple[Any, bytes]] = _by_identity, limit: int = _MAX_MEMO) -> bytes:
+def _digest(part: Any) -> bytes:
     if isinstance(part, str):
         digest = _by_value.get(part)
         if digest is None:
@@ -43,14 +46,14 @@ def _digest(part: Any, by_identity: dict[int, tuple[Any, bytes]] = _by_identity,
                 _by_value.clear()
             digest = _by_value[part] = blake2b(part.encode(), digest_size=16).digest()
         return digest
-    cached = by_identity.get(id(part))
+    cached = _by_identity.get(id(part))
     if cached is not None and cached[0] is part:
         return cached[1]
     text = json.dumps(part, sort_keys=True, separators=(",", ":"), default=_default)
     digest = blake2b(text.encode(), digest_size=16).digest()
-    if len(by_identity) >= limit:
-        by_identity.clear()
-    by_identity[id(part)] = (part, digest)  # the reference keeps the id from being reused
+    if len(_by_identity) >= _MAX_MEMO:
+        _by_identity.clear()
+    _by_identity[id(part)] = (part, digest)  # the reference keeps the id from being reused
     return digest
 
 
@@ -68,44 +71,64 @@ def prefix_hash(*parts: Any) -> str | None:
 
 
 _REQUEST_KEY = os.urandom(16)
-_MAX_ELEMENTS = 1_024
-_elements: dict[int, tuple[Any, bytes]] = {}
-"""Request elements (messages, tool definitions, ...) by identity, apart from the prefix parts so a long
-conversation does not evict them."""
+_EDGE = 256
+"""Characters read from each end of a long string (with its length) by the request fingerprint."""
+_MAX_ITEMS = 64
+"""Elements of a nested list, and keys of an object, the request fingerprint reads (with the count)."""
+_MAX_DEPTH = 12
 _NOT_THE_REQUEST = frozenset({
     "extra_headers", "extra_query", "timeout", "request_timeout", "stream", "stream_options", "api_key", "api_base",
     "base_url", "metadata", "max_retries", "num_retries",
 })
 """Keyword arguments that say how a request is sent (or is labelled), not what is asked: left out."""
-_SCALARS = (bool, int, float, type(None))
 
 
 def request_hash(kwargs: Mapping[str, Any]) -> str | None:
-    """Hex fingerprint of a request's keyword arguments (those in `_NOT_THE_REQUEST` left out); None when there
-    is nothing to fingerprint or a value cannot be read. Never raises."""
+    """Hex fingerprint of a request's keyword arguments (those in `_NOT_THE_REQUEST` left out), at a cost bounded
+    whatever the size of the conversation; None when there is nothing to fingerprint or a value cannot be read.
+    Never raises."""
+    parts: list[str] = []
     try:
-        fingerprint = blake2b(digest_size=8, key=_REQUEST_KEY)
-        empty = True
         for name in sorted(kwargs):
             if name in _NOT_THE_REQUEST:
                 continue
-            empty = False
             value = kwargs[name]
-            fingerprint.update(b"\x00" + name.encode() + b"\x00")
-            if isinstance(value, (list, tuple)):
-                fingerprint.update(b"[%d]" % len(value))
-                for item in value:
-                    fingerprint.update(_element(item))
+            parts.append(name)
+            if isinstance(value, (list, tuple)):  # a conversation: a loop re-sends the same one, same last message
+                parts.append(f"[{len(value)}")
+                if value:
+                    _feed(parts, value[-1], 0)
             else:
-                fingerprint.update(_element(value))
-        return None if empty else fingerprint.hexdigest()
+                _feed(parts, value, 0)
+        if not parts:
+            return None
+        return blake2b("\x00".join(parts).encode("utf-8", "surrogatepass"), digest_size=8, key=_REQUEST_KEY).hexdigest()
     except (TypeError, ValueError, RecursionError):  # an unreadable value means no fingerprint, never a lost call
         return None
 
 
-def _element(value: Any) -> bytes:
-    if isinstance(value, _SCALARS):
-        return b"=" + repr(value).encode() + b"\x00"
-    if isinstance(value, str):  # hashed, not memoized: no prompt text kept alive by value
-        return b"'" + blake2b(value.encode(), digest_size=16).digest()
-    return b"#" + _digest(value, _elements, _MAX_ELEMENTS)
+def _feed(parts: list[str], value: Any, depth: int) -> None:
+    """Add one value, reading a bounded part of it (each part tagged with its type, so "1" and 1 differ)."""
+    if depth > _MAX_DEPTH:
+        raise RecursionError("request too deeply nested to fingerprint")
+    if isinstance(value, str):
+        parts.append(f"'{len(value)}:{value[:_EDGE]}{value[-_EDGE:]}" if len(value) > 2 * _EDGE else "'" + value)
+    elif value is None or isinstance(value, (bool, int, float)):
+        parts.append(f"={value!r}")
+    elif isinstance(value, dict):
+        parts.append(f"{{{len(value)}")
+        for key in sorted(value)[:_MAX_ITEMS]:  # keys of mixed types cannot be sorted: TypeError, no fingerprint
+            parts.append(f":{key}")
+            _feed(parts, value[key], depth + 1)
+    elif isinstance(value, (list, tuple)):
+        parts.append(f"[{len(value)}")
+        for item in value[:_MAX_ITEMS]:
+            _feed(parts, item, depth + 1)
+    elif isinstance(value, type):  # a model class (a structured-output schema): by its name
+        parts.append(f"<{value.__module__}.{value.__qualname__}")
+    else:
+        dump = getattr(value, "model_dump", None)
+        if dump is not None:  # a pydantic model (the SDKs' own message and tool types)
+            _feed(parts, dump(mode="json", exclude_unset=True), depth + 1)
+        else:  # a sentinel (`NOT_GIVEN`), an enum, ...: its repr
+            _feed(parts, repr(value), depth + 1)
