@@ -7,11 +7,13 @@ the process. Agents send the same system prompt and tool list on every call, so 
 once: strings are memoized by value, other objects by identity (a list mutated in place keeps its old
 fingerprint until it is replaced).
 
-The request fingerprint says whether an agent sent the very same request again (a loop). Agents grow and edit
-their conversation in place between calls, so it is walked value by value on every call (only long strings,
-which cannot change, and SDK objects are memoized by identity); the rest of the request (tools, ...) is
-memoized like the prefix. It is keyed with a random key per process, so it matches only within one process
-and cannot be matched against a guessed conversation.
+The request fingerprint says whether an agent sent the same request again (a loop). It is on every call's hot
+path, and a conversation grows without bound, so its cost is bounded instead of proportional to the context:
+a list argument (the messages, the tools) counts by its length and its last element, and a long string by its
+length and its first and last `_EDGE` characters. Identical requests always match; two requests in a row that
+differ only inside an earlier message, or in the middle of a long string, match too (the documented blind
+spot). It is keyed with a random key per process, so it matches only within one process and cannot be matched
+against a guessed conversation.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ def _default(obj: Any) -> Any:
     return repr(obj)
 
 
-def _digest(part: Any, by_identity: dict[int, tuple[Any, bytes]] = _by_identity, limit: int = _MAX_MEMO) -> bytes:
+def _digest(part: Any) -> bytes:
     if isinstance(part, str):
         digest = _by_value.get(part)
         if digest is None:
@@ -44,14 +46,14 @@ def _digest(part: Any, by_identity: dict[int, tuple[Any, bytes]] = _by_identity,
                 _by_value.clear()
             digest = _by_value[part] = blake2b(part.encode(), digest_size=16).digest()
         return digest
-    cached = by_identity.get(id(part))
+    cached = _by_identity.get(id(part))
     if cached is not None and cached[0] is part:
         return cached[1]
     text = json.dumps(part, sort_keys=True, separators=(",", ":"), default=_default)
     digest = blake2b(text.encode(), digest_size=16).digest()
-    if len(by_identity) >= limit:
-        by_identity.clear()
-    by_identity[id(part)] = (part, digest)  # the reference keeps the id from being reused
+    if len(_by_identity) >= _MAX_MEMO:
+        _by_identity.clear()
+    _by_identity[id(part)] = (part, digest)  # the reference keeps the id from being reused
     return digest
 
 
@@ -69,77 +71,64 @@ def prefix_hash(*parts: Any) -> str | None:
 
 
 _REQUEST_KEY = os.urandom(16)
-_CONVERSATION = frozenset({"messages", "input", "contents", "system", "instructions", "prompt"})
-"""Keyword arguments that carry the conversation (every SDK's names): walked value by value on each call, since
-agents grow and edit them in place. Any other argument (tools, response format, config) is digested whole and
-memoized by identity, as the prefix is."""
+_EDGE = 256
+"""Characters read from each end of a long string (with its length) by the request fingerprint."""
+_MAX_ITEMS = 64
+"""Elements of a nested list, and keys of an object, the request fingerprint reads (with the count)."""
+_MAX_DEPTH = 12
 _NOT_THE_REQUEST = frozenset({
     "extra_headers", "extra_query", "timeout", "request_timeout", "stream", "stream_options", "api_key", "api_base",
     "base_url", "metadata", "max_retries", "num_retries",
 })
 """Keyword arguments that say how a request is sent (or is labelled), not what is asked: left out."""
-_LONG = 256
-"""Strings longer than this are digested once and memoized by identity (strings never change)."""
-_MAX_MEMO_REQUEST = 1_024
-_long_strings: dict[int, tuple[str, bytes]] = {}
-_objects: dict[int, tuple[Any, bytes]] = {}
-_SCALARS = (bool, int, float, type(None))
 
 
 def request_hash(kwargs: Mapping[str, Any]) -> str | None:
-    """Hex fingerprint of a request's keyword arguments (those in `_NOT_THE_REQUEST` left out); None when there
-    is nothing to fingerprint or a value cannot be read (a dict whose keys cannot be sorted, say)."""
+    """Hex fingerprint of a request's keyword arguments (those in `_NOT_THE_REQUEST` left out), at a cost bounded
+    whatever the size of the conversation; None when there is nothing to fingerprint or a value cannot be read.
+    Never raises."""
+    parts: list[str] = []
     try:
-        fingerprint = blake2b(digest_size=8, key=_REQUEST_KEY)
-        update = fingerprint.update
-        empty = True
         for name in sorted(kwargs):
             if name in _NOT_THE_REQUEST:
                 continue
-            empty = False
-            update(b"\x00" + name.encode() + b"\x00")
             value = kwargs[name]
-            if name in _CONVERSATION:
-                _walk(update, value)
-            elif isinstance(value, _SCALARS):
-                update(b"=" + repr(value).encode() + b"\x00")
+            parts.append(name)
+            if isinstance(value, (list, tuple)):  # a conversation: a loop re-sends the same one, same last message
+                parts.append(f"[{len(value)}")
+                if value:
+                    _feed(parts, value[-1], 0)
             else:
-                update(b"#" + _digest(value, _objects, _MAX_MEMO_REQUEST))
-        return None if empty else fingerprint.hexdigest()
+                _feed(parts, value, 0)
+        if not parts:
+            return None
+        return blake2b("\x00".join(parts).encode("utf-8", "surrogatepass"), digest_size=8, key=_REQUEST_KEY).hexdigest()
     except (TypeError, ValueError, RecursionError):  # an unreadable value means no fingerprint, never a lost call
         return None
 
 
-def _walk(update: Any, value: Any) -> None:
-    """Feed a conversation value to the fingerprint: its structure every time, long strings through their memo,
-    SDK objects (a response message appended as is) whole, memoized by identity."""
+def _feed(parts: list[str], value: Any, depth: int) -> None:
+    """Add one value, reading a bounded part of it (each part tagged with its type, so "1" and 1 differ)."""
+    if depth > _MAX_DEPTH:
+        raise RecursionError("request too deeply nested to fingerprint")
     if isinstance(value, str):
-        if len(value) > _LONG:
-            update(b"'" + _long_string(value))
-        else:
-            data = value.encode()
-            update(b"'%d:" % len(data) + data)
-    elif isinstance(value, _SCALARS):
-        update(b"=" + repr(value).encode() + b"\x00")
+        parts.append(f"'{len(value)}:{value[:_EDGE]}{value[-_EDGE:]}" if len(value) > 2 * _EDGE else "'" + value)
+    elif value is None or isinstance(value, (bool, int, float)):
+        parts.append(f"={value!r}")
     elif isinstance(value, dict):
-        update(b"{%d" % len(value))
-        for key in sorted(value):
-            _walk(update, key)
-            _walk(update, value[key])
+        parts.append(f"{{{len(value)}")
+        for key in sorted(value)[:_MAX_ITEMS]:  # keys of mixed types cannot be sorted: TypeError, no fingerprint
+            parts.append(f":{key}")
+            _feed(parts, value[key], depth + 1)
     elif isinstance(value, (list, tuple)):
-        update(b"[%d" % len(value))
-        for item in value:
-            _walk(update, item)
+        parts.append(f"[{len(value)}")
+        for item in value[:_MAX_ITEMS]:
+            _feed(parts, item, depth + 1)
+    elif isinstance(value, type):  # a model class (a structured-output schema): by its name
+        parts.append(f"<{value.__module__}.{value.__qualname__}")
     else:
-        update(b"#" + _digest(value, _objects, _MAX_MEMO_REQUEST))
-
-
-def _long_string(value: str) -> bytes:
-    cached = _long_strings.get(id(value))
-    if cached is not None and cached[0] is value:
-        return cached[1]
-    digest = blake2b(value.encode(), digest_size=16).digest()
-    if len(_long_strings) >= _MAX_MEMO_REQUEST:
-        _long_strings.clear()
-    _long_strings[id(value)] = (value, digest)  # the reference keeps the id from being reused
-    return digest
+        dump = getattr(value, "model_dump", None)
+        if dump is not None:  # a pydantic model (the SDKs' own message and tool types)
+            _feed(parts, dump(mode="json", exclude_unset=True), depth + 1)
+        else:  # a sentinel (`NOT_GIVEN`), an enum, ...: its repr
+            _feed(parts, repr(value), depth + 1)

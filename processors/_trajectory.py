@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Sequence
 
 if TYPE_CHECKING:
-    from ._ledger import Totals
+    from ._accounts import Totals
     from ._population import TaskRow
     from ._records import ArtifactRecord
 

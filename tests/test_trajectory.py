@@ -273,6 +273,16 @@ def test_the_request_fingerprint_is_keyed_and_skips_transport_arguments() -> Non
     assert request_hash(edited) != before
     assert request_hash({**request, "response_format": ArtifactRecord}) is not None  # a class (a schema) by its name
     assert request_hash({**request, "tools": [{1: "a", "b": 2}]}) is None  # mixed keys cannot be sorted: no fingerprint
+    # The cost is bounded: a list by its length and its last element, a long string by its length and its ends.
+    history = [{"role": "user", "content": "a" * 10_000}, {"role": "user", "content": "go on"}]
+    edited = [{"role": "user", "content": "b" * 10_000}, {"role": "user", "content": "go on"}]
+    assert request_hash({"messages": history}) == request_hash({"messages": edited})  # the documented blind spot
+    assert request_hash({"messages": history}) != request_hash({"messages": [*history[:1], {"role": "user", "content": "stop"}]})
+    long_text = "x" * 5_000
+    assert request_hash({"input": long_text + "1"}) != request_hash({"input": long_text + "2"})
+    assert request_hash({"input": "1" + long_text + "1"}) != request_hash({"input": "2" + long_text + "1"})
+    assert request_hash({"input": long_text[:-1] + "1"}) != request_hash({"input": long_text + "1"})  # its length
+    assert request_hash({"input": "1", "n": 1}) != request_hash({"input": 1, "n": 1})
     code = "from agentyield.instrumentation._fingerprint import request_hash; print(request_hash(%r))" % (request,)
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert len(other) == len(same) == 16 and other != same
