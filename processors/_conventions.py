@@ -68,6 +68,9 @@ FIGURES: dict[str, tuple[str, ...]] = {
     "agent": (sc.GEN_AI_AGENT_NAME, "agent.name", "agent_name", "traceloop.entity.name"),
     "tool": (sc.GEN_AI_TOOL_NAME, "tool.name", "mcp.tool.name", "traceloop.entity.name"),
     "response_id": (sc.GEN_AI_RESPONSE_ID,),
+    # A task's id: agentyield's own, else the id a framework gives the agent invocation (pydantic-ai's run id).
+    # Not gen_ai.conversation.id: one conversation spans several runs, each a task.
+    "task_id": (sc.TASK_ID, "gen_ai.agent.call.id"),
     "operation": (sc.GEN_AI_OPERATION_NAME, "llm.request.type"),
 }
 

@@ -136,6 +136,7 @@ def llm_call(attributes: Mapping[str, Any]) -> LLMCallRecord:
         recorded_unpriced=attributes.get(sc.PRICED) is False,
         tool_calls=_count(attributes, (sc.TOOL_CALLS_COUNT,)) or 0,
         prefix_hash=prefix if isinstance(prefix := attributes.get(sc.PROMPT_PREFIX_HASH), str) else None,
+        request_hash=request if isinstance(request := attributes.get(sc.REQUEST_HASH), str) else None,
     )
 
 
@@ -192,8 +193,9 @@ def task_record(
 ) -> TaskRecord:
     """A task at its end: its outcome (an error with no recorded outcome is a failure) and its artifacts.
 
-    A peer's agent span (invoke_agent, AGENT, workflow) is a task of the agent it names, identified by its
-    span id; its outcome is unknown unless it failed."""
+    A peer's agent span (invoke_agent, AGENT, workflow) is a task of the agent it names, identified by the id
+    its source gives the invocation (written at its start, so start and end agree), else by its span id; its
+    outcome is unknown unless it failed."""
     outcome = attributes.get(sc.TASK_OUTCOME)
     if outcome not in ("success", "failure"):
         outcome = "failure" if is_error else None
@@ -201,7 +203,7 @@ def task_record(
     version = attributes.get(sc.GEN_AI_AGENT_VERSION)
     score = attributes.get(sc.TASK_SCORE)
     return TaskRecord(
-        task_id=str(attributes.get(sc.TASK_ID) or (f"{span_id:016x}" if span_id else "")),
+        task_id=_text(attributes, "task_id") or (f"{span_id:016x}" if span_id else ""),
         name=str(_first(attributes, TASK_NAME_KEYS) or "unknown"),
         agent=agent,
         outcome=outcome,

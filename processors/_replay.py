@@ -13,8 +13,6 @@ from itertools import islice
 from sys import intern
 from typing import Iterable, Iterator
 
-from agentyield import _semconv as sc
-
 from ._assembly import AssemblyLimits, TraceAssembler, held_bytes
 from ._booking import Booked
 from ._decode import MalformedOTLP, decode_spans  # noqa: F401 - decoding is part of replay's interface
@@ -95,7 +93,7 @@ def _call_row(span: SpanRow, call: LLMCallRecord, priced: PricedCall) -> CallRow
         cache_write=cache_write,
         output=call.output_tokens or 0,
         cost=float(priced.cost) if priced.cost is not None else None,
-        prefix_hash=span.attributes.get(sc.PROMPT_PREFIX_HASH),
+        prefix_hash=call.prefix_hash,
         task_id=priced.task_id,
         uncached_input_rate=float(rates.uncached_input) if rates is not None else None,
         cache_read_rate=float(rates.cache_read) if rates is not None else None,
