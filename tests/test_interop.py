@@ -20,21 +20,26 @@ import pytest
 from serve_util import MetricsSink, serving
 
 PEERS_DIR = Path(__file__).parent / "peers"
+REPO = PEERS_DIR.parent.parent
 CACHE = Path(os.environ.get("AGENTYIELD_CACHE", Path.home() / ".cache" / "agentyield")) / "peers"
 WORKLOAD = PEERS_DIR / "workload.py"
 PROVIDER, MODEL = "gen_ai.provider.name", "gen_ai.response.model"
 
 
-def peer_python(name: str) -> str:
-    """The peer's virtual environment, built from tests/peers/<name>.txt once and rebuilt when that changes."""
+def peer_python(name: str, *, with_agentyield: bool = False) -> str:
+    """The peer's virtual environment, built from tests/peers/<name>.txt once and rebuilt when that changes;
+    `with_agentyield`: a venv of its own that also has this repository installed (editable), for agentyield
+    and the peer in one process."""
     requirements = PEERS_DIR / f"{name}.txt"
-    stamp = hashlib.sha256(requirements.read_bytes()).hexdigest()
-    venv = CACHE / name
+    stamp = hashlib.sha256(requirements.read_bytes() + (REPO / "pyproject.toml").read_bytes() * with_agentyield).hexdigest()
+    venv = CACHE / (f"{name}+agentyield" if with_agentyield else name)
     python = venv / "bin" / "python"
     built = (venv / ".requirements").read_text() if (venv / ".requirements").exists() else None
     if not python.exists() or built != stamp:
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
         subprocess.run([str(python), "-m", "pip", "install", "-q", "-r", str(requirements)], check=True, timeout=1800)
+        if with_agentyield:
+            subprocess.run([str(python), "-m", "pip", "install", "-q", "-e", str(REPO)], check=True, timeout=1800)
         (venv / ".requirements").write_text(stamp)
     return str(python)
 
@@ -169,3 +174,25 @@ def test_openlit_anthropic_input_is_read_with_its_cache() -> None:
     assert bad.input_tokens is None and bad.usage_invalid and bad.usage_missing
     other = llm_call({**span, "telemetry.sdk.name": "opentelemetry"})  # the conventions' inclusive input: not summed
     assert other.input_tokens == 50
+
+
+def test_agentyield_and_a_peer_in_one_process_book_each_call_once() -> None:
+    """agentyield and OpenInference instrumenting the same openai client in one process: each call makes two
+    LLM spans (OpenInference's under agentyield's), and each is booked once, in process (the span processor's
+    metrics) and from the exported spans (`agentyield serve`), at the cost genai-prices gives for it."""
+    from genai_prices import Usage, calc_price
+
+    usage = {"input": 2006 - 1920, "cache_read": 1920, "cache_write": 0, "output": 300}  # workload.py's OPENAI_USAGE, per call
+    price = calc_price(Usage(input_tokens=2006, cache_read_tokens=1920, output_tokens=300), OPENAI_MODEL, provider_id="openai")
+    live = MetricsSink()
+    try:
+        served = run_workload(peer_python("openinference", with_agentyield=True), "agentyield+openinference", "http", ("--metrics", live.endpoint))
+        in_process = live.summed()
+    finally:
+        live.close()
+    for where, series in (("in process", in_process), ("served", served)):
+        collapsed = _collapse(series)
+        assert collapsed["calls"] == {("openai", "true"): 2}, where  # a plain call and a stream
+        assert collapsed["tokens"] == {("openai", OPENAI_MODEL, kind): 2 * n for kind, n in usage.items()}, where
+        assert collapsed["cost"] == {("openai", OPENAI_MODEL): pytest.approx(2 * float(price.total_price), abs=1e-12)}, where
+        assert {dict(k)[PROVIDER]: v for k, v in series["agentyield.spans.duplicate"].items()} == {"openai": 2}, where
