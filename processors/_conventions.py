@@ -100,8 +100,9 @@ EXCLUSIVE_INPUT: tuple[ExclusiveInput, ...] = (
 # Operation names some sources spell differently from the GenAI conventions (OpenLLMetry's request types).
 OPERATION_ALIASES = {"completion": "text_completion", "embedding": "embeddings"}
 
-TASK_NAME_KEYS = (sc.TASK_NAME, *FIGURES["agent"])
-"""Where a task's name comes from: agentyield's own name, else the agent the span names."""
+TASK_NAME_KEYS = (sc.TASK_NAME, *FIGURES["agent"], "gen_ai.workflow.name")
+"""Where a task's name comes from: agentyield's own name, else the agent the span names, else the workflow
+(a peer's invoke_workflow span, as Google ADK's runner writes it)."""
 TOOL_NAME_KEYS = FIGURES["tool"]
 
 # Attribute name prefixes that only LLM calls carry: a span with one that no kind rule matched is counted
