@@ -11,11 +11,13 @@ from typing import Any, Iterable, Mapping
 
 from agentyield import _semconv as sc
 
-from ._conventions import ANY, FIGURES, KIND_RULES, KIND_MARKERS, LLM_HINTS, OPERATION_ALIASES, TASK_NAME_KEYS, TOOL_NAME_KEYS
+from ._conventions import (
+    ANY, FIGURES, KIND_MARKERS, KIND_RULES, LLM_HINTS, OPERATION_ALIASES, READ_KEYS, READ_PREFIXES, TASK_NAME_KEYS, TOOL_NAME_KEYS,
+)
 from ._records import ArtifactRecord, LLMCallRecord, TaskRecord, ToolCallRecord
 
 __all__ = [
-    "Kind", "classify", "has_usage", "is_known_step", "llm_call", "looks_like_llm", "phase_of", "response_id", "signal_kind",
+    "READ_KEYS", "READ_PREFIXES", "Kind", "classify", "has_usage", "is_known_step", "llm_call", "looks_like_llm", "phase_of", "response_id", "signal_kind",
     "task_record", "tool_call", "tool_name", "verification_passed", "window_artifact",
 ]
 

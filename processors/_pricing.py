@@ -26,7 +26,9 @@ _MILLION = Decimal(1_000_000)
 _PERIOD_S = 1800
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass's __init__ sets each field through object.__setattr__, about 4x slower, and
+# booking makes one for every call, span or task it books (agentyield serve's hot path). Treat it as immutable.
+@dataclass(slots=True)
 class TokenCounts:
     """Disjoint token counts of one call; they sum to the billed total."""
 

@@ -160,7 +160,7 @@ def book_spans(
         depth = depths.get(span.span_id, 0)
         events.append((span.start_ns, 0, depth, index, span))
         events.append((span.end_ns, 1, -depth, index, span))
-    events.sort(key=lambda e: e[:4])
+    events.sort()  # (time, start before end, depth, index): the index is unique, so spans are never compared
     for _, is_end, _, _, span in events:
         ledger.default_agent = span.service or "default"  # spend outside tasks belongs to the emitting service
         kind = normalize.Kind.OTHER if span.span_id in duplicates else kinds[span.span_id]
