@@ -8,8 +8,8 @@ machine gives the same figure as a quiet one, roughly; wall-clock rates are prin
 1. end to end: real OTLP/HTTP protobuf requests to an `agentyield serve` subprocess, until it has booked
    every trace (its /health says so); steady state: one warm-up request (first price lookups, first
    series) is booked before the clock starts;
-2. where the time goes: each stage in-process on the same requests (decode protobuf, to span rows,
-   assemble, book, and `metrics`: recording the booked histogram observations into the SDK at collection,
+2. where the time goes: each stage in-process on the same requests, the model's prices resolved first
+   (decode protobuf, to span rows, assemble, book, and `metrics`: recording the booked histogram observations into the SDK at collection,
    which the end-to-end server, exporting to no endpoint, never does), CPU time per span;
 3. memory per open trace: traces whose root never arrives, held by the assembler (tracemalloc).
 The workload is agent-shaped: each trace is an invoke_agent root, 6 chat calls (GenAI conventions, 14
@@ -135,7 +135,9 @@ def stages(bodies: list[bytes]) -> dict[str, float]:
 
     clock = time.process_time
     spent = dict.fromkeys(("decode", "rows", "assemble", "book", "metrics"), 0.0)
-    ledger, window = Ledger(PriceBook()), CallWindow()
+    prices = PriceBook()
+    prices.rates("openai", "gpt-4o-2024-08-06", 2006)  # resolved once per model and half hour in a running server
+    ledger, window = Ledger(prices), CallWindow()
     reader = InMemoryMetricReader()
     ledger.sink = LedgerMetrics(ledger, MeterProvider(metric_readers=[reader]), {}).record
     assembler = TraceAssembler(AssemblyLimits(grace_s=0), lambda what, n: None)

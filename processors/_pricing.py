@@ -62,6 +62,8 @@ class _Tiered:
     tiers: tuple[Rates, ...]
 
     def for_input(self, total_input: int) -> Rates:
+        if not self.starts:  # most models: one tier
+            return self.base
         for start, rates in zip(reversed(self.starts), reversed(self.tiers)):
             if total_input > start:
                 return rates

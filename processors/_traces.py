@@ -71,11 +71,13 @@ class CallWindow:
             keys.append((span.service, call.provider, response))  # the same response, whatever each reported
         if call.input_tokens is not None or call.output_tokens is not None:
             keys.append((span.service, call.provider, call.model, call.input_tokens, call.output_tokens, call.cache_read_tokens, call.cache_write_tokens))
+        trace, first, last = span.trace_id, span.start_ns, span.end_ns
         for key in keys:
             for trace_id, start, end, other in self._calls.get(key, ()):
-                overlaps = start <= span.end_ns and span.start_ns <= end
-                ids_agree = other == response if other is not None and response is not None else (other is None) != (response is None)
-                if trace_id != span.trace_id and overlaps and ids_agree:
+                # Another trace, overlapping in time, and ids that agree (cheapest test first).
+                if trace_id != trace and start <= last and first <= end and (
+                    other == response if other is not None and response is not None else (other is None) != (response is None)
+                ):
                     return True
         for key in keys:
             seen = self._calls.get(key)
@@ -85,7 +87,7 @@ class CallWindow:
                 seen = self._calls[key] = []
             if len(seen) >= _PER_KEY:
                 del seen[0]  # a repeat overlaps in time: the most recent calls are the ones to keep
-            seen.append((span.trace_id, span.start_ns, span.end_ns, response))
+            seen.append((trace, first, last, response))
         return False
 
 
