@@ -6,11 +6,13 @@ elsewhere. Rows are tried in order and the first that matches wins, so the more 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from agentyield import _semconv as sc
 
 __all__ = [
-    "ANY", "FIGURES", "KIND_MARKERS", "KIND_RULES", "LLM_HINTS", "OPERATION_ALIASES", "READ_KEYS", "READ_PREFIXES", "TASK_NAME_KEYS",
-    "TOOL_NAME_KEYS",
+    "ANY", "EXCLUSIVE_INPUT", "FIGURES", "ExclusiveInput", "KIND_MARKERS", "KIND_RULES", "LLM_HINTS", "OPERATION_ALIASES", "READ_KEYS",
+    "READ_PREFIXES", "TASK_NAME_KEYS", "TOOL_NAME_KEYS",
 ]
 
 ANY = None
@@ -77,6 +79,27 @@ FIGURES: dict[str, tuple[str, ...]] = {
     "operation": (sc.GEN_AI_OPERATION_NAME, "llm.request.type"),
 }
 
+
+
+@dataclass(frozen=True)
+class ExclusiveInput:
+    """A source that writes a provider's input count as that provider gives it, without the cache reads and
+    writes the conventions include: its input is the sum (`input_with_cache`)."""
+
+    marker: tuple[str, str]
+    """(attribute, value) on every span the source writes."""
+    providers: frozenset[str]
+    zero_cache_unknown_if: str | None = None
+    """A boolean attribute that, when true, means the source writes 0 for cache figures it did not read: a 0
+    there is unknown (None), not 0."""
+
+
+EXCLUSIVE_INPUT: tuple[ExclusiveInput, ...] = (
+    # OpenLIT (checked on 1.45.0): Anthropic's input_tokens as the API gives it. In streams it takes the cache
+    # counts from message_start and then overwrites them with 0 from a message_delta that does not repeat them.
+    ExclusiveInput(("telemetry.sdk.name", "openlit"), frozenset({"anthropic"}), zero_cache_unknown_if="gen_ai.request.stream"),
+)
+
 # Operation names some sources spell differently from the GenAI conventions (OpenLLMetry's request types).
 OPERATION_ALIASES = {"completion": "text_completion", "embedding": "embeddings"}
 
@@ -101,6 +124,9 @@ _NORMALIZER_KEYS = (
     sc.ERROR_TYPE, sc.COST_USD, sc.PRICED, sc.PRIVACY_FINDINGS, sc.USAGE_MISSING, sc.USAGE_INVALID_FIELDS,
     sc.TOOL_CALLS_COUNT, sc.TOOL_ARGS_HASH, sc.PROMPT_PREFIX_HASH, sc.REQUEST_HASH, sc.MCP_METHOD_NAME,
 )
-READ_KEYS = frozenset({*KIND_MARKERS, *(name for names in FIGURES.values() for name in names), *TASK_NAME_KEYS, *_NORMALIZER_KEYS})
+_EXCLUSIVE_INPUT_KEYS = (*(source.marker[0] for source in EXCLUSIVE_INPUT), *(source.zero_cache_unknown_if for source in EXCLUSIVE_INPUT if source.zero_cache_unknown_if))
+READ_KEYS = frozenset({
+    *KIND_MARKERS, *(name for names in FIGURES.values() for name in names), *TASK_NAME_KEYS, *_NORMALIZER_KEYS, *_EXCLUSIVE_INPUT_KEYS,
+})
 READ_PREFIXES = LLM_HINTS
 """Attribute names the normalizer tests by prefix (`looks_like_llm`)."""

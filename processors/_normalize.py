@@ -12,7 +12,8 @@ from typing import Any, Iterable, Mapping
 from agentyield import _semconv as sc
 
 from ._conventions import (
-    ANY, FIGURES, KIND_MARKERS, KIND_RULES, LLM_HINTS, OPERATION_ALIASES, READ_KEYS, READ_PREFIXES, TASK_NAME_KEYS, TOOL_NAME_KEYS,
+    ANY, EXCLUSIVE_INPUT, FIGURES, KIND_MARKERS, KIND_RULES, LLM_HINTS, OPERATION_ALIASES, READ_KEYS, READ_PREFIXES, TASK_NAME_KEYS,
+    TOOL_NAME_KEYS,
 )
 from ._records import ArtifactRecord, LLMCallRecord, TaskRecord, ToolCallRecord
 
@@ -124,14 +125,25 @@ def llm_call(attributes: Mapping[str, Any]) -> LLMCallRecord:
     if operation == "embeddings" and output_tokens is None and input_tokens is not None:
         output_tokens = 0  # embeddings have no output tokens by definition
     provider = _text(attributes, "provider")
+    provider = provider.lower() if provider else "unknown"  # OpenInference capitalises some
+    cache_read = _count(attributes, FIGURES["cache_read"], rejected)
+    cache_write = _count(attributes, FIGURES["cache_write"], rejected)
+    for source in EXCLUSIVE_INPUT:
+        if attributes.get(source.marker[0]) == source.marker[1] and provider in source.providers:
+            if source.zero_cache_unknown_if is not None and attributes.get(source.zero_cache_unknown_if) is True:
+                cache_read, cache_write = cache_read or None, cache_write or None
+            if input_tokens is not None:  # a malformed cache count leaves the total unknown, not short
+                cut = any(name in rejected for name in (FIGURES["cache_read"][0], FIGURES["cache_write"][0]))
+                input_tokens = None if cut else sc.input_with_cache(input_tokens, cache_read, cache_write)
+            break
     return LLMCallRecord(
-        provider=provider.lower() if provider else "unknown",  # OpenInference capitalises some
+        provider=provider,
         model=model or "unknown",
         request_model=request_model or model or "unknown",
         input_tokens=input_tokens,
         output_tokens=output_tokens,
-        cache_read_tokens=_count(attributes, FIGURES["cache_read"], rejected),
-        cache_write_tokens=_count(attributes, FIGURES["cache_write"], rejected),
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write,
         cache_write_1h_tokens=_count(attributes, FIGURES["cache_write_1h"], rejected),
         reasoning_tokens=_count(attributes, FIGURES["reasoning"], rejected) or 0,
         usage_missing=input_tokens is None or output_tokens is None or attributes.get(sc.USAGE_MISSING) is True,

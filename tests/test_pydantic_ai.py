@@ -81,7 +81,7 @@ def test_each_run_is_a_task_identified_by_its_run_id(
     from pydantic_ai.providers.openai import OpenAIProvider
 
     from agentyield._files import JsonLinesSpanExporter
-    from agentyield._tracefiles import read_spans
+    from agentyield._tracefiles import iter_spans
     from agentyield.processors import PriceBook
     from agentyield.processors._replay import replay
 
@@ -120,7 +120,8 @@ def test_each_run_is_a_task_identified_by_its_run_id(
     bot = labels(gen_ai__agent__name="weather-bot", agentyield__task__name="weather-bot")
     assert points(metric_reader)["agentyield.task.llm_calls"][bot] == (2, len(requests))
     # Replay: the tasks are the two runs, by id, one conversation id shared by both (so it cannot be the task id).
-    spans, skipped = read_spans([tmp_path])
+    skipped: list[str] = []
+    spans = list(iter_spans([tmp_path], skipped))
     assert skipped == []
     agent_spans = [s for s in spans if s.attributes.get("gen_ai.operation.name") == "invoke_agent"]
     assert len({s.attributes["gen_ai.conversation.id"] for s in agent_spans}) == 1
