@@ -103,8 +103,9 @@ EXCLUSIVE_INPUT: tuple[ExclusiveInput, ...] = (
 # Operation names some sources spell differently from the GenAI conventions (OpenLLMetry's request types).
 OPERATION_ALIASES = {"completion": "text_completion", "embedding": "embeddings"}
 
-TASK_NAME_KEYS = (sc.TASK_NAME, *FIGURES["agent"])
-"""Where a task's name comes from: agentyield's own name, else the agent the span names."""
+TASK_NAME_KEYS = (sc.TASK_NAME, *FIGURES["agent"], "gen_ai.workflow.name")
+"""Where a task's name comes from: agentyield's own name, else the agent the span names, else the workflow
+(a peer's invoke_workflow span, as Google ADK's runner writes it)."""
 TOOL_NAME_KEYS = FIGURES["tool"]
 
 # Attribute name prefixes that only LLM calls carry: a span with one that no kind rule matched is counted
@@ -124,9 +125,9 @@ _NORMALIZER_KEYS = (
     sc.ERROR_TYPE, sc.COST_USD, sc.PRICED, sc.PRIVACY_FINDINGS, sc.USAGE_MISSING, sc.USAGE_INVALID_FIELDS,
     sc.TOOL_CALLS_COUNT, sc.TOOL_ARGS_HASH, sc.PROMPT_PREFIX_HASH, sc.REQUEST_HASH, sc.MCP_METHOD_NAME,
 )
-_EXCLUSIVE_INPUT_KEYS = (*(source.marker[0] for source in EXCLUSIVE_INPUT), *(source.zero_cache_unknown_if for source in EXCLUSIVE_INPUT if source.zero_cache_unknown_if))
+_EXCLUSIVE_INPUT_KEYS = tuple(key for source in EXCLUSIVE_INPUT for key in (source.marker[0], source.zero_cache_unknown_if) if key)
 READ_KEYS = frozenset({
-    *KIND_MARKERS, *(name for names in FIGURES.values() for name in names), *TASK_NAME_KEYS, *_NORMALIZER_KEYS, *_EXCLUSIVE_INPUT_KEYS,
+    *KIND_MARKERS, *(name for names in FIGURES.values() for name in names), *TASK_NAME_KEYS, *_EXCLUSIVE_INPUT_KEYS, *_NORMALIZER_KEYS,
 })
 READ_PREFIXES = LLM_HINTS
 """Attribute names the normalizer tests by prefix (`looks_like_llm`)."""

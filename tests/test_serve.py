@@ -255,9 +255,12 @@ def test_the_decoder_keeps_every_attribute_the_normalizer_reads() -> None:
         node.attr for node in ast.walk(ast.parse(inspect.getsource(_normalize)))
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "sc"
     }
-    not_attributes = {"ARTIFACT_EVENT", "SIGNAL_EVENT", "MAX_TOKEN_COUNT", "PHASE_VERIFICATION"}  # span names, values
-    read = {value for name in names - not_attributes if isinstance(value := getattr(sc, name), str)}  # not functions
-    assert len(read) > 20
+    not_attributes = {"ARTIFACT_EVENT", "SIGNAL_EVENT", "MAX_TOKEN_COUNT", "PHASE_VERIFICATION", "input_with_cache"}  # names, values, a rule
+    read = {getattr(sc, name) for name in names - not_attributes}
+    assert read and all(isinstance(key, str) for key in read)
+    from agentyield.processors._conventions import EXCLUSIVE_INPUT
+
+    read |= {key for source in EXCLUSIVE_INPUT for key in (source.marker[0], source.zero_cache_unknown_if) if key}  # read from the table
     missing = {key for key in read if key not in _normalize.READ_KEYS and not key.startswith(_normalize.READ_PREFIXES)}
     assert missing == set()
 
