@@ -114,7 +114,7 @@ def test_report_memory_follows_open_traces_not_file_size(demo_lines: tuple[list[
 def test_bounds_that_act_are_counted_and_shown(demo_lines: tuple[list[str], int], tmp_path: Path) -> None:
     """With room for one open trace, a trace that another one's span finds open is booked early, and its
     spans that come after are booked on their own (late): no call is lost, but a call seen twice (the
-    anthropic SDK's own span under ours) split across the pieces is no longer recognised as one. A span past
+    anthropic SDK's own span under ours) split across the pieces, when that happens, is no longer recognised as one. A span past
     the per-trace cap is dropped. All of it is counted, and the report says so."""
     from collections import Counter
 
@@ -130,7 +130,9 @@ def test_bounds_that_act_are_counted_and_shown(demo_lines: tuple[list[str], int]
     evicted = build_report([path], limits=AssemblyLimits(max_traces=1, grace_s=1e9))
     hits = evicted["source"]["limits_hit"]
     assert set(hits) == {"report:traces_evicted", "report:late_spans"} and hits["report:traces_evicted"] >= len(per_trace) - 1
-    assert evicted["summary"]["tasks"] == whole["summary"]["tasks"] and evicted["summary"]["llm_calls"] > whole["summary"]["llm_calls"]
+    # No call is lost. Whether a call seen twice is split across pieces (and then counted twice) depends on how
+    # the demo's threads interleaved its spans in the file: more calls, or as many, never fewer.
+    assert evicted["summary"]["tasks"] == whole["summary"]["tasks"] and evicted["summary"]["llm_calls"] >= whole["summary"]["llm_calls"]
     assert f"report:late_spans {hits['report:late_spans']}" in render_text(evicted)
     capped = build_report([path], limits=AssemblyLimits(max_spans_per_trace=3))
     dropped = sum(n - 3 for n in per_trace.values() if n > 3)
