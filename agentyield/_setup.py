@@ -33,7 +33,9 @@ from ._semconv import PRICE_SOURCE
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from agentyield.processors import AgentYieldSpanProcessor, PriceBook
+    from agentyield.processors import PriceBook
+
+    from ._deferred import DeferredProcessor
 
 __all__ = ["Wiring", "attach", "check_prometheus_port", "detach", "resolve_meter_provider", "resolve_tracer_provider"]
 
@@ -50,7 +52,7 @@ _ENDPOINTS = {
 }
 
 # One processor per tracer provider: the SDK cannot remove a processor, so instrumenting again reuses it.
-_processors: weakref.WeakKeyDictionary[object, AgentYieldSpanProcessor] = weakref.WeakKeyDictionary()
+_processors: weakref.WeakKeyDictionary[object, DeferredProcessor] = weakref.WeakKeyDictionary()
 _samplers: weakref.WeakKeyDictionary[object, object] = weakref.WeakKeyDictionary()
 
 
@@ -235,7 +237,9 @@ def attach(
         check_prometheus_port(prometheus_port)
         if meter_provider is not None:
             raise ValueError("give either meter_provider or prometheus_port: the derived metrics go to one of them")
-    from agentyield.processors import AgentYieldSpanProcessor, RecordEverythingSampler
+    from agentyield.processors import RecordEverythingSampler
+
+    from ._deferred import DeferredProcessor
 
     book = _price_book(prices)  # a bad explicit price file raises before anything is set up
     agent = agent or os.environ.get(AGENT_ENV) or os.environ.get("OTEL_SERVICE_NAME")  # None: "default", unwritten
@@ -244,7 +248,8 @@ def attach(
     if processor is None and hasattr(tracer_provider, "add_span_processor"):
         if meter_provider is None:
             meter_provider = _prometheus_meter_provider(prometheus_port, prometheus_address)
-        processor = AgentYieldSpanProcessor(
+        # A stand-in that builds the span processor and loads the price data on a thread (_deferred).
+        processor = DeferredProcessor(
             resolve_meter_provider(meter_provider, directory),
             prices=book,
             default_agent=agent or "default",
@@ -253,6 +258,7 @@ def attach(
         )
         tracer_provider.add_span_processor(processor)
         _processors[tracer_provider] = processor
+        processor.warm()
     if processor is not None and hasattr(tracer_provider, "sampler") and tracer_provider not in _samplers:
         # Derived metrics stay exact under any sampler: drops become record-only for what we derive from.
         _samplers[tracer_provider] = tracer_provider.sampler

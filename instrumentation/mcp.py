@@ -9,7 +9,7 @@ A `tools/list` becomes a `tools/list` span that says how many tools the server l
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Collection
+from typing import TYPE_CHECKING, Any, Callable
 
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
@@ -116,14 +116,12 @@ def _list_tools(telemetry: Telemetry, provider: Any, api: str) -> Callable[..., 
 
 class MCPInstrumentor(LibraryInstrumentor):
     library = "mcp"
-    requirement = "mcp >= 1.0"
+    distribution = "mcp"
+    min_version = (1,)
     targets = (
         Target("mcp.client.session", "ClientSession.call_tool", TOOLS_CALL, is_async=True, factory=_call_tool),
         Target("mcp.client.session", "ClientSession.list_tools", TOOLS_LIST, is_async=True, factory=_list_tools),
     )
-
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return (self.requirement,)
 
     def provider(self, config: Config) -> None:
         return None

@@ -5,11 +5,18 @@ that overrides or adds models. `genai-prices`' own `calc_price()` costs more per
 budget, so each (provider, model, tier) is resolved once into linear per-token rates, read off the
 package's own arithmetic on basis usages; `cost()` then equals `calc_price()` to the last digit (tested).
 A model with no known price gets no rates: its calls are counted as unpriced, never priced as 0.
+
+Importing `genai-prices`' data takes longer than importing a client SDK, so nothing here loads it before
+it is needed: `instrument()` has `PriceBook.load()` run on a background thread (`agentyield._deferred`), and
+a price needed before that thread is done waits for what is left of its work.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -163,10 +170,13 @@ class PriceBook:
         """(provider, model, half hour) -> rates; replaying old and new calls side by side keeps both."""
         self._lock = fork_safe_lock(self)
         self._clock = clock
-        import genai_prices
-
-        self.version = f"genai-prices {genai_prices.__version__}" + (f" + {Path(price_file).name}" if price_file else "")
+        self.version = f"genai-prices {_genai_prices_version()}" + (f" + {Path(price_file).name}" if price_file else "")
         """Which price data produced a number: recorded on every priced span."""
+
+    @staticmethod
+    def load() -> None:
+        """Load genai-prices' data now, if no book in this process has yet (else it loads on first use)."""
+        _snapshot()
 
     def rates(self, provider: str, model: str, total_input: int, at: float | None = None) -> Rates | None:
         """The rates in force at `at` (seconds since the epoch; None: now) for a call of `total_input` tokens."""
@@ -188,6 +198,39 @@ class PriceBook:
         return _from_genai_prices(provider, model, datetime.fromtimestamp(at, timezone.utc))
 
 
+def _genai_prices_version() -> str:
+    """genai-prices' version, read off its installed metadata without importing it (importing it loads its data)."""
+    spec = importlib.util.find_spec("genai_prices")
+    if spec is not None and spec.origin:
+        found = sorted(Path(spec.origin).parent.parent.glob("genai_prices-*.dist-info"))
+        if len(found) == 1:
+            return found[0].name[len("genai_prices-"):-len(".dist-info")]
+    from importlib.metadata import version
+
+    return version("genai-prices")
+
+
+_snapshot_lock = fork_safe_lock(sys.modules[__name__], "_snapshot_lock")
+_loaded = threading.Event()
+
+
+def _snapshot() -> Any:
+    """genai-prices' data, loaded once per process by whichever thread needs it first (the others wait)."""
+    if not _loaded.is_set():
+        with _snapshot_lock:
+            if not _loaded.is_set():
+                from genai_prices import data_snapshot
+
+                try:  # the first lookup builds genai-prices' own indexes: part of loading, not of pricing a call
+                    data_snapshot.get_snapshot().find_provider_model("gpt-4o", None, "openai", None)
+                except LookupError:
+                    pass
+                _loaded.set()
+    from genai_prices import data_snapshot
+
+    return data_snapshot.get_snapshot()
+
+
 def _price_provider(snapshot: Any, provider: str) -> Any:
     """The genai-prices provider a `gen_ai.provider.name` is priced as, or None.
 
@@ -204,10 +247,10 @@ def _price_provider(snapshot: Any, provider: str) -> Any:
 
 
 def _from_genai_prices(provider: str, model: str, now: datetime) -> _Tiered | None:
-    from genai_prices import Usage, data_snapshot
+    snapshot = _snapshot()
+    from genai_prices import Usage
     from genai_prices.types import TieredPrices
 
-    snapshot = data_snapshot.get_snapshot()
     try:
         if provider.lower() == "litellm":
             # Another instrumentation's LiteLLM span: genai-prices reads the routed provider off `anthropic/...`.
