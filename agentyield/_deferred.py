@@ -53,12 +53,15 @@ class DeferredProcessor(SpanProcessor):  # type: ignore[misc]
         self,
         meter_provider: MeterProvider,
         *,
-        prices: PriceBook,
+        prices: PriceBook | None,
         default_agent: str,
         verification_tools: Iterable[str],
         small_model: str | None,
     ) -> None:
-        self.prices = prices
+        from agentyield.processors._price_source import price_source
+
+        self.price_source = prices.version if prices is not None else price_source()
+        """`agentyield.price.source`, known before the prices are loaded."""
         self._options: dict[str, Any] = {
             "prices": prices, "default_agent": default_agent, "verification_tools": frozenset(verification_tools), "small_model": small_model,
         }
@@ -88,8 +91,7 @@ class DeferredProcessor(SpanProcessor):  # type: ignore[misc]
 
     def _warm(self) -> None:
         try:
-            self.processor  # noqa: B018
-            self.prices.load()
+            self.processor.prices.load()
         except Exception as exc:  # noqa: BLE001 - the first span builds it again, and reports what fails
             internal_error("processor.warm", exc)
         finally:

@@ -190,18 +190,20 @@ def _prometheus_meter_provider(port: int | None, address: str | None) -> MeterPr
     return SDKMeterProvider(metric_readers=[PrometheusMetricReader()])
 
 
-def _price_book(prices: str | Path | None) -> PriceBook:
+def _price_book(prices: str | Path | None) -> PriceBook | None:
+    """The user's price file, read now (an explicit bad one raises here); None for genai-prices' data only."""
+    value = prices or os.environ.get(PRICES_ENV)
+    if not value:
+        return None
     from agentyield.processors import PriceBook, PriceFileError
 
     if prices:
         return PriceBook(prices)
-    value = os.environ.get(PRICES_ENV)
-    if value:
-        try:
-            return PriceBook(value)
-        except PriceFileError as exc:
-            _env_warning(PRICES_ENV, value, f"{exc}; using genai-prices only")
-    return PriceBook(None)
+    try:
+        return PriceBook(value)
+    except PriceFileError as exc:
+        _env_warning(PRICES_ENV, value, f"{exc}; using genai-prices only")
+        return None
 
 
 @dataclass(frozen=True)
@@ -263,7 +265,7 @@ def attach(
         # Derived metrics stay exact under any sampler: drops become record-only for what we derive from.
         _samplers[tracer_provider] = tracer_provider.sampler
         tracer_provider.sampler = RecordEverythingSampler(tracer_provider.sampler)
-    scope_attributes = {PRICE_SOURCE: processor.prices.version} if processor is not None else None
+    scope_attributes = {PRICE_SOURCE: processor.price_source} if processor is not None else None
     _tasks.configure(
         trace.get_tracer("agentyield", __version__, tracer_provider=tracer_provider, attributes=scope_attributes),
         processor.enrich if processor is not None else None,

@@ -13,7 +13,6 @@ a price needed before that thread is done waits for what is left of its work.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 import threading
@@ -26,6 +25,8 @@ from typing import Any, Callable
 
 from agentyield import _semconv as sc
 from agentyield._forksafe import fork_safe_lock
+
+from ._price_source import price_source
 
 __all__ = ["PriceBook", "PriceFileError", "Rates", "TokenCounts", "cost"]
 
@@ -170,7 +171,7 @@ class PriceBook:
         """(provider, model, half hour) -> rates; replaying old and new calls side by side keeps both."""
         self._lock = fork_safe_lock(self)
         self._clock = clock
-        self.version = f"genai-prices {_genai_prices_version()}" + (f" + {Path(price_file).name}" if price_file else "")
+        self.version = price_source(price_file)
         """Which price data produced a number: recorded on every priced span."""
 
     @staticmethod
@@ -196,18 +197,6 @@ class PriceBook:
         if user is not None:
             return user
         return _from_genai_prices(provider, model, datetime.fromtimestamp(at, timezone.utc))
-
-
-def _genai_prices_version() -> str:
-    """genai-prices' version, read off its installed metadata without importing it (importing it loads its data)."""
-    spec = importlib.util.find_spec("genai_prices")
-    if spec is not None and spec.origin:
-        found = sorted(Path(spec.origin).parent.parent.glob("genai_prices-*.dist-info"))
-        if len(found) == 1:
-            return found[0].name[len("genai_prices-"):-len(".dist-info")]
-    from importlib.metadata import version
-
-    return version("genai-prices")
 
 
 _snapshot_lock = fork_safe_lock(sys.modules[__name__], "_snapshot_lock")
