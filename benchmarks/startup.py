@@ -1,33 +1,35 @@
 #!/usr/bin/env python
 """What `import agentyield; agentyield.instrument()` adds to a process's start-up, in fresh interpreters.
 
-    python benchmarks/startup.py             # 7 runs of each case (~1-2 min on 2 loaded cores)
+    python benchmarks/startup.py             # 7 runs of each case (~10 min on 2 loaded cores)
     python benchmarks/startup.py --runs 3    # quicker, noisier
     python benchmarks/startup.py --json      # also one JSON line with every figure
 
-    from startup import measure              # (benchmarks/ on sys.path) the same as a dict of medians
-    measure(runs=7, python=sys.executable) -> {"instrument_added_ms": ..., ...}
+    sys.path.insert(0, "benchmarks"); from startup import measure
+    measure(runs=7, python=sys.executable, env=None) -> {"instrument_added_ms": ..., ...}   # see measure()
 
 Each run is a new interpreter (`python -c`), timed from its first statement, so the interpreter's own start
-is in no figure. The cases run interleaved, order rotated per run; each figure is the median over runs, with
-min and max beside it. Wall time (`perf_counter`) and the process's CPU time (`process_time`, all threads).
+is in no figure; each step is timed in wall time and in the main thread's CPU time (`thread_time`). The cases
+run interleaved, order rotated per run; each figure is a median over runs. The cases (`CASES`):
 
-  baseline          `import opentelemetry.sdk`, what the brief of issue 12 compares against
-  instrument        `import agentyield; agentyield.instrument()`: the one line (embedded default, in a
-                    temporary directory); it returns before the span processor is built and genai-prices'
-                    data is loaded: a thread does that (`agentyield/_deferred.py`), and its CPU is reported
-                    separately (`warm_cpu_ms`: the process's CPU once that thread is done, minus `instrument`'s)
-  import_<sdk>      `import openai` / `import anthropic` alone (after `import opentelemetry.sdk`), against the
-                    same after the one line once its thread is done ("settled": what the import hooks and
-                    wrapping add) and right after the one line ("racing": also what the thread takes from the
-                    import, since both need the GIL)
-  first_call        the first chat completion (openai SDK, in-process MockTransport: no network wait) right
-                    after import + client, plain against instrumented: on an answer that comes back at once
-                    the first call waits for what is left of the thread's work; a real model's answer takes
-                    longer than that work, so there it waits for nothing
+  bare              `import opentelemetry.sdk`: the baseline of issue 12
+  one_line          `import agentyield; agentyield.instrument()` (the embedded default, in a temporary
+                    directory). It returns before the span processor is built and genai-prices' data is
+                    loaded: a thread does that (`agentyield/_deferred.py`); `settle` waits for the thread
+  sdk_providers     the OpenTelemetry SDK's tracer and meter providers, imported and made: what any
+                    OpenTelemetry application pays, and the bulk of the one line's own time
+  providers_given   the same, then `import agentyield; instrument(tracer_provider=..., meter_provider=...)`:
+                    agentyield's own share (how the peers' start-up is usually measured)
+  <sdk>_plain       `import openai` / `import anthropic` after loading, without instrumenting, the modules
+                    the one line and its thread load; against <sdk>_settled (the one line, its thread done)
+                    that is what the import hooks and the wrapping add to the SDK's import; <sdk>_racing
+                    imports right after the one line, while the thread still loads (both need the GIL)
+  call_*            the first chat completion (openai SDK, in-process MockTransport: the answer comes back at
+                    once) plain, right after the one line (racing), and once the thread is done (settled).
+                    An answer that comes back at once waits for what is left of the thread's work; a real
+                    model's answer takes longer than that work
 
-Added = instrumented median minus plain median, per run pair. Absolute numbers move with the machine's
-load; compare within one run.
+Absolute numbers move with the machine's load (ranges of 2x on a shared machine); compare within one run.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from typing import Any
+from typing import Any, Mapping
 
 __all__ = ["CASES", "measure"]
 
@@ -91,12 +93,12 @@ _out["{name}_ms"], _out["{name}_cpu_ms"] = (_t.perf_counter() - _w) * 1e3, (_t.t
 """
 
 
-def _run(python: str, case: str, directory: str) -> dict[str, float]:
+def _run(python: str, case: str, directory: str, extra_env: Mapping[str, str]) -> dict[str, float]:
     code = "import time as _t\n_out = {}\n" + "".join(_STEP.format(name=name, code=step) for name, step in CASES[case])
     code += "_out['total_ms'] = sum(v for k, v in _out.items() if k.endswith('_ms') and not k.endswith('cpu_ms'))\n"
     code += "_out['process_cpu_ms'] = _t.process_time() * 1e3\nimport json; print(json.dumps(_out))\n"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGENTYIELD_"))}
-    env["AGENTYIELD_DIR"] = directory
+    env.update(extra_env, AGENTYIELD_DIR=directory)
     result = subprocess.run([python, "-c", code], capture_output=True, text=True, env=env, cwd=directory, timeout=300)
     if result.returncode != 0:
         raise RuntimeError(f"{case} failed:\n{result.stderr}")
@@ -107,7 +109,7 @@ def _median(values: list[float]) -> float:
     return round(statistics.median(values), 1)
 
 
-def measure(runs: int = 7, python: str = sys.executable) -> dict[str, Any]:
+def measure(runs: int = 7, python: str = sys.executable, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Medians over `runs` fresh interpreters of `python` (with agentyield installed), in ms. Per case and step:
     `<case>.<step>_ms` (wall) and `<case>.<step>_cpu_ms` (that thread's CPU), `<case>.total_ms`, and
     `<case>.process_cpu_ms` (all threads, from the interpreter's start). Derived (medians of per-run
@@ -119,15 +121,16 @@ def measure(runs: int = 7, python: str = sys.executable) -> dict[str, Any]:
                                         without instrumenting (what the import hooks and wrapping add)
       to_<sdk>_added_ms                 start to `<sdk>` imported with the one line first, against without it
       first_call_added_ms / _settled_ms the first call (instant answer) after the one line, racing or settled
+    `env`: added to each interpreter's environment (e.g. `PYTHONPATH` to measure another copy of agentyield).
     One warm-up run of each case first (bytecode caches), not counted."""
     names = tuple(CASES)
     samples: dict[str, list[dict[str, float]]] = {case: [] for case in names}
     with tempfile.TemporaryDirectory(prefix="agentyield-startup-") as directory:
         for case in names:
-            _run(python, case, directory)
+            _run(python, case, directory, env or {})
         for index in range(runs):
             for case in names[index % len(names):] + names[: index % len(names)]:
-                samples[case].append(_run(python, case, directory))
+                samples[case].append(_run(python, case, directory, env or {}))
     out: dict[str, Any] = {"runs": runs}
     for case, runs_of_case in samples.items():
         for key in runs_of_case[0]:
