@@ -68,6 +68,7 @@ class DeferredProcessor(SpanProcessor):  # type: ignore[misc]
         self._meter_provider = meter_provider
         self._processor: AgentYieldSpanProcessor | None = None
         self._lock = fork_safe_lock(self)
+        self._warming = False
 
     @property
     def processor(self) -> AgentYieldSpanProcessor:
@@ -84,7 +85,10 @@ class DeferredProcessor(SpanProcessor):  # type: ignore[misc]
         return processor
 
     def warm(self) -> None:
-        """Build the processor and load the price data on a daemon thread, now."""
+        """Build the processor and load the price data on a daemon thread, now (once)."""
+        if self._warming:
+            return
+        self._warming = True
         thread = threading.Thread(target=self._warm, name="agentyield-warm", daemon=True)
         _warming.add(thread)
         thread.start()

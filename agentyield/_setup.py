@@ -260,7 +260,6 @@ def attach(
         )
         tracer_provider.add_span_processor(processor)
         _processors[tracer_provider] = processor
-        processor.warm()
     if processor is not None and hasattr(tracer_provider, "sampler") and tracer_provider not in _samplers:
         # Derived metrics stay exact under any sampler: drops become record-only for what we derive from.
         _samplers[tracer_provider] = tracer_provider.sampler
@@ -274,6 +273,8 @@ def attach(
     )
     config = Config.from_env(capture_content=capture_content, request_stream_usage=request_stream_usage, privacy_scan=privacy_scan, agent=agent)
     _tools.configure(config.capture_content)
+    if processor is not None:
+        processor.warm()  # last: its thread and the rest of start-up share the GIL
     return Wiring(tracer_provider, scope_attributes, config, processor.book_ending if processor is not None else None)
 
 
