@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any, Collection
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as context_api
 from opentelemetry import trace
@@ -24,8 +24,6 @@ from agentyield._tools import ToolCall, start_tool_call
 from ._instrumentor import LibraryInstrumentor
 
 if TYPE_CHECKING:
-    from agentyield._config import Config
-
     from ._invocation import Telemetry
 
 __all__ = ["OpenAIAgentsInstrumentor"]
@@ -148,19 +146,13 @@ class OpenAIAgentsInstrumentor(LibraryInstrumentor):
     """Adds a trace processor to the Agents SDK; uninstrumenting silences it (the SDK cannot remove one)."""
 
     library = "agents"
-    requirement = "openai-agents >= 0.2"
-    targets = ()
-
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return (self.requirement,)
-
-    def provider(self, config: Config) -> None:
-        return None
+    distribution = "openai-agents"
+    min_version = (0, 2)
 
     _processor: AgentYieldTracingProcessor | None = None
 
-    def _wrap_all(self, telemetry: Telemetry, generation: int) -> None:
-        if not self._active or self._processor is not None or generation != self._generation:
+    def instrument(self, telemetry: Telemetry) -> None:
+        if self._processor is not None or not self._supported():
             return
         try:
             from agents import TracingProcessor, add_trace_processor
@@ -174,8 +166,7 @@ class OpenAIAgentsInstrumentor(LibraryInstrumentor):
         except Exception as exc:  # noqa: BLE001 - an SDK we cannot read stays uninstrumented, not broken
             internal_error("openai_agents.instrument", exc)
 
-    def _uninstrument(self, **kwargs: Any) -> None:
-        self._active = False
+    def uninstrument(self) -> None:
         if self._processor is not None:
             self._processor.telemetry = None
             self._processor = None
