@@ -113,16 +113,16 @@ class DeferredProcessor(SpanProcessor):  # type: ignore[misc]
         except Exception as exc:  # noqa: BLE001
             internal_error("processor.on_end", exc)
 
-    def book_ending(self, span: Span, attributes: Mapping[str, Any]) -> dict[str, Any]:
+    def book_ending(self, span: Span, attributes: Mapping[str, Any], end_time: int) -> dict[str, Any]:
         try:
-            return self.processor.book_ending(span, attributes)
+            return self.processor.book_ending(span, attributes, end_time)
         except Exception as exc:  # noqa: BLE001
             internal_error("processor.book_ending", exc)
             return {}
 
-    def enrich(self, span: Span) -> None:
+    def enrich(self, span: Span, end_time: int) -> None:
         try:
-            self.processor.enrich(span)
+            self.processor.enrich(span, end_time)
         except Exception as exc:  # noqa: BLE001
             internal_error("processor.enrich", exc)
 

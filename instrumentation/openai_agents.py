@@ -10,6 +10,7 @@ while the SDK's span is, so the LLM calls and tool calls inside an agent nest un
 from __future__ import annotations
 
 import json
+import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
@@ -128,10 +129,11 @@ class AgentYieldTracingProcessor:
                 otel_span.set_attribute(sc.ERROR_TYPE, "agent_error")
                 otel_span.set_status(Status(StatusCode.ERROR, "agent_error"))  # the message may echo content
             telemetry = self.telemetry
+            end_time = time.time_ns()
             if data.type == "agent" and telemetry is not None and telemetry.before_end is not None:
-                # Book the task before it ends, so its span carries its totals (like `agentyield.task`'s).
-                otel_span.set_attributes(telemetry.before_end(otel_span, dict(otel_span.attributes or {})))
-            otel_span.end()
+                # Book the task as it ends, so its span carries its totals (like `agentyield.task`'s).
+                otel_span.set_attributes(telemetry.before_end(otel_span, dict(otel_span.attributes or {}), end_time))
+            otel_span.end(end_time)
         except Exception as exc:  # noqa: BLE001
             internal_error("openai_agents.on_span_end", exc)
 
