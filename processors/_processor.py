@@ -17,6 +17,7 @@ from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.trace import SpanKind, StatusCode
 
 from agentyield import _semconv as sc
+from agentyield._forksafe import fork_safe_lock
 from agentyield._guard import internal_error
 
 from . import _normalize as normalize
@@ -25,6 +26,7 @@ from ._cache_watch import Drift
 from ._ledger import Ledger, Limits, TaskResult
 from ._metrics import LedgerMetrics
 from ._pricing import PriceBook
+from ._traces import CallWindow
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
@@ -59,6 +61,10 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
         self._budgeted: dict[int, Span] = {}
         """Open task spans with a budget, to add the budget's events to (bounded by the ledger's open tasks)."""
         self.ledger.on_budget = self._budget_crossed
+        self._calls = CallWindow()
+        """Recent LLM calls: one call that two instrumentations recorded in two traces is booked once (the same
+        rule as `agentyield serve`'s, docs/interop.md)."""
+        self._calls_lock = fork_safe_lock(self, "_calls_lock")
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         try:
@@ -131,7 +137,21 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
         duration_s = (end_time - span.start_time) / 1e9
         events = lambda: [(event.name, event.attributes or {}) for event in span.events]  # noqa: E731
         scope = span.instrumentation_scope.name if span.instrumentation_scope is not None else None
-        booked = finish(self.ledger, span.context.span_id, span.name, attributes, events, is_error, duration_s, span.start_time / 1e9, scope=scope)
+        kind = normalize.classify(span.name, attributes)
+        call = None
+        if kind == normalize.Kind.LLM:
+            call = normalize.llm_call(attributes)
+            context = span.context
+            with self._calls_lock:
+                repeat = self._calls.repeats(context.trace_id, span.start_time, end_time, None, scope, call, normalize.response_id(attributes))
+            if repeat:
+                self.ledger.count("agentyield.spans.duplicate", "gen_ai.provider.name", call.provider)
+                self.ledger.end_other(context.span_id)
+                return {}
+        booked = finish(
+            self.ledger, span.context.span_id, span.name, attributes, events, is_error, duration_s, span.start_time / 1e9,
+            scope=scope, kind=kind, call=call,
+        )
         if booked.priced is not None:
             priced = booked.priced
             if priced.drift is not None:

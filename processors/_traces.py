@@ -12,9 +12,10 @@ so a trace gives the numbers the live metrics give. Rules that need the trace (d
   and then counted in `agentyield.usage.rollups`;
 - one call recorded by two instrumentations in two traces (a wrapper that does not make its span current
   around the SDK's own span, as OpenInference's Anthropic stream and OpenLLMetry's Anthropic spans do) is
-  one call: same service and provider, overlapping in time, and either the same response id, or the same
-  model and usage with a response id on one of them only (two different ids are two calls; no id on either
-  is never collapsed). `CallWindow` remembers recent calls for this, bounded.
+  one call: same service and provider, another instrumentation scope, overlapping in time, and either the
+  same response id, or the same model and usage with a response id on one of them only (two different ids
+  are two calls; no id on either is never collapsed). `CallWindow` remembers recent calls for this,
+  bounded; the in-process span processor keeps one too, for the same rule.
 """
 
 from __future__ import annotations
@@ -62,20 +63,26 @@ class CallWindow:
 
     def __init__(self, capacity: int = 10_000) -> None:
         self.capacity = capacity
-        self._calls: OrderedDict[tuple[Any, ...], list[tuple[int, int, int, str | None]]] = OrderedDict()
+        self._calls: OrderedDict[tuple[Any, ...], list[tuple[int, int, int, str | None, str | None]]] = OrderedDict()
 
     def is_repeat(self, span: SpanRow, call: LLMCallRecord, response: str | None) -> bool:
-        """Whether `span` (its call, its response id) repeats a call seen in another trace; remembers it otherwise."""
+        """Whether `span` (its call, its response id) repeats a call another instrumentation recorded in another
+        trace; remembers it otherwise."""
+        return self.repeats(span.trace_id, span.start_ns, span.end_ns, span.service, span.scope, call, response)
+
+    def repeats(
+        self, trace: int, first: int, last: int, service: str | None, scope: str | None, call: LLMCallRecord, response: str | None
+    ) -> bool:
+        """`is_repeat` from plain values: a span's trace, start and end (ns), service, instrumentation scope."""
         keys = []
         if response is not None:
-            keys.append((span.service, call.provider, response))  # the same response, whatever each reported
+            keys.append((service, call.provider, response))  # the same response, whatever each reported
         if call.input_tokens is not None or call.output_tokens is not None:
-            keys.append((span.service, call.provider, call.model, call.input_tokens, call.output_tokens, call.cache_read_tokens, call.cache_write_tokens))
-        trace, first, last = span.trace_id, span.start_ns, span.end_ns
+            keys.append((service, call.provider, call.model, call.input_tokens, call.output_tokens, call.cache_read_tokens, call.cache_write_tokens))
         for key in keys:
-            for trace_id, start, end, other in self._calls.get(key, ()):
-                # Another trace, overlapping in time, and ids that agree (cheapest test first).
-                if trace_id != trace and start <= last and first <= end and (
+            for trace_id, start, end, other, other_scope in self._calls.get(key, ()):
+                # Another trace, overlapping in time, another source, and ids that agree (cheapest test first).
+                if trace_id != trace and start <= last and first <= end and other_scope != scope and (
                     other == response if other is not None and response is not None else (other is None) != (response is None)
                 ):
                     return True
@@ -87,7 +94,7 @@ class CallWindow:
                 seen = self._calls[key] = []
             if len(seen) >= _PER_KEY:
                 del seen[0]  # a repeat overlaps in time: the most recent calls are the ones to keep
-            seen.append((trace, first, last, response))
+            seen.append((trace, first, last, response, scope))
         return False
 
 

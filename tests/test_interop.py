@@ -178,13 +178,17 @@ def test_openlit_anthropic_input_is_read_with_its_cache() -> None:
 
 
 def test_agentyield_and_a_peer_in_one_process_book_each_call_once() -> None:
-    """agentyield and OpenInference instrumenting the same openai client in one process: each call makes two
-    LLM spans (OpenInference's under agentyield's), and each is booked once, in process (the span processor's
-    metrics) and from the exported spans (`agentyield serve`), at the cost genai-prices gives for it."""
+    """agentyield and OpenInference instrumenting the same openai and anthropic clients in one process: each call
+    makes two LLM spans (OpenInference's under agentyield's, except its Anthropic stream's, which sits in a trace
+    of its own), and each call is booked once, in process (the span processor's metrics) and from the exported
+    spans (`agentyield serve`), at the cost genai-prices gives for it."""
     from genai_prices import Usage, calc_price
 
     usage = {"input": 2006 - 1920, "cache_read": 1920, "cache_write": 0, "output": 300}  # workload.py's OPENAI_USAGE, per call
     price = calc_price(Usage(input_tokens=2006, cache_read_tokens=1920, output_tokens=300), OPENAI_MODEL, provider_id="openai")
+    ant_usage = {"input": 50, "cache_read": 1800, "cache_write": 200, "output": ANTHROPIC_OUTPUT}  # ANTHROPIC_USAGE, per call
+    ant_price = calc_price(Usage(input_tokens=2050, cache_read_tokens=1800, cache_write_tokens=200, output_tokens=ANTHROPIC_OUTPUT),
+                           ANTHROPIC_MODEL, provider_id="anthropic")
     live = MetricsSink()
     try:
         served = run_workload(peer_python("openinference", with_agentyield=True), "agentyield+openinference", "http", ("--metrics", live.endpoint))
@@ -193,10 +197,17 @@ def test_agentyield_and_a_peer_in_one_process_book_each_call_once() -> None:
         live.close()
     for where, series in (("in process", in_process), ("served", served)):
         collapsed = _collapse(series)
-        assert collapsed["calls"] == {("openai", "true"): 2}, where  # a plain call and a stream
-        assert collapsed["tokens"] == {("openai", OPENAI_MODEL, kind): 2 * n for kind, n in usage.items()}, where
-        assert collapsed["cost"] == {("openai", OPENAI_MODEL): pytest.approx(2 * float(price.total_price), abs=1e-12)}, where
-        assert {dict(k)[PROVIDER]: v for k, v in series["agentyield.spans.duplicate"].items()} == {"openai": 2}, where
+        assert collapsed["calls"] == {("openai", "true"): 2, ("anthropic", "true"): 2}, where  # a plain call and a stream each
+        assert collapsed["tokens"] == {
+            **{("openai", OPENAI_MODEL, kind): 2 * n for kind, n in usage.items()},
+            **{("anthropic", ANTHROPIC_MODEL, kind): 2 * n for kind, n in ant_usage.items()},
+        }, where
+        assert collapsed["cost"] == {
+            ("openai", OPENAI_MODEL): pytest.approx(2 * float(price.total_price), abs=1e-12),
+            ("anthropic", ANTHROPIC_MODEL): pytest.approx(2 * float(ant_price.total_price), abs=1e-12),
+        }, where
+        # OpenInference's span of each call; for Anthropic also the SDK's own span of each call.
+        assert {dict(k)[PROVIDER]: v for k, v in series["agentyield.spans.duplicate"].items()} == {"openai": 2, "anthropic": 4}, where
 
 
 def _agents_workload() -> Any:

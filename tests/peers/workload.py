@@ -5,7 +5,7 @@ OpenTelemetry (and the peer's instrumentation).
     python workload.py PEER PROTOCOL ENDPOINT [--dump FILE]
 
 PEER: agentyield, openllmetry, openinference, otel-genai, otel-openai-v2, openlit, pydantic-ai, or
-agentyield+openinference (both on the same clients, OpenAI calls only; `--metrics URL` exports agentyield's
+agentyield+openinference (both on the same clients; `--metrics URL` exports agentyield's
 in-process metrics there over OTLP/HTTP).
 PROTOCOL: http or grpc. The calls: OpenAI chat with cache reads and reasoning, the same streamed with
 usage; Anthropic messages with cache reads and writes, the same streamed. Each response has its own id.
@@ -87,9 +87,11 @@ def _anthropic(request: Any) -> Any:
 def _instrument(peer: str, tracer_provider: Any, meter_provider: Any) -> None:
     if peer == "agentyield+openinference":
         _instrument("agentyield", tracer_provider, meter_provider)
+        from openinference.instrumentation.anthropic import AnthropicInstrumentor as OpenInferenceAnthropic
         from openinference.instrumentation.openai import OpenAIInstrumentor as OpenInferenceOpenAI
 
         OpenInferenceOpenAI().instrument(tracer_provider=tracer_provider)
+        OpenInferenceAnthropic().instrument(tracer_provider=tracer_provider)
     elif peer == "agentyield":
         import agentyield
 
@@ -197,7 +199,7 @@ def main() -> None:
     oai.chat.completions.create(model="gpt-4o", messages=messages)
     for _ in oai.chat.completions.create(model="gpt-4o", messages=messages, stream=True, stream_options={"include_usage": True}):
         pass
-    if peer not in ("otel-openai-v2", "agentyield+openinference"):
+    if peer != "otel-openai-v2":
         ant.messages.create(model=ANTHROPIC_MODEL, max_tokens=256, messages=messages)
         with ant.messages.stream(model=ANTHROPIC_MODEL, max_tokens=256, messages=messages) as stream:
             for _ in stream.text_stream:
