@@ -1,0 +1,112 @@
+#!/usr/bin/env python
+"""One contender under load, in one process: throughput on/off with 16 threads and with 500 concurrent
+asyncio calls, and resident memory across 10 rounds of instrumented calls.
+
+    <venv>/bin/python benchmarks/bench_load.py --contender openinference
+
+Throughput pairs (off, on) run back to back in random order; the ratio on/off of each pair is what counts
+(1.0 = no loss). Memory: RSS after a full collection at the end of each round; flat means no leak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import random
+import sys
+import threading
+import time
+from typing import Any
+
+import bench_contenders as bc
+import bench_sdk
+
+THREADS = 16
+CONCURRENT = 500
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def threaded(c: Any, per_thread: int) -> float:
+    """Calls per second of THREADS threads sharing one client."""
+    barrier = threading.Barrier(THREADS + 1)
+
+    def work() -> None:
+        barrier.wait()
+        for _ in range(per_thread):
+            bench_sdk.call(c, "openai")
+
+    threads = [threading.Thread(target=work) for _ in range(THREADS)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for t in threads:
+        t.join()
+    return THREADS * per_thread / (time.perf_counter() - start)
+
+
+def concurrent(c: Any) -> float:
+    """Calls per second of CONCURRENT calls in flight at once on one event loop."""
+    async def burst() -> float:
+        start = time.perf_counter()
+        await asyncio.gather(*(bench_sdk.acall(c, "openai") for _ in range(CONCURRENT)))
+        return CONCURRENT / (time.perf_counter() - start)
+
+    return asyncio.run(burst())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--contender", required=True)
+    parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--per-thread", type=int, default=25)
+    parser.add_argument("--memory-calls", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    os.environ.update(bc.CONTENT_OFF)
+
+    tracer_provider, meter_provider, _ = bc.providers()
+    sync_client = bench_sdk.client("openai")
+    async_client = bench_sdk.client("openai", asynchronous=True)
+    threaded(sync_client, 2)
+    concurrent(async_client)
+    before = bc.Switch.snapshot()
+    bc.instrument(args.contender, tracer_provider, meter_provider)
+    switch = bc.Switch(before)
+    threaded(sync_client, 2)
+    concurrent(async_client)
+
+    rng = random.Random(args.seed)
+    out: dict[str, Any] = {"contender": args.contender, "threads": [], "asyncio": []}
+    for _ in range(args.pairs):
+        for key, run in (("threads", lambda: threaded(sync_client, args.per_thread)),
+                         ("asyncio", lambda: concurrent(async_client))):
+            order = [False, True]
+            rng.shuffle(order)
+            result = {}
+            for on in order:
+                switch.set(on)
+                gc.collect()
+                result[on] = run()
+            out[key].append({"off": result[False], "on": result[True]})
+
+    switch.set(True)
+    out["rss_mb"] = []
+    for _ in range(10):
+        for _ in range(args.memory_calls):
+            bench_sdk.call(sync_client, "openai")
+        gc.collect()
+        out["rss_mb"].append(_rss_mb())
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,357 @@
+"""BENCHMARKS.md from one run's results: medians with their ranges, every comparison a ratio within the run."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from typing import Any
+
+from bench_contenders import LABELS
+from bench_sdk import STREAM_CHUNKS
+
+SDKS = ("openai", "anthropic")
+PEERS = ("openllmetry", "openinference", "otel-openai-v2", "otel-genai", "openlit")
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def _spread(values: list[float], digits: int = 1, unit: str = "") -> str:
+    """`median (min–max)`, or just the value when there is one."""
+    if not values:
+        return "n/a"
+    median = f"{_median(values):.{digits}f}{unit}"
+    if len(values) == 1:
+        return median
+    return f"{median} ({min(values):.{digits}f}–{max(values):.{digits}f})"
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b and b == b and b > 0 else float("nan")
+
+
+def _label(contender: str, results: dict[str, Any] | None = None) -> str:
+    if contender == "agentyield":
+        return "**agentyield**"
+    if contender == "agentyield-baseline" and results and results.get("baseline"):
+        return f"agentyield before (commit {results['baseline']})"
+    return LABELS.get(contender, contender)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Per call and per chunk
+# --------------------------------------------------------------------------------------------------------------
+
+
+def per_process(percall: list[dict[str, Any]]) -> dict[str, dict[int, dict[str, Any]]]:
+    """contender -> pass -> that process's figures: per SDK the added µs (median over rounds), x floor, per-chunk
+    µs; and its floor µs."""
+    out: dict[str, dict[int, dict[str, Any]]] = defaultdict(dict)
+    for run in percall:
+        floor = _median(run["floor"])
+        figures: dict[str, Any] = {"floor": floor}
+        for sdk in run["covered"]:
+            samples = run[sdk]
+            added = [on - base for on, base in zip(samples["on"], samples["base"])]
+            figures[sdk] = {"added": _median(added), "x_floor": _ratio(_median(added), floor),
+                            "base": _median(samples["base"]),
+                            "parsed_chunk": _median([d / STREAM_CHUNKS for d in samples["parsed"]]),
+                            "stream_chunk": _median([d / STREAM_CHUNKS for d in samples["stream"]])}
+        out[run["contender"]][run["pass"]] = figures
+    return out
+
+
+def x_floor(passes: dict[str, dict[int, dict[str, Any]]], contender: str, sdk: str) -> list[float]:
+    return [f[sdk]["x_floor"] for f in passes.get(contender, {}).values() if sdk in f]
+
+
+def _percall_section(results: dict[str, Any]) -> list[str]:
+    passes = per_process(results.get("percall", []))
+    lines = []
+    for sdk in SDKS:
+        title = "OpenAI chat completion" if sdk == "openai" else "Anthropic message"
+        lines += [f"### {title}", "",
+                  "| contender | added per call, µs | x floor | x agentyield | per chunk, µs (pre-parsed) | "
+                  "per chunk x agentyield | per chunk, µs (real SDK parse) |",
+                  "|---|---|---|---|---|---|---|"]
+        ours_x = _median(x_floor(passes, "agentyield", sdk))
+        ours_chunk = _median([f[sdk]["parsed_chunk"] for f in passes.get("agentyield", {}).values() if sdk in f])
+        for contender, runs in passes.items():
+            mine = [f for f in runs.values() if sdk in f]
+            if not mine:
+                lines.append(f"| {_label(contender, results)} | not instrumented | | | | | |")
+                continue
+            mine_x = [f[sdk]["x_floor"] for f in mine]
+            chunk = [f[sdk]["parsed_chunk"] for f in mine]
+            is_ours = contender == "agentyield"
+            lines.append(
+                f"| {_label(contender, results)} | {_spread([f[sdk]['added'] for f in mine], 0)} | {_spread(mine_x, 2)} | "
+                f"{'1' if is_ours else f'{_ratio(_median(mine_x), ours_x):.2f}'} | {_spread(chunk, 2)} | "
+                f"{'1' if is_ours else f'{_ratio(_median(chunk), ours_chunk):.1f}'} | "
+                f"{_spread([f[sdk]['stream_chunk'] for f in mine], 1)} |")
+        floors = [f["floor"] for runs in passes.values() for f in runs.values()]
+        bases = [f[sdk]["base"] for runs in passes.values() for f in runs.values() if sdk in f]
+        lines += ["", f"The uninstrumented call took {_spread(bases, 0)} µs and the floor {_spread(floors, 1)} µs "
+                  "(medians per process, range over processes).", ""]
+    reference = next((run.get("versions", {}) for run in results.get("percall", []) if run["contender"] == "agentyield"), {})
+    for run in results.get("percall", []):
+        versions = run.get("versions", {})
+        other = [f"{sdk} {versions[sdk]}" for sdk in SDKS if sdk in versions and versions[sdk] != reference.get(sdk)]
+        if other and run["pass"] == 0:
+            lines += [f"{_label(run['contender'], results)} pins older SDKs: its rows were measured with {', '.join(other)} "
+                      "(against its own uninstrumented call and floor, in the same process).", ""]
+    return lines
+
+
+def _before_after(results: dict[str, Any]) -> list[str]:
+    passes = per_process(results.get("percall", []))
+    if "agentyield-baseline" not in passes or "agentyield" not in passes:
+        return ["Not measured in this run (no baseline environment)."]
+    lines = ["| call | added per call now, x floor | before, x floor | now ÷ before | per chunk now ÷ before |",
+             "|---|---|---|---|---|"]
+    for sdk in SDKS:
+        now, before = x_floor(passes, "agentyield", sdk), x_floor(passes, "agentyield-baseline", sdk)
+        chunk = [_median([f[sdk]["parsed_chunk"] for f in passes[c].values() if sdk in f])
+                 for c in ("agentyield", "agentyield-baseline")]
+        lines.append(f"| {sdk} | {_spread(now, 2)} | {_spread(before, 2)} | {_ratio(_median(now), _median(before)):.2f} | "
+                     f"{_ratio(chunk[0], chunk[1]):.2f} |")
+    return lines
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Start-up, load, derivation, exporters
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _by_rep(results: dict[str, Any]) -> dict[int, dict[str, dict[str, Any]]]:
+    by_rep: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for run in results.get("startup", []):
+        by_rep[run["rep"]][run["contender"]] = run
+    return by_rep
+
+
+def _startup_section(results: dict[str, Any]) -> list[str]:
+    by_rep = _by_rep(results)
+    contenders = [c for c in ["agentyield-default", "agentyield", "agentyield-baseline", *PEERS]
+                  if any(c in rep for rep in by_rep.values())]
+    lines = ["| contender | import + instrument, ms (CPU ms) | x agentyield | SDK modules it imported | "
+             "`import openai` after it, x plain | `import anthropic` after it, x plain | first OpenAI call, ms added | "
+             "start to both first responses, ms added |",
+             "|---|---|---|---|---|---|---|---|"]
+    ours = _median([rep["agentyield"]["instrument_cpu_ms"] for rep in by_rep.values() if "agentyield" in rep])
+    for contender in contenders:
+        pairs = [(rep[contender], rep["plain"]) for rep in by_rep.values() if contender in rep and "plain" in rep]
+        if not pairs:
+            continue
+        modules = max(run["sdk_modules_after_instrument"] for run, _ in pairs)
+        imported = [sdk for sdk in SDKS if any(sdk in run["sdks_after_instrument"] for run, _ in pairs)]
+
+        def ratio(key: str, sdk: str) -> str:
+            if sdk in imported:
+                return "imported by instrument"
+            return _spread([run[key] / plain[key] for run, plain in pairs], 2)
+
+        label = ("agentyield, one line (`instrument()`, embedded default)" if contender == "agentyield-default"
+                 else _label(contender, results))
+        cpu = [r["instrument_cpu_ms"] for r, _ in pairs]
+        lines.append(
+            f"| {label} | {_spread([r['instrument_ms'] for r, _ in pairs], 0)} ({_spread(cpu, 0)}) | "
+            f"{'1' if contender == 'agentyield' else f'{_ratio(_median(cpu), ours):.1f}'} | "
+            f"{modules}{' (' + ', '.join(imported) + ')' if imported else ''} | "
+            f"{ratio('import_openai_ms', 'openai')} | {ratio('import_anthropic_ms', 'anthropic')} | "
+            f"{_spread([r['first_openai_ms'] - p['first_openai_ms'] for r, p in pairs], 0)} | "
+            f"{_spread([r['total_ms'] - p['total_ms'] for r, p in pairs], 0)} |")
+    plain = [rep["plain"] for rep in by_rep.values() if "plain" in rep]
+    if plain:
+        lines += ["", f"Plain (no instrumentation): `import openai` {_spread([p['import_openai_ms'] for p in plain], 0)} ms, "
+                  f"`import anthropic` {_spread([p['import_anthropic_ms'] for p in plain], 0)} ms, first OpenAI call "
+                  f"{_spread([p['first_openai_ms'] for p in plain], 0)} ms, start to both first responses "
+                  f"{_spread([p['total_ms'] for p in plain], 0)} ms."]
+    return lines
+
+
+def _load_section(results: dict[str, Any]) -> list[str]:
+    lines = ["| contender | 16 threads: throughput on/off | 500 concurrent asyncio calls: throughput on/off | "
+             "RSS over 10 rounds, MiB (first → last) |", "|---|---|---|---|"]
+    for run in results.get("load", []):
+        threads = [pair["on"] / pair["off"] for pair in run["threads"]]
+        concurrent = [pair["on"] / pair["off"] for pair in run["asyncio"]]
+        rss = run["rss_mb"]
+        lines.append(f"| {_label(run['contender'], results)} | {_spread(threads, 2)} | {_spread(concurrent, 2)} | "
+                     f"{rss[0]:.1f} → {rss[-1]:.1f} ({rss[-1] - rss[0]:+.1f}) |")
+    return lines
+
+
+def _derive_section(results: dict[str, Any]) -> list[str]:
+    lines = []
+    derive = results.get("derive")
+    if derive:
+        per_span = [1e6 / s for s in derive["processor_spans_per_s"]]
+        lines += [
+            f"- Span processor (`on_start` + `on_end`), another instrumentation's LLM spans: "
+            f"{_spread(derive['processor_spans_per_s'], 0)} spans/s on one core ({_spread(per_span, 1)} µs per span), "
+            f"{derive['spans']} spans per repetition.",
+            f"- `agentyield report` over the same spans, written by the embedded exporter: "
+            f"{derive['report_spans_per_s']:.0f} spans/s, whole command included.",
+            f"- Memory per open `task()`: {derive['bytes_per_open_task'] / 1024:.1f} KiB (traced allocations)."]
+    serve = results.get("serve")
+    if serve:
+        e2e, stages = serve["end_to_end"], serve["stages_us"]
+        total = sum(stages.values())
+        lines += [
+            f"- `agentyield serve`, OTLP/HTTP protobuf in, every trace booked: {e2e['spans_per_cpu_s']:.0f} spans per "
+            f"CPU-second of the server ({e2e['spans_per_wall_s']:.0f} spans/s wall clock, {e2e['spans']} spans).",
+            "- Its stages in process, CPU µs per span: " + ", ".join(f"{k} {v:.1f}" for k, v in stages.items())
+            + f" (total {total:.1f} µs, {1e6 / total:.0f} spans/s per core before HTTP).",
+            f"- Memory per open trace in `serve` ({serve['spans_per_trace'] - 1} spans held, root not arrived): "
+            f"{serve['bytes_per_open_trace'] / 1024:.1f} KiB."]
+    return lines or ["Not measured in this run."]
+
+
+def exporter_medians(results: dict[str, Any]) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    runs = results.get("exporters") or []
+    for mode in dict.fromkeys(r["mode"] for r in runs):
+        mine = [r for r in runs if r["mode"] == mode]
+        out[mode] = {q: _median([r[q] for r in mine]) for q in ("p50_ms", "p99_ms")}
+        out[mode]["rounds"] = len(mine)
+    return out
+
+
+_MODE_LABELS = {
+    "off": "uninstrumented",
+    "embedded": "agentyield, embedded default (OTLP JSON lines)",
+    "otlp-http": "agentyield, OTLP HTTP/protobuf exporter",
+    "otlp-grpc": "agentyield, OTLP gRPC exporter",
+    "none": "agentyield, no exporter (the application's providers)",
+}
+
+
+def _exporters_section(results: dict[str, Any]) -> list[str]:
+    table = exporter_medians(results)
+    if "off" not in table:
+        return ["Not measured in this run."]
+    off = table["off"]
+    runs = results.get("exporters") or []
+    lines = ["| exporter | p50, ms | p99, ms | p99 added, ms | p99 x uninstrumented |", "|---|---|---|---|---|"]
+    for mode, q in table.items():
+        p99 = [r["p99_ms"] for r in runs if r["mode"] == mode]
+        lines.append(f"| {_MODE_LABELS.get(mode, mode)} | {q['p50_ms']:.2f} | {_spread(p99, 2)} | "
+                     f"{q['p99_ms'] - off['p99_ms']:+.2f} | {_ratio(q['p99_ms'], off['p99_ms']):.2f} |")
+    if all(m in table for m in ("embedded", "otlp-http", "otlp-grpc")):
+        added = {m: table[m]["p99_ms"] - off["p99_ms"] for m in ("embedded", "otlp-http", "otlp-grpc")}
+        worst_otlp = max(added["otlp-http"], added["otlp-grpc"])
+        best_otlp = min(added["otlp-http"], added["otlp-grpc"])
+        verdict = ("no more than either OTLP exporter" if added["embedded"] <= best_otlp else
+                   "no more than the slower OTLP exporter, more than the faster" if added["embedded"] <= worst_otlp else
+                   "more than both OTLP exporters")
+        lines += ["", f"At p99 the embedded default adds {added['embedded']:+.2f} ms: {verdict} "
+                  f"(HTTP {added['otlp-http']:+.2f} ms, gRPC {added['otlp-grpc']:+.2f} ms)."]
+    return lines
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The document and the README's lines
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _versions(results: dict[str, Any]) -> list[str]:
+    seen: dict[str, dict[str, str]] = {}
+    for run in results.get("percall", []):
+        seen.setdefault(run["contender"], run.get("versions", {}))
+    return [f"- {_label(c, results)}: " + ", ".join(f"{k} {v}" for k, v in versions.items()) for c, versions in seen.items()]
+
+
+def render(results: dict[str, Any]) -> str:
+    machine = results["machine"]
+    load = machine["load_before"][0], machine.get("load_after", [float("nan")])[0]
+    loaded = max(load) > (machine["cores"] or 1) * 0.75
+    plan = results["plan"]
+    lines = [
+        "# Benchmarks", "",
+        "Generated by `make bench` (benchmarks/run.py, described in benchmarks/README.md); do not edit by hand. Every "
+        "comparison is a ratio measured within this one run: on/off calls alternating and the floor in the same "
+        "process, contenders interleaved in a rotated order; each figure is the median with its range (min–max) in "
+        "parentheses.", "",
+        f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB, "
+        f"{machine.get('system', '')}, Python {machine.get('python', '')}; load average "
+        f"{load[0]:.1f} at the start and {load[1]:.1f} at the end"
+        + (" — **a loaded machine** (other builds and tests ran at the same time): absolute times are inflated and "
+           "noisy; compare the ratios." if loaded else "."),
+        f"Run: {plan['passes']} per-call processes per contender x {plan['rounds']} rounds of {plan['calls']} calls "
+        f"each way, {plan['startup_reps']} start-up repetitions, {results['elapsed_s'] / 60:.1f} minutes"
+        + (" (a `--quick` smoke run: not for quoting)." if results.get("quick") else "."), "",
+        "## Per call and per chunk", "",
+        "Every contender records into the same providers: `SimpleSpanProcessor` to a no-op exporter, an in-memory "
+        "metric reader, content capture off; agentyield with every default feature on (its span processor deriving "
+        "every metric, stream usage requested). The calls are the real `openai` and `anthropic` SDKs against an "
+        "in-process `MockTransport` (a chat completion with cached-token usage; a message; 500-chunk streams). "
+        "**The floor** is shared/PERFORMANCE.md's: one span made current with 12 attributes set after start, around "
+        "nothing, on the same provider setup. *x floor* = added per call / the floor measured in the same process "
+        "(median over that process's rounds); *x agentyield* = a contender's x floor / agentyield's (above 1: "
+        "agentyield is leaner). Per chunk = added per 500-chunk stream / 500; the pre-parsed stream hands out ready "
+        "chunk objects through the SDK's real `Stream`, so what an instrumentation adds per chunk stands out of the "
+        "noise of parsing (the real-parse column is dominated by that noise).", "",
+        *_percall_section(results),
+        "### Before and after (agentyield's hot path)", "",
+        "The same per-call processes, agentyield at the baseline commit against the working tree, in the same run.", "",
+        *_before_after(results), "",
+        "## Start-up", "",
+        "A fresh interpreter per contender per repetition, and a plain one in each repetition. *import + instrument* "
+        "is timed after the OpenTelemetry SDK providers are set up (every process pays those alike), before the "
+        "application imports any SDK; CPU ms is the main thread's CPU time (less moved by a busy machine; a "
+        "background thread's work is not in it, but is in the later columns); *x agentyield* compares that CPU "
+        "time. *x plain* compares `import openai` with the same import in the plain process of the same "
+        "repetition. The last two columns are differences from the plain process.", "",
+        *_startup_section(results), "",
+        "## Under load", "",
+        "One process per contender, OpenAI chat completions; throughput pairs (off, on) back to back in random order "
+        "(1.00 = no loss). Memory: resident set size after a full collection at the end of each of 10 rounds of "
+        "instrumented calls (flat = no leak).", "",
+        *_load_section(results), "",
+        "## Call latency per exporter (agentyield)", "",
+        "A fresh agent process per exporter choice per round (modes rotated), each call in an `agentyield.task()`, "
+        "agentyield set up by `instrument()` alone as a user would; the OTLP exporters send to a sink in another "
+        "process that answers success. Medians over rounds.", "",
+        *_exporters_section(results), "",
+        "## Derivation (agentyield only)", "",
+        *_derive_section(results), "",
+        "## Versions", "",
+        *_versions(results), "",
+    ]
+    return "\n".join(lines)
+
+
+def summary(results: dict[str, Any]) -> str:
+    """The README's Performance lines: this run's headline figures, quoted from the same results."""
+    passes = per_process(results.get("percall", []))
+    lines = []
+    for sdk in SDKS:
+        xs = {c: _median(x_floor(passes, c, sdk)) for c in passes if x_floor(passes, c, sdk)}
+        if "agentyield" not in xs:
+            continue
+        peers = {c: x for c, x in xs.items() if c in PEERS}
+        best = min(peers, key=peers.__getitem__) if peers else None
+        chunk = _median([f[sdk]["parsed_chunk"] for f in passes["agentyield"].values() if sdk in f])
+        line = f"- {sdk}: agentyield adds {xs['agentyield']:.1f}x the floor per call"
+        if best is not None:
+            line += f" (the leanest peer, {LABELS[best]}: {peers[best]:.1f}x)"
+        lines.append(line + f", and {chunk:.2f} µs per stream chunk (pre-parsed stream).")
+    by_rep = _by_rep(results)
+    ours = [rep["agentyield-default"] for rep in by_rep.values() if "agentyield-default" in rep]
+    if ours:
+        lines.append(f"- Start-up: `import agentyield; agentyield.instrument()` took "
+                     f"{_median([r['instrument_ms'] for r in ours]):.0f} ms "
+                     f"({_median([r['instrument_cpu_ms'] for r in ours]):.0f} ms of CPU) and imported "
+                     f"{max(r['sdk_modules_after_instrument'] for r in ours)} client SDK modules.")
+    table = exporter_medians(results)
+    if {"off", "embedded"} <= table.keys():
+        off = table["off"]["p99_ms"]
+        others = ", ".join(f"{m} {table[m]['p99_ms'] - off:+.2f} ms" for m in ("otlp-http", "otlp-grpc") if m in table)
+        lines.append(f"- p99 call latency added by the embedded default: {table['embedded']['p99_ms'] - off:+.2f} ms"
+                     + (f" (OTLP exporters: {others})" if others else "") + ".")
+    machine = results["machine"]
+    lines.append(f"- Measured on {machine['cores']} cores, load average {machine['load_before'][0]:.1f}"
+                 + (" (a `--quick` smoke run)" if results.get("quick") else "") + "; ratios within the run.")
+    return "\n".join(lines)
