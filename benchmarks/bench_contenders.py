@@ -115,12 +115,12 @@ def floor(tracer: Any) -> None:
 
 def price_file() -> str:
     """OpenLIT fetches its price table from the network unless given a file: a local one with our two models."""
-    path = os.path.join(tempfile.gettempdir(), "agentyield-bench-openlit-prices.json")
+    path = os.path.join(tempfile.gettempdir(), "agentyield-bench-openlit-prices-2.json")
     if not os.path.exists(path):
         import json
 
         table = {"chat": {"gpt-4o": {"promptPrice": 0.0025, "completionPrice": 0.01},
-                          "claude-sonnet-4-5": {"promptPrice": 0.003, "completionPrice": 0.015}},
+                          "claude-sonnet-4-6": {"promptPrice": 0.003, "completionPrice": 0.015}},
                  "embeddings": {}, "images": {}, "audio": {}}
         with open(path, "w", encoding="utf-8") as out:
             json.dump(table, out)
@@ -179,7 +179,9 @@ def _attributes(prefixes: tuple[str, ...]) -> dict[tuple[int, str], tuple[Any, A
             continue
         owners = [module]
         for value in list(vars(module).values()):
-            if isinstance(value, type) and getattr(value, "__module__", None) == module_name:
+            # `issubclass(type(...))`, not `isinstance`: the SDKs' lazy proxies import their module when asked
+            # for `__class__`, and the snapshot must not import anything.
+            if issubclass(type(value), type) and getattr(value, "__module__", None) == module_name:
                 owners.append(value)
         for owner in owners:
             for key, value in list(vars(owner).items()):

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -131,12 +130,12 @@ def run_child(sink: Sink, mode: str, calls: int) -> dict[str, Any]:
     return json.loads(out.stdout.splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def measure(calls: int, rounds: int, log: Any = None) -> list[dict[str, Any]]:
+def measure(calls: int, rounds: int, log: Any = None, modes: tuple[str, ...] = MODES) -> list[dict[str, Any]]:
     """Every mode, `rounds` times, the order rotated between rounds: one result per child."""
     results = []
     with Sink() as sink:
         for r in range(rounds):
-            for mode in MODES[r % len(MODES):] + MODES[: r % len(MODES)]:
+            for mode in modes[r % len(modes):] + modes[: r % len(modes)]:
                 if log:
                     log(f"exporters, round {r + 1}/{rounds}: {mode}")
                 result = run_child(sink, mode, calls)
@@ -145,19 +144,12 @@ def measure(calls: int, rounds: int, log: Any = None) -> list[dict[str, Any]]:
     return results
 
 
-def medians(results: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    out = {}
-    for mode in MODES:
-        mine = [r for r in results if r["mode"] == mode]
-        if mine:
-            out[mode] = {q: statistics.median(r[q] for r in mine) for q in ("p50_ms", "p99_ms")}
-    return out
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=1500)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=MODES)
+    parser.add_argument("--json", action="store_true", help="print every child's result as one JSON list instead")
     parser.add_argument("--child", choices=MODES)
     parser.add_argument("--sink", action="store_true")
     args = parser.parse_args()
@@ -167,8 +159,14 @@ def main() -> int:
     if args.child:
         print(json.dumps(child(args.child, args.calls)))
         return 0
-    table = medians(measure(args.calls, args.rounds))
-    off = table["off"]["p99_ms"]
+    results = measure(args.calls, args.rounds, modes=tuple(args.modes))
+    if args.json:
+        print(json.dumps(results))
+        return 0
+    import bench_report
+
+    table = bench_report.exporter_medians({"exporters": results})
+    off = table["off"]["p99_ms"] if "off" in table else float("nan")
     for mode, q in table.items():
         print(f"{mode:10s} p50 {q['p50_ms']:7.2f} ms  p99 {q['p99_ms']:7.2f} ms  p99 x off {q['p99_ms'] / off:5.2f}")
     return 0

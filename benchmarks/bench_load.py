@@ -4,6 +4,9 @@ asyncio calls, and resident memory across 10 rounds of instrumented calls.
 
     <venv>/bin/python benchmarks/bench_load.py --contender openinference
 
+(`make bench` runs the same measurement at the end of each contender's first per-call process,
+`bench_percall.py --load`, to import the SDKs once.)
+
 Throughput pairs (off, on) run back to back in random order; the ratio on/off of each pair is what counts
 (1.0 = no loss). Memory: RSS after a full collection at the end of each round; flat means no leak.
 """
@@ -52,14 +55,47 @@ def threaded(c: Any, per_thread: int) -> float:
     return THREADS * per_thread / (time.perf_counter() - start)
 
 
-def concurrent(c: Any) -> float:
-    """Calls per second of CONCURRENT calls in flight at once on one event loop."""
+def concurrent(c: Any, n: int = CONCURRENT) -> float:
+    """Calls per second of n calls in flight at once on one event loop."""
     async def burst() -> float:
         start = time.perf_counter()
-        await asyncio.gather(*(bench_sdk.acall(c, "openai") for _ in range(CONCURRENT)))
-        return CONCURRENT / (time.perf_counter() - start)
+        await asyncio.gather(*(bench_sdk.acall(c, "openai") for _ in range(n)))
+        return n / (time.perf_counter() - start)
 
     return asyncio.run(burst())
+
+
+def warm(sync_client: Any, async_client: Any) -> None:
+    """A few calls each way, so every module they need is imported (before a `Switch` snapshot, and after
+    instrumenting)."""
+    threaded(sync_client, 2)
+    concurrent(async_client, 20)
+
+
+def measure(switch: bc.Switch, sync_client: Any, async_client: Any, pairs: int, per_thread: int, memory_calls: int,
+            rng: random.Random) -> dict[str, Any]:
+    """Throughput pairs (off, on) in random order, then RSS over 10 rounds of instrumented calls."""
+    out: dict[str, Any] = {"threads": [], "asyncio": []}
+    for _ in range(pairs):
+        for key, run in (("threads", lambda: threaded(sync_client, per_thread)),
+                         ("asyncio", lambda: concurrent(async_client))):
+            order = [False, True]
+            rng.shuffle(order)
+            result = {}
+            for on in order:
+                switch.set(on)
+                gc.collect()
+                result[on] = run()
+            out[key].append({"off": result[False], "on": result[True]})
+    switch.set(True)
+    out["rss_mb"] = []
+    for _ in range(10):
+        for _ in range(memory_calls):
+            bench_sdk.call(sync_client, "openai")
+        gc.collect()
+        out["rss_mb"].append(_rss_mb())
+    switch.set(False)
+    return out
 
 
 def main() -> int:
@@ -75,36 +111,13 @@ def main() -> int:
     tracer_provider, meter_provider, _ = bc.providers()
     sync_client = bench_sdk.client("openai")
     async_client = bench_sdk.client("openai", asynchronous=True)
-    threaded(sync_client, 2)
-    concurrent(async_client)
+    warm(sync_client, async_client)
     before = bc.Switch.snapshot()
     bc.instrument(args.contender, tracer_provider, meter_provider)
     switch = bc.Switch(before)
-    threaded(sync_client, 2)
-    concurrent(async_client)
-
-    rng = random.Random(args.seed)
-    out: dict[str, Any] = {"contender": args.contender, "threads": [], "asyncio": []}
-    for _ in range(args.pairs):
-        for key, run in (("threads", lambda: threaded(sync_client, args.per_thread)),
-                         ("asyncio", lambda: concurrent(async_client))):
-            order = [False, True]
-            rng.shuffle(order)
-            result = {}
-            for on in order:
-                switch.set(on)
-                gc.collect()
-                result[on] = run()
-            out[key].append({"off": result[False], "on": result[True]})
-
-    switch.set(True)
-    out["rss_mb"] = []
-    for _ in range(10):
-        for _ in range(args.memory_calls):
-            bench_sdk.call(sync_client, "openai")
-        gc.collect()
-        out["rss_mb"].append(_rss_mb())
-    print(json.dumps(out))
+    warm(sync_client, async_client)
+    out = measure(switch, sync_client, async_client, args.pairs, args.per_thread, args.memory_calls, random.Random(args.seed))
+    print(json.dumps({"contender": args.contender, **out}))
     return 0
 
 

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 import bench_contenders as bc
+import bench_load
 import bench_sdk
 
 SDKS = ("openai", "anthropic")
@@ -55,10 +56,14 @@ def paired(switch: bc.Switch, fn: Callable[[], Any], n: int, rng: random.Random)
     return out[False], out[True]
 
 
-def alternated(switch: bc.Switch, fn: Callable[[], Any], n: int, rng: random.Random) -> tuple[float, float]:
-    """(off, on) µs: the medians of n single calls each, off and on alternating in random order, so that a
-    burst of the machine's other work lands on both alike and the median leaves it out."""
+def alternated(switch: bc.Switch, fn: Callable[[], Any], n: int, rng: random.Random,
+               tracer: Any) -> tuple[float, float, float]:
+    """(off, on, floor in situ) µs: the medians of n single calls each, off and on alternating in random order,
+    so that a burst of the machine's other work lands on both alike and the median leaves it out; and of a
+    floor span timed right after each uninstrumented call, with the caches as the SDK call left them (what an
+    instrumentation's own work meets in a real call, unlike floor spans timed back to back)."""
     times: dict[bool, list[float]] = {False: [], True: []}
+    situ: list[float] = []
     gc.collect()
     for _ in range(n):
         order = [False, True]
@@ -68,8 +73,12 @@ def alternated(switch: bc.Switch, fn: Callable[[], Any], n: int, rng: random.Ran
             start = clock()
             fn()
             times[on].append((clock() - start) / 1000)
+            if not on:
+                start = clock()
+                bc.floor(tracer)
+                situ.append((clock() - start) / 1000)
     switch.set(False)
-    return statistics.median(times[False]), statistics.median(times[True])
+    return statistics.median(times[False]), statistics.median(times[True]), statistics.median(situ)
 
 
 def floor_median(tracer: Any, n: int) -> float:
@@ -90,16 +99,21 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=60)
     parser.add_argument("--stream-pairs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--load", nargs=3, type=int, metavar=("PAIRS", "PER_THREAD", "MEMORY_CALLS"),
+                        help="afterwards, bench_load.py's measurement in this process")
     args = parser.parse_args()
     os.environ.update(bc.CONTENT_OFF)
 
     tracer_provider, meter_provider, exporter = bc.providers()
     tracer = bc.floor_tracer()
     clients = {sdk: bench_sdk.client(sdk) for sdk in SDKS}
+    async_client = bench_sdk.client("openai", asynchronous=True) if args.load else None
+    if args.load:
+        bench_load.warm(clients["openai"], async_client)
     for sdk, c in clients.items():  # every module the calls need is imported before the snapshot
-        for _ in range(3):
-            bench_sdk.call(c, sdk)
-            bench_sdk.stream(c, sdk)
+        bench_sdk.call(c, sdk)
+        bench_sdk.stream(c, sdk)
+
     def calls(sdk: str) -> Callable[[], Any]:
         return lambda: bench_sdk.call(clients[sdk], sdk)
 
@@ -129,9 +143,8 @@ def main() -> int:
         if exporter.count != count + native[sdk]:
             sys.exit(f"{args.contender}: the switch left {sdk} instrumented")
         switch.set(True)
-        for _ in range(5):  # warm the instrumented path too
+        for _ in range(3):  # warm the instrumented path too (its streams ran once above)
             calls(sdk)()
-            bench_sdk.stream(clients[sdk], sdk)
     switch.set(False)
     for _ in range(5):
         bc.floor(tracer)
@@ -142,25 +155,31 @@ def main() -> int:
     out: dict[str, Any] = {"contender": args.contender, "covered": covered, "floor": [],
                            "versions": bc.versions(args.contender)}
     for sdk in covered:
-        out[sdk] = {"base": [], "on": [], "parsed": [], "stream": []}
+        out[sdk] = {"base": [], "on": [], "floor_situ": [], "parsed": [], "stream": []}
     for _ in range(args.rounds):
         phases: list[Callable[[], None]] = [lambda: out["floor"].append(floor_median(tracer, args.calls))]
         for sdk in covered:
-            phases.append(lambda sdk=sdk: _call_phase(out[sdk], switch, calls(sdk), args.calls, rng))
+            phases.append(lambda sdk=sdk: _call_phase(out[sdk], switch, calls(sdk), args.calls, rng, tracer))
             phases.append(lambda sdk=sdk: _stream_phase(out[sdk], switch, clients[sdk], sdk, streams(sdk),
                                                         args.stream_pairs, rng))
         rng.shuffle(phases)
         for phase in phases:
             phase()
+    if args.load:
+        pairs, per_thread, memory_calls = args.load
+        switch.set(True)
+        bench_load.warm(clients["openai"], async_client)  # instrumented once (imports, caches)
+        out["load"] = bench_load.measure(switch, clients["openai"], async_client, pairs, per_thread, memory_calls, rng)
     print(json.dumps(out))
     return 0
 
 
 def _call_phase(samples: dict[str, list[float]], switch: bc.Switch, fn: Callable[[], Any], n: int,
-                rng: random.Random) -> None:
-    off, on = alternated(switch, fn, n, rng)
+                rng: random.Random, tracer: Any) -> None:
+    off, on, situ = alternated(switch, fn, n, rng, tracer)
     samples["base"].append(off)
     samples["on"].append(on)
+    samples["floor_situ"].append(situ)
 
 
 def _stream_phase(samples: dict[str, list[float]], switch: bc.Switch, c: Any, sdk: str, fn: Callable[[], Any],

@@ -44,56 +44,56 @@ def _label(contender: str, results: dict[str, Any] | None = None) -> str:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def per_process(percall: list[dict[str, Any]]) -> dict[str, dict[int, dict[str, Any]]]:
-    """contender -> pass -> that process's figures: per SDK the added µs (median over rounds), x floor, per-chunk
-    µs; and its floor µs."""
-    out: dict[str, dict[int, dict[str, Any]]] = defaultdict(dict)
+def per_round(percall: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, list[float]]]]:
+    """contender -> SDK -> figure -> one value per round (over every process of that contender): added µs, x floor
+    (the floor of the same round), x floor in situ, the uninstrumented call, and per chunk (pre-parsed, real)."""
+    out: dict[str, dict[str, dict[str, list[float]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
     for run in percall:
-        floor = _median(run["floor"])
-        figures: dict[str, Any] = {"floor": floor}
         for sdk in run["covered"]:
-            samples = run[sdk]
-            added = [on - base for on, base in zip(samples["on"], samples["base"])]
-            figures[sdk] = {"added": _median(added), "x_floor": _ratio(_median(added), floor),
-                            "base": _median(samples["base"]),
-                            "parsed_chunk": _median([d / STREAM_CHUNKS for d in samples["parsed"]]),
-                            "stream_chunk": _median([d / STREAM_CHUNKS for d in samples["stream"]])}
-        out[run["contender"]][run["pass"]] = figures
+            samples, figures = run[sdk], out[run["contender"]][sdk]
+            for on, base, floor, situ in zip(samples["on"], samples["base"], run["floor"], samples["floor_situ"]):
+                figures["added"].append(on - base)
+                figures["x_floor"].append(_ratio(on - base, floor))
+                figures["x_situ"].append(_ratio(on - base, situ))
+                figures["base"].append(base)
+                figures["floor"].append(floor)
+                figures["situ"].append(situ)
+            figures["parsed_chunk"] += [d / STREAM_CHUNKS for d in samples["parsed"]]
+            figures["stream_chunk"] += [d / STREAM_CHUNKS for d in samples["stream"]]
     return out
 
 
-def x_floor(passes: dict[str, dict[int, dict[str, Any]]], contender: str, sdk: str) -> list[float]:
-    return [f[sdk]["x_floor"] for f in passes.get(contender, {}).values() if sdk in f]
+def _x(rounds: dict[str, dict[str, dict[str, list[float]]]], contender: str, sdk: str, figure: str = "x_floor") -> float:
+    return _median(rounds.get(contender, {}).get(sdk, {}).get(figure, []))
 
 
 def _percall_section(results: dict[str, Any]) -> list[str]:
-    passes = per_process(results.get("percall", []))
+    rounds = per_round(results.get("percall", []))
     lines = []
     for sdk in SDKS:
         title = "OpenAI chat completion" if sdk == "openai" else "Anthropic message"
         lines += [f"### {title}", "",
-                  "| contender | added per call, µs | x floor | x agentyield | per chunk, µs (pre-parsed) | "
+                  "| contender | added per call, µs | x floor | x floor in situ | x agentyield | per chunk, µs (pre-parsed) | "
                   "per chunk x agentyield | per chunk, µs (real SDK parse) |",
-                  "|---|---|---|---|---|---|---|"]
-        ours_x = _median(x_floor(passes, "agentyield", sdk))
-        ours_chunk = _median([f[sdk]["parsed_chunk"] for f in passes.get("agentyield", {}).values() if sdk in f])
-        for contender, runs in passes.items():
-            mine = [f for f in runs.values() if sdk in f]
-            if not mine:
-                lines.append(f"| {_label(contender, results)} | not instrumented | | | | | |")
+                  "|---|---|---|---|---|---|---|---|"]
+        ours_x, ours_chunk = _x(rounds, "agentyield", sdk), _x(rounds, "agentyield", sdk, "parsed_chunk")
+        for contender, by_sdk in rounds.items():
+            f = by_sdk.get(sdk)
+            if not f:
+                lines.append(f"| {_label(contender, results)} | not instrumented | | | | | | |")
                 continue
-            mine_x = [f[sdk]["x_floor"] for f in mine]
-            chunk = [f[sdk]["parsed_chunk"] for f in mine]
             is_ours = contender == "agentyield"
+            vs_ours = "1" if is_ours else f"{_ratio(_median(f['x_floor']), ours_x):.2f}"
+            chunk_vs_ours = "1" if is_ours else f"{_ratio(_median(f['parsed_chunk']), ours_chunk):.2f}"
             lines.append(
-                f"| {_label(contender, results)} | {_spread([f[sdk]['added'] for f in mine], 0)} | {_spread(mine_x, 2)} | "
-                f"{'1' if is_ours else f'{_ratio(_median(mine_x), ours_x):.2f}'} | {_spread(chunk, 2)} | "
-                f"{'1' if is_ours else f'{_ratio(_median(chunk), ours_chunk):.1f}'} | "
-                f"{_spread([f[sdk]['stream_chunk'] for f in mine], 1)} |")
-        floors = [f["floor"] for runs in passes.values() for f in runs.values()]
-        bases = [f[sdk]["base"] for runs in passes.values() for f in runs.values() if sdk in f]
-        lines += ["", f"The uninstrumented call took {_spread(bases, 0)} µs and the floor {_spread(floors, 1)} µs "
-                  "(medians per process, range over processes).", ""]
+                f"| {_label(contender, results)} | {_spread(f['added'], 0)} | {_spread(f['x_floor'], 2)} | "
+                f"{_spread(f['x_situ'], 2)} | {vs_ours} | {_spread(f['parsed_chunk'], 2)} | {chunk_vs_ours} | "
+                f"{_spread(f['stream_chunk'], 1)} |")
+        every = [f for by_sdk in rounds.values() for s2, f in by_sdk.items() if s2 == sdk]
+        lines += ["", f"The uninstrumented call took {_spread([b for f in every for b in f['base']], 0)} µs; the floor "
+                  f"{_spread([b for f in every for b in f['floor']], 1)} µs back to back and "
+                  f"{_spread([b for f in every for b in f['situ']], 1)} µs in situ (median and range over every round of "
+                  "every process).", ""]
     reference = next((run.get("versions", {}) for run in results.get("percall", []) if run["contender"] == "agentyield"), {})
     for run in results.get("percall", []):
         versions = run.get("versions", {})
@@ -105,17 +105,16 @@ def _percall_section(results: dict[str, Any]) -> list[str]:
 
 
 def _before_after(results: dict[str, Any]) -> list[str]:
-    passes = per_process(results.get("percall", []))
-    if "agentyield-baseline" not in passes or "agentyield" not in passes:
+    rounds = per_round(results.get("percall", []))
+    if "agentyield-baseline" not in rounds or "agentyield" not in rounds:
         return ["Not measured in this run (no baseline environment)."]
     lines = ["| call | added per call now, x floor | before, x floor | now ÷ before | per chunk now ÷ before |",
              "|---|---|---|---|---|"]
     for sdk in SDKS:
-        now, before = x_floor(passes, "agentyield", sdk), x_floor(passes, "agentyield-baseline", sdk)
-        chunk = [_median([f[sdk]["parsed_chunk"] for f in passes[c].values() if sdk in f])
-                 for c in ("agentyield", "agentyield-baseline")]
-        lines.append(f"| {sdk} | {_spread(now, 2)} | {_spread(before, 2)} | {_ratio(_median(now), _median(before)):.2f} | "
-                     f"{_ratio(chunk[0], chunk[1]):.2f} |")
+        now, before = rounds["agentyield"][sdk], rounds["agentyield-baseline"][sdk]
+        lines.append(f"| {sdk} | {_spread(now['x_floor'], 2)} | {_spread(before['x_floor'], 2)} | "
+                     f"{_ratio(_median(now['x_floor']), _median(before['x_floor'])):.2f} | "
+                     f"{_ratio(_median(now['parsed_chunk']), _median(before['parsed_chunk'])):.2f} |")
     return lines
 
 
@@ -325,19 +324,19 @@ def render(results: dict[str, Any]) -> str:
 
 def summary(results: dict[str, Any]) -> str:
     """The README's Performance lines: this run's headline figures, quoted from the same results."""
-    passes = per_process(results.get("percall", []))
+    rounds = per_round(results.get("percall", []))
     lines = []
     for sdk in SDKS:
-        xs = {c: _median(x_floor(passes, c, sdk)) for c in passes if x_floor(passes, c, sdk)}
+        xs = {c: _x(rounds, c, sdk) for c in rounds if sdk in rounds[c]}
         if "agentyield" not in xs:
             continue
         peers = {c: x for c, x in xs.items() if c in PEERS}
         best = min(peers, key=peers.__getitem__) if peers else None
-        chunk = _median([f[sdk]["parsed_chunk"] for f in passes["agentyield"].values() if sdk in f])
-        line = f"- {sdk}: agentyield adds {xs['agentyield']:.1f}x the floor per call"
+        line = (f"- {sdk}: agentyield adds {xs['agentyield']:.1f}x the floor per call "
+                f"({_x(rounds, 'agentyield', sdk, 'x_situ'):.1f}x the floor measured in situ)")
         if best is not None:
-            line += f" (the leanest peer, {LABELS[best]}: {peers[best]:.1f}x)"
-        lines.append(line + f", and {chunk:.2f} µs per stream chunk (pre-parsed stream).")
+            line += f"; the leanest peer, {LABELS[best]}, {peers[best]:.1f}x"
+        lines.append(line + f"; {_x(rounds, 'agentyield', sdk, 'parsed_chunk'):.2f} µs per stream chunk (pre-parsed stream).")
     by_rep = _by_rep(results)
     ours = [rep["agentyield-default"] for rep in by_rep.values() if "agentyield-default" in rep]
     if ours:

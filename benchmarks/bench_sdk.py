@@ -13,7 +13,7 @@ from typing import Any
 
 STREAM_CHUNKS = 500
 MODEL = "gpt-4o"
-CLAUDE = "claude-sonnet-4-5"
+CLAUDE = "claude-sonnet-4-6"  # priced by genai-prices, not deprecated (no SDK warning per call)
 
 SYSTEM_PROMPT = (
     "You are a careful travel assistant. Answer briefly, cite the tool results you used, and ask a "
@@ -91,7 +91,7 @@ def _openai_stream(with_usage: bool) -> bytes:
 _ANTHROPIC_USAGE = {"input_tokens": 86, "cache_read_input_tokens": 1920, "cache_creation_input_tokens": 0,
                     "output_tokens": 300, "service_tier": "standard"}
 ANTHROPIC_MESSAGE = json.dumps({
-    "id": "msg_01XFDUDYJgAACzvnptvVoYEL", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5-20250929",
+    "id": "msg_01XFDUDYJgAACzvnptvVoYEL", "type": "message", "role": "assistant", "model": "claude-sonnet-4-6",
     "content": [{"type": "text", "text": ANSWER}], "stop_reason": "end_turn", "stop_sequence": None,
     "usage": _ANTHROPIC_USAGE,
 }).encode()
@@ -99,7 +99,7 @@ ANTHROPIC_MESSAGE = json.dumps({
 
 def _anthropic_stream() -> bytes:
     start = {"id": "msg_01StreamXFDUDYJgAACzvnpt", "type": "message", "role": "assistant",
-             "model": "claude-sonnet-4-5-20250929", "content": [], "stop_reason": None, "stop_sequence": None,
+             "model": "claude-sonnet-4-6", "content": [], "stop_reason": None, "stop_sequence": None,
              "usage": {**_ANTHROPIC_USAGE, "output_tokens": 1}}
     events: list[tuple[str | None, dict[str, Any]]] = [
         ("message_start", {"type": "message_start", "message": start}),

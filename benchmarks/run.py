@@ -9,8 +9,9 @@ in fresh processes, interleaved with the others and in a rotated order, so a bus
 lands on every contender alike. The sections (each a script of its own, printing JSON):
 
   per call, per chunk   bench_percall.py: alternating on/off calls and the floor, in each process
+  under load            bench_load.py's measurement (16 threads, 500 concurrent asyncio calls, memory over 10
+                        rounds), at the end of each contender's first per-call process (`--load`)
   start-up              bench_startup.py: a fresh interpreter per contender per repetition, and a plain one
-  under load            bench_load.py: 16 threads, 500 concurrent asyncio calls, memory over 10 rounds
   derivation            bench_derive.py: agentyield's span processor, `agentyield report`, memory per task;
                         serve_throughput.py: `agentyield serve`
   exporters             bench_exporters.py: call latency p50/p99 per exporter choice (agentyield only)
@@ -43,24 +44,27 @@ HERE = Path(__file__).resolve().parent
 @dataclass(frozen=True)
 class Plan:
     passes: int
-    """Per-call processes per contender (interleaved with the others')."""
+    """Per-call processes per contender (interleaved with the others'); the first also measures under load."""
     rounds: int
     calls: int
+    """Calls each way (off, on) per round and SDK."""
     stream_pairs: int
     startup_reps: int
     load_pairs: int
-
-
+    load_per_thread: int
+    memory_calls: int
+    """Calls per memory round (10 rounds)."""
     exporter_calls: int
     exporter_rounds: int
     derive_spans: int
     serve_traces: int
 
 
-FULL = Plan(passes=2, rounds=3, calls=60, stream_pairs=1, startup_reps=2, load_pairs=1, exporter_calls=1500,
-            exporter_rounds=3, derive_spans=20_000, serve_traces=2000)
-QUICK = Plan(passes=1, rounds=1, calls=5, stream_pairs=1, startup_reps=1, load_pairs=1, exporter_calls=50,
-             exporter_rounds=1, derive_spans=500, serve_traces=100)
+# Sized for under ten minutes on a loaded 2-core machine (load average ~4): about 8 minutes there.
+FULL = Plan(passes=1, rounds=4, calls=40, stream_pairs=1, startup_reps=2, load_pairs=1, load_per_thread=10,
+            memory_calls=50, exporter_calls=1000, exporter_rounds=2, derive_spans=10_000, serve_traces=1000)
+QUICK = Plan(passes=1, rounds=1, calls=3, stream_pairs=1, startup_reps=1, load_pairs=1, load_per_thread=1,
+             memory_calls=2, exporter_calls=20, exporter_rounds=1, derive_spans=200, serve_traces=40)
 
 
 def python_of(contender: str, venvs: Path, baseline: str) -> str:
@@ -148,7 +152,7 @@ def _json_of(command: list[str], what: str, timeout: float = 600) -> dict[str, A
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-SECTIONS = ("percall", "startup", "load", "derive", "exporters")
+SECTIONS = ("percall", "startup", "derive", "exporters")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -182,14 +186,17 @@ def main(argv: list[str] | None = None) -> int:
         return python_of(contender, args.venvs, args.baseline or "")
 
     if "percall" in sections:
-        results["percall"] = []
+        results["percall"], results["load"] = [], []
         for p in range(plan.passes):
             for contender in rotated(contenders, p):
-                log(f"per call, pass {p + 1}/{plan.passes}: {contender}")
+                log(f"per call{' and under load' if p == 0 else ''}, pass {p + 1}/{plan.passes}: {contender}")
+                load = ["--load", str(plan.load_pairs), str(plan.load_per_thread), str(plan.memory_calls)] if p == 0 else []
                 out = worker("bench_percall.py", contender, python(contender), "--rounds", str(plan.rounds),
-                             "--calls", str(plan.calls), "--stream-pairs", str(plan.stream_pairs), "--seed", str(p))
+                             "--calls", str(plan.calls), "--stream-pairs", str(plan.stream_pairs), "--seed", str(p), *load)
                 if out is not None:
                     out["pass"] = p
+                    if "load" in out:
+                        results["load"].append({"contender": contender, **out.pop("load")})
                     results["percall"].append(out)
     if "startup" in sections:
         results["startup"] = []
@@ -201,14 +208,6 @@ def main(argv: list[str] | None = None) -> int:
                 if out is not None:
                     out["rep"] = r
                     results["startup"].append(out)
-    if "load" in sections:
-        results["load"] = []
-        for contender in contenders:
-            log(f"under load: {contender}")
-            out = worker("bench_load.py", contender, python(contender), "--pairs", str(plan.load_pairs),
-                         "--per-thread", "10" if not args.quick else "2", "--memory-calls", "100" if not args.quick else "10")
-            if out is not None:
-                results["load"].append(out)
     if "derive" in sections:
         log("derivation: span processor, report, memory per task")
         results["derive"] = _json_of([sys.executable, str(HERE / "bench_derive.py"), "--spans", str(plan.derive_spans)],
