@@ -18,7 +18,7 @@ The workload (`TASKS_PER_SCALE` top-level tasks per unit of `scale`):
   task is a tool loop (the model is asked for a tool, the agent runs it as an `execute_tool` span, some
   tools fail), then a final answer (streamed for `summarize`), then, except for `summarize`, a
   `verification()` block (a `run_tests` tool for code tasks, and a review call);
-- whether a task succeeds is drawn with a probability that grows with the tokens the task spent, higher
+- whether a task succeeds is drawn with a probability that grows with the output tokens the task generated, higher
   for `v2`; a success gives an accepted artifact, a failure a rejected one or none at all;
 - `SUBAGENT_TASKS_PER_SCALE` of the tasks delegate to a sub-agent: a nested `task("research",
   agent="researcher")` on `claude-haiku-4-5`;
@@ -120,13 +120,14 @@ _TOOL_STEPS: dict[str, tuple[tuple[str, ...], tuple[str, ...], int]] = {
 _TOOL_ERROR_RATE = 0.1
 _ARTIFACT_KIND = {"fix-bug": "patch", "write-tests": "test-suite", "research": "report", "summarize": "summary"}
 _ARTIFACT_ID = {"fix-bug": "PR-{n}", "write-tests": "PR-{n}", "research": "DOC-{n}", "summarize": "SUM-{n}"}
-# Success model: logit = base[kind] + bonus[version] + slope * ln(tokens / reference[kind]).
-# The references are about the median spend of each kind, so a task of median spend succeeds about half the
-# time (a little more for the easier kinds), and v2 does better than v1 at any spend.
+# Success model: logit = base[kind] + bonus[version] + slope * ln(output tokens / reference): output tokens are
+# the thinking budget the report compares at by default. The reference is about the median output of a task, so
+# a task of median output succeeds about half the time (a little more for the easier kinds), and v2 does better
+# than v1 at any budget.
 _BASE = {"fix-bug": 0.0, "write-tests": 0.2, "research": 0.2, "summarize": 0.5}
 _BONUS = {"v1": -0.7, "v2": 0.7}
-_SLOPE = 2.6
-_REFERENCE = {"fix-bug": 54_000, "write-tests": 60_000, "research": 62_000, "summarize": 31_000}
+_SLOPE = 3.0
+_REFERENCE = 1_000
 
 
 @dataclass(frozen=True)
@@ -197,8 +198,8 @@ def plan_workload(seed: int = 7, scale: int = 1) -> list[TaskPlan]:
 
 
 def success_probability(plan: TaskPlan, tokens: int) -> float:
-    """P(success) of a task that spent `tokens` (input including cache, plus output): grows with spend."""
-    logit = _BASE[plan.kind] + _BONUS[plan.version] + _SLOPE * math.log(max(tokens, 1) / _REFERENCE[plan.kind])
+    """P(success) of a task that generated `tokens` output tokens (sub-tasks included): grows with that budget."""
+    logit = _BASE[plan.kind] + _BONUS[plan.version] + _SLOPE * math.log(max(tokens, 1) / _REFERENCE)
     return 1.0 / (1.0 + math.exp(-logit))
 
 
@@ -399,7 +400,7 @@ class _Endpoint:
 
     def __init__(self) -> None:
         self.cached: dict[tuple[str, str], set[str]] = {}
-        self.billed_tokens = 0
+        self.output_tokens = 0
         self.requests = {"openai": 0, "anthropic": 0}
 
     @staticmethod
@@ -412,8 +413,8 @@ class _Endpoint:
             out.append(_Segment(total, running.hexdigest(), breakpoint))
         return out
 
-    def _bill(self, usage_total: int) -> None:
-        self.billed_tokens += usage_total
+    def _bill(self, output: int) -> None:
+        self.output_tokens += output
 
     # -- OpenAI chat completions ---------------------------------------------------------------------------
 
@@ -462,7 +463,7 @@ class _Endpoint:
             "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
                                           "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
         }
-        self._bill(prompt_tokens + completion)
+        self._bill(completion)
         base = {"id": f"chatcmpl-{key:016x}", "created": 1764000000 + self.requests["openai"],
                 "model": _RESPONSE_MODELS.get(model, model), "system_fingerprint": "fp_07871e2ad8", "service_tier": "default"}
         headers = {"x-request-id": f"req_{key:032x}"[:36]}
@@ -539,7 +540,7 @@ class _Endpoint:
             "output_tokens": output,
             "service_tier": "standard",
         }
-        self._bill(total + output)
+        self._bill(output)
         message = {"id": f"msg_01{key:022x}"[:28], "type": "message", "role": "assistant",
                    "model": _RESPONSE_MODELS.get(model, model), "content": content, "stop_reason": stop,
                    "stop_sequence": None, "usage": usage}
@@ -742,7 +743,7 @@ def _coder_task(world: _World, plan: TaskPlan) -> None:
     provider, model = MODELS[plan.version]
     attributes = {VERSION_ATTRIBUTE: plan.version}
     with agentyield.task(plan.kind, agent=CODER, attributes=attributes) as current:
-        billed_at_start = world.endpoint.billed_tokens
+        output_at_start = world.endpoint.output_tokens
         convo = _Conversation(world, CODER, provider, model, plan.kind, 4096)
         brief = _prose(random.Random(f"brief/{plan.index}"), 60 + plan.index * 37 % 240)
         convo.user(_BRIEFS[plan.kind].format(n=1200 + plan.index, text=brief))
@@ -754,7 +755,7 @@ def _coder_task(world: _World, plan: TaskPlan) -> None:
             result, failed = _tool(world, step, call_id, args, fails=fails)
             convo.tool_result(call_id, result, failed)
         convo.answer(stream=plan.kind == "summarize", max_tokens=1200 if plan.kind == "summarize" else 2048)
-        spent = world.endpoint.billed_tokens - billed_at_start
+        spent = world.endpoint.output_tokens - output_at_start
         success = plan.roll < success_probability(plan, spent)
         if plan.kind != "summarize":
             with agentyield.verification("tests" if plan.kind != "research" else "review") as check:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any, Iterable, Sequence, TextIO
 
-from ._tracefiles import read_spans, trace_files
+from ._tracefiles import iter_spans, trace_files
 
 __all__ = ["build_report", "render_text"]
 
@@ -26,10 +26,12 @@ def build_report(
     budget_axis: str = "output",
     progress: TextIO | None = None,
     progress_min_bytes: int = _PROGRESS_BYTES,
+    limits: Any = None,
 ) -> dict[str, Any]:
     """Read trace files (OTLP JSON lines or documents, .pb protobuf, gzipped or not; directories of them),
     replay them, and run every analysis; unreadable lines are skipped and listed in `source.skipped_lines`. Inputs of at least
-    `progress_min_bytes` show a progress bar on `progress`.
+    `progress_min_bytes` show a progress bar on `progress`. The input streams through the trace assembly
+    (`limits`, an `AssemblyLimits`: the bounds on what it holds; each drop is counted and shown).
 
     A call's cost is the one agentyield recorded on its span when it ran (so the report shows the live
     numbers whatever price data it has); spans without one are priced from `prices` (default: genai-prices)
@@ -42,23 +44,24 @@ def build_report(
     show = progress is not None and total >= progress_min_bytes
     done = [0]
 
-    def on_file(path: Path, spans_so_far: int) -> None:
+    def on_file(path: Path) -> None:
         if show:
-            _bar(progress, done[0], total, spans_so_far)  # type: ignore[arg-type]
+            _bar(progress, done[0], total)  # type: ignore[arg-type]
             done[0] += path.stat().st_size
 
-    spans, skipped = read_spans(paths, on_file)
-    if show:
-        _bar(progress, total, total, len(spans))  # type: ignore[arg-type]
-        progress.write("\n")  # type: ignore[union-attr]
+    skipped: list[str] = []
     book = PriceBook(prices)
-    population = replay(spans, book, reprice=reprice)
+    population = replay(iter_spans(paths, skipped, on_file), book, reprice=reprice, limits=limits)
+    if show:
+        _bar(progress, total, total)  # type: ignore[arg-type]
+        progress.write(f"  {population.spans_read} spans\n")  # type: ignore[union-attr]
     data = report_data(population.tasks, population.calls, windows=population.windows, still_open=population.open_windows,
                        budget_axis=budget_axis)
     data["source"] = {
         "paths": [str(p) for p in paths],
-        "spans": len(spans) - population.duplicate_spans,
+        "spans": population.spans_read - population.duplicate_spans,
         "duplicate_spans": population.duplicate_spans,
+        "limits_hit": {what: n for what, n in sorted(population.ledger.limits_hit.items()) if n},
         "skipped_lines": skipped,
         "priced_live_with": list(population.price_sources),
         "prices": f"re-priced with {book.version}" if reprice else f"as recorded live; spans without a recorded cost priced with {book.version}",
@@ -74,10 +77,10 @@ def _iso(times: list[float], pick: Any) -> str | None:
     return datetime.fromtimestamp(pick(times), timezone.utc).isoformat() if times else None
 
 
-def _bar(stream: TextIO, done: int, total: int, spans: int) -> None:
+def _bar(stream: TextIO, done: int, total: int) -> None:
     width = 30
     filled = int(width * done / total) if total else width
-    stream.write(f"\rreading [{'#' * filled}{'.' * (width - filled)}] {done * 100 // max(total, 1):3d}%  {spans} spans")
+    stream.write(f"\rreading [{'#' * filled}{'.' * (width - filled)}] {done * 100 // max(total, 1):3d}%")
     stream.flush()
 
 
@@ -129,6 +132,8 @@ def render_text(data: dict[str, Any]) -> str:
     ]
     if source.get("first"):
         out.append(f"calls from {source['first']} to {source['last']}; costs {source['prices']}")
+    if source.get("limits_hit"):
+        out.append("bounds hit (agentyield.limits.hit, docs/metrics.md): " + ", ".join(f"{what} {n}" for what, n in source["limits_hit"].items()))
     out += [
         f"spend {_fmt(s['cost_usd'], 'usd')}" + ("" if s.get("cost_complete", True) or s["cost_usd"] is None else " (lower bound)")
         + f"  in tasks {_fmt(s['in_tasks_usd'], 'usd')}, outside tasks {_fmt(s['outside_tasks_usd'], 'usd')}",

@@ -80,12 +80,22 @@ MAX_TOKEN_COUNT = 10**9
 """The largest token count believed for one field of one call: 100x the largest context windows offered today
 (about 10 million tokens), and small enough that no sum of them leaves int64 (an OTLP counter's type) within
 9 billion calls."""
+
+
+def input_with_cache(uncached: int, cache_read: int | None, cache_write: int | None) -> int:
+    """Input as the conventions count it (cache reads and writes included), from a count that excludes them:
+    Anthropic's and Bedrock's `input_tokens`, and the sources that pass it on as is (docs/interop.md)."""
+    return uncached + (cache_read or 0) + (cache_write or 0)
+
 RESPONSE_UNREADABLE_FIELDS = "agentyield.response.unreadable_fields"
 """Response fields other than usage that came in an unexpected shape and were skipped (`choices`, `chunk`, ...);
 the call's other fields, its usage above all, are still read."""
 TOOL_CALLS_COUNT = "agentyield.tool_calls.count"
 TOOL_CALLS_NAMES = "agentyield.tool_calls.names"
 PROMPT_PREFIX_HASH = "agentyield.prompt.prefix_hash"
+REQUEST_HASH = "agentyield.request.hash"
+"""A fingerprint of the whole request (model, messages, tools, parameters), keyed per process: equal values in one
+task are identical requests (a loop when three or more come in a row); never matchable against a guessed text."""
 PRIVACY_FINDINGS = "agentyield.privacy.findings"
 """Personal data and secrets found in the new part of the request (opt-in scan; present only when scanned)."""
 PRIVACY_FINDING_KINDS = "agentyield.privacy.finding_kinds"

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from ._otlp_json import hex_ids
 
-__all__ = ["OTLPJsonError", "iter_requests", "read_spans", "requests_in", "trace_files"]
+__all__ = ["OTLPJsonError", "iter_requests", "iter_spans", "requests_in", "trace_files"]
 
 
 class OTLPJsonError(ValueError):
@@ -109,31 +109,33 @@ def iter_requests(paths: Sequence[str | Path]) -> Iterator[tuple[Path, int, dict
             yield path, number, request
 
 
-def read_spans(paths: Sequence[str | Path], on_file: Callable[[Path, int], None] | None = None) -> tuple[list[Any], list[str]]:
-    """Every span in the files named, and the lines skipped (`file:line: what was wrong`).
+def iter_spans(
+    paths: Sequence[str | Path], skipped: list[str], on_file: Callable[[Path], None] | None = None
+) -> Iterator[Any]:
+    """Every span in the files named, one export request at a time (so a file streams), appending the lines
+    skipped (`file:line: what was wrong`) to `skipped`.
 
     A live agent's file can end mid-line, so a bad line is skipped when the rest of its file is readable;
-    a file with no readable line at all is an error (OTLPJsonError naming its first bad line). `on_file` is
-    called with each file and the number of spans read before it (for a progress bar)."""
+    a file with no readable line at all is an error (OTLPJsonError naming its first bad line, raised when
+    the file has been read). `on_file` is called with each file before it is read (for a progress bar)."""
     from agentyield.processors._decode import MalformedOTLP, decode_spans
 
-    spans: list[Any] = []
-    skipped: list[str] = []
     for path in trace_files(paths):
         if on_file is not None:
-            on_file(path, len(spans))
+            on_file(path)
         good, bad = 0, []
         for number, request in requests_in(path):
             if isinstance(request, str):
                 bad.append(f"{path}:{number}: {request}")
                 continue
             try:
-                spans.extend(decode_spans(request))
+                spans = decode_spans(request)
             except MalformedOTLP as exc:
                 bad.append(f"{path}:{number}: {exc}")
                 continue
+            del request
             good += 1
+            yield from spans
         if bad and not good:
             raise OTLPJsonError(bad[0])
         skipped.extend(bad)
-    return spans, skipped

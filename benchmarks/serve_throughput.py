@@ -120,7 +120,7 @@ def stages(bodies: list[bytes]) -> dict[str, float]:
     from agentyield.processors._ledger import Ledger
     from agentyield.processors._pricing import PriceBook
     from agentyield.processors._traces import CallWindow, book_spans
-    from agentyield.serve._assembly import AssemblyLimits, TraceAssembler
+    from agentyield.processors._assembly import AssemblyLimits, TraceAssembler
     from agentyield.serve._decode import decode_protobuf, rows
 
     clock = time.process_time
@@ -150,7 +150,7 @@ def stages(bodies: list[bytes]) -> dict[str, float]:
 
 def memory_per_open_trace(rng: random.Random, traces: int) -> float:
     """Bytes the assembler holds per open trace of the benchmark's shape (its root never arrives)."""
-    from agentyield.serve._assembly import AssemblyLimits, TraceAssembler
+    from agentyield.processors._assembly import AssemblyLimits, TraceAssembler
     from agentyield.serve._decode import rows
 
     request = make_request(rng, traces)

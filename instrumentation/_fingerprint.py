@@ -1,19 +1,29 @@
-"""A privacy-safe fingerprint of the cacheable prompt prefix: the system prompt and the tool definitions.
+"""Privacy-safe fingerprints of the cacheable prompt prefix (the system prompt and the tool definitions) and of
+the whole request.
 
 Providers cache the longest stable prefix of a prompt; when the system prompt or the tools change, the
 cache breaks. The fingerprint lets the derivation core see that happen without the text ever leaving
 the process. Agents send the same system prompt and tool list on every call, so each part is hashed
 once: strings are memoized by value, other objects by identity (a list mutated in place keeps its old
 fingerprint until it is replaced).
+
+The request fingerprint says whether an agent sent the same request again (a loop). It is on every call's hot
+path, and a conversation grows without bound, so its cost is bounded instead of proportional to the context:
+a list argument (the messages, the tools) counts by its length and its last element, and a long string by its
+length and its first and last `_EDGE` characters. Identical requests always match; two requests in a row that
+differ only inside an earlier message, or in the middle of a long string, match too (the documented blind
+spot). It is keyed with a random key per process, so it matches only within one process and cannot be matched
+against a guessed conversation.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from hashlib import blake2b
-from typing import Any
+from typing import Any, Mapping
 
-__all__ = ["prefix_hash"]
+__all__ = ["prefix_hash", "request_hash"]
 
 _MAX_MEMO = 512
 _by_value: dict[str, bytes] = {}
@@ -23,7 +33,7 @@ _combined: dict[tuple[bytes, ...], str] = {}
 
 def _default(obj: Any) -> Any:
     dump = getattr(obj, "model_dump", None)
-    if dump is not None:
+    if dump is not None and not isinstance(obj, type):  # a model class (a structured-output schema) is its repr
         return dump(mode="json", exclude_unset=True)
     return repr(obj)
 
@@ -58,3 +68,67 @@ def prefix_hash(*parts: Any) -> str | None:
             _combined.clear()
         fingerprint = _combined[digests] = blake2b(b"".join(digests), digest_size=8).hexdigest()
     return fingerprint
+
+
+_REQUEST_KEY = os.urandom(16)
+_EDGE = 256
+"""Characters read from each end of a long string (with its length) by the request fingerprint."""
+_MAX_ITEMS = 64
+"""Elements of a nested list, and keys of an object, the request fingerprint reads (with the count)."""
+_MAX_DEPTH = 12
+_NOT_THE_REQUEST = frozenset({
+    "extra_headers", "extra_query", "timeout", "request_timeout", "stream", "stream_options", "api_key", "api_base",
+    "base_url", "metadata", "max_retries", "num_retries",
+})
+"""Keyword arguments that say how a request is sent (or is labelled), not what is asked: left out."""
+
+
+def request_hash(kwargs: Mapping[str, Any]) -> str | None:
+    """Hex fingerprint of a request's keyword arguments (those in `_NOT_THE_REQUEST` left out), at a cost bounded
+    whatever the size of the conversation; None when there is nothing to fingerprint or a value cannot be read.
+    Never raises."""
+    parts: list[str] = []
+    try:
+        for name in sorted(kwargs):
+            if name in _NOT_THE_REQUEST:
+                continue
+            value = kwargs[name]
+            parts.append(name)
+            if isinstance(value, (list, tuple)):  # a conversation: a loop re-sends the same one, same last message
+                parts.append(f"[{len(value)}")
+                if value:
+                    _feed(parts, value[-1], 0)
+            else:
+                _feed(parts, value, 0)
+        if not parts:
+            return None
+        return blake2b("\x00".join(parts).encode("utf-8", "surrogatepass"), digest_size=8, key=_REQUEST_KEY).hexdigest()
+    except (TypeError, ValueError, RecursionError):  # an unreadable value means no fingerprint, never a lost call
+        return None
+
+
+def _feed(parts: list[str], value: Any, depth: int) -> None:
+    """Add one value, reading a bounded part of it (each part tagged with its type, so "1" and 1 differ)."""
+    if depth > _MAX_DEPTH:
+        raise RecursionError("request too deeply nested to fingerprint")
+    if isinstance(value, str):
+        parts.append(f"'{len(value)}:{value[:_EDGE]}{value[-_EDGE:]}" if len(value) > 2 * _EDGE else "'" + value)
+    elif value is None or isinstance(value, (bool, int, float)):
+        parts.append(f"={value!r}")
+    elif isinstance(value, dict):
+        parts.append(f"{{{len(value)}")
+        for key in sorted(value)[:_MAX_ITEMS]:  # keys of mixed types cannot be sorted: TypeError, no fingerprint
+            parts.append(f":{key}")
+            _feed(parts, value[key], depth + 1)
+    elif isinstance(value, (list, tuple)):
+        parts.append(f"[{len(value)}")
+        for item in value[:_MAX_ITEMS]:
+            _feed(parts, item, depth + 1)
+    elif isinstance(value, type):  # a model class (a structured-output schema): by its name
+        parts.append(f"<{value.__module__}.{value.__qualname__}")
+    else:
+        dump = getattr(value, "model_dump", None)
+        if dump is not None:  # a pydantic model (the SDKs' own message and tool types)
+            _feed(parts, dump(mode="json", exclude_unset=True), depth + 1)
+        else:  # a sentinel (`NOT_GIVEN`), an enum, ...: its repr
+            _feed(parts, repr(value), depth + 1)

@@ -17,6 +17,8 @@ from agentyield import _semconv as sc
 from agentyield._guard import internal_error
 from agentyield._tasks import current_task
 
+from ._fingerprint import request_hash
+
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer
 
@@ -55,6 +57,9 @@ class Telemetry:
         attributes[sc.GEN_AI_PROVIDER_NAME] = request.provider or provider
         if self.config.agent is not None and current_task() is None:
             attributes[sc.GEN_AI_AGENT_NAME] = self.config.agent  # outside tasks, say whose spend this is
+        fingerprint = request_hash(request.kwargs)
+        if fingerprint is not None:
+            attributes[sc.REQUEST_HASH] = fingerprint
         model = request.model
         if model:
             attributes[sc.GEN_AI_REQUEST_MODEL] = model

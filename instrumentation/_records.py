@@ -155,7 +155,7 @@ class UsageReader:
         read, write = self.count(obj, cache_read), self.count(obj, cache_write)
         if base is None or cache_read in self.invalid or cache_write in self.invalid:
             return None, read, write
-        return base + (read or 0) + (write or 0), read, write
+        return sc.input_with_cache(base, read, write), read, write
 
 
 class FieldReader:

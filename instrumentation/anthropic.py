@@ -69,6 +69,29 @@ def _usage(usage: Any) -> Usage | None:
     )
 
 
+def message_response(result: Any, capture_content: bool) -> LLMResponse:
+    """A Message (the SDK's object, or the JSON Bedrock's InvokeModel returns), each field read on its own
+    (`FieldReader`): a malformed content block still leaves the usage."""
+    fields = FieldReader()
+    content = fields.items(result, "content")
+    tools: list[str] = []
+    for block in content:
+        if fields.text(block, "type", "content.type") in _TOOL_BLOCKS:
+            name = fields.text(block, "name", "content.name")
+            if name is not None:
+                tools.append(name)
+    reason = fields.text(result, "stop_reason")
+    return LLMResponse(
+        model=fields.text(result, "model"),
+        id=fields.text(result, "id"),
+        finish_reasons=(reason,) if reason is not None else (),
+        usage=_usage(get(result, "usage")),
+        tool_names=tuple(tools),
+        output_messages=content_json([{"role": "assistant", "content": list(content)}]) if capture_content else None,
+        unreadable_fields=tuple(fields.unreadable),
+    )
+
+
 class AnthropicProvider:
     name = "anthropic"
 
@@ -120,27 +143,7 @@ class AnthropicProvider:
         return request
 
     def response(self, request: LLMRequest, result: Any) -> LLMResponse:
-        """Each field read on its own (`FieldReader`): a malformed content block still leaves the usage."""
-        fields = FieldReader()
-        content = fields.items(result, "content")
-        tools: list[str] = []
-        for block in content:
-            if fields.text(block, "type", "content.type") in _TOOL_BLOCKS:
-                name = fields.text(block, "name", "content.name")
-                if name is not None:
-                    tools.append(name)
-        reason = fields.text(result, "stop_reason")
-        return LLMResponse(
-            model=fields.text(result, "model"),
-            id=fields.text(result, "id"),
-            finish_reasons=(reason,) if reason is not None else (),
-            usage=_usage(get(result, "usage")),
-            tool_names=tuple(tools),
-            output_messages=(
-                content_json([{"role": "assistant", "content": list(content)}]) if self.config.capture_content else None
-            ),
-            unreadable_fields=tuple(fields.unreadable),
-        )
+        return message_response(result, self.config.capture_content)
 
     def stream_state(self, request: LLMRequest) -> MessagesStreamState:
         return MessagesStreamState(self.config.capture_content)

@@ -26,10 +26,11 @@ from agentyield._guard import internal_error
 from ._fingerprint import prefix_hash
 from ._instrumentor import LibraryInstrumentor, Target
 from ._privacy import findings_attributes
-from ._records import LLMRequest, LLMResponse, Usage, UsageReader, content_json, get, server_of_url
+from ._records import FieldReader, LLMRequest, LLMResponse, Usage, UsageReader, content_json, get, server_of_url
 from ._streams import TracedStream
 from ._wrappers import call, finish, start
 from .anthropic import _usage as anthropic_usage
+from .anthropic import message_response
 
 if TYPE_CHECKING:
     from agentyield._config import Config
@@ -159,16 +160,7 @@ class BedrockProvider:
         """An InvokeModel body: Anthropic's message format, else the token counts Bedrock sends as headers."""
         message = _json_body(body)
         if message is not None and get(message, "type") == "message":
-            content = get(message, "content") or ()
-            reason = get(message, "stop_reason")
-            return LLMResponse(
-                model=get(message, "model"),
-                id=get(message, "id"),
-                finish_reasons=(reason,) if isinstance(reason, str) else (),
-                usage=anthropic_usage(get(message, "usage")),
-                tool_names=tuple(get(b, "name") for b in content if get(b, "type") == "tool_use"),
-                output_messages=content_json([{"role": "assistant", "content": content}]) if self.config.capture_content else None,
-            )
+            return message_response(message, self.config.capture_content)
         return LLMResponse(id=get(metadata, "RequestId"), usage=_header_usage(get(metadata, "HTTPHeaders")))
 
     def stream_state(self, request: LLMRequest) -> ConverseStreamState | InvokeStreamState:
@@ -246,7 +238,7 @@ class InvokeStreamState:
     """An Anthropic model's stream inside Bedrock `chunk` events: usage merged across message_start and
     message_delta, field by field, as for Anthropic's own API."""
 
-    __slots__ = ("usage", "metrics", "id", "model", "reason", "tools", "text")
+    __slots__ = ("usage", "metrics", "id", "model", "reason", "tools", "text", "fields")
 
     def __init__(self, capture_content: bool) -> None:
         self.usage: dict[str, Any] | None = None
@@ -256,6 +248,7 @@ class InvokeStreamState:
         self.reason: str | None = None
         self.tools: list[str] = []
         self.text: list[str] | None = [] if capture_content else None
+        self.fields = FieldReader()
 
     def _merge(self, usage: Any) -> None:
         if isinstance(usage, dict):
@@ -271,26 +264,37 @@ class InvokeStreamState:
         if metrics is not None:
             self.metrics = metrics
         kind = data.get("type")
+        fields = self.fields
         if kind == "content_block_delta":
             if self.text is not None:
-                text = get(data.get("delta"), "text")
-                if isinstance(text, str):
+                text = fields.text(data.get("delta"), "text", "delta.text")
+                if text is not None:
                     self.text.append(text)
         elif kind == "message_start":
-            message = data.get("message") or {}
-            self.id, self.model = message.get("id"), message.get("model")
-            self._merge(message.get("usage"))
+            message = self._object(data, "message")
+            self.id, self.model = fields.text(message, "id", "message.id"), fields.text(message, "model", "message.model")
+            self._merge(get(message, "usage"))
         elif kind == "message_delta":
-            self.reason = get(data.get("delta"), "stop_reason") or self.reason
+            self.reason = fields.text(data.get("delta"), "stop_reason", "delta.stop_reason") or self.reason
             self._merge(data.get("usage"))
         elif kind == "content_block_start":
-            block = data.get("content_block") or {}
-            if block.get("type") == "tool_use" and isinstance(block.get("name"), str):
-                self.tools.append(block["name"])
+            block = self._object(data, "content_block")
+            if get(block, "type") == "tool_use":
+                name = fields.text(block, "name", "content_block.name")
+                if name is not None:
+                    self.tools.append(name)
         return False
 
+    def _object(self, data: dict[str, Any], name: str) -> dict[str, Any] | None:
+        """The JSON object in `data[name]`; a value of another type is skipped and named."""
+        value = data.get(name)
+        if value is None or isinstance(value, dict):
+            return value
+        self.fields.skip(name)
+        return None
+
     def response(self) -> LLMResponse | None:
-        if self.id is None and self.usage is None and self.metrics is None:
+        if self.id is None and self.usage is None and self.metrics is None and not self.fields.unreadable:
             return None
         return LLMResponse(
             model=self.model,
@@ -301,6 +305,7 @@ class InvokeStreamState:
             output_messages=content_json([{"role": "assistant", "content": [{"type": "text", "text": "".join(self.text)}]}])
             if self.text is not None
             else None,
+            unreadable_fields=tuple(self.fields.unreadable),
         )
 
 

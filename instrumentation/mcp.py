@@ -5,6 +5,11 @@ like any other tool call; a result with `isError` set is a failed call (`error.t
 exception. The SDK's own client span (`MCP send tools/call {name}`, mcp 2) and the server's span, when the
 server runs in the same trace, nest under it and are recognized as the same call (counted once).
 A `tools/list` becomes a `tools/list` span that says how many tools the server listed.
+
+`mcp.session.id` is known only to a streamable-HTTP transport (the server's `mcp-session-id` header), not to
+the client session. The transport's writer task receives the very stream the session writes to, so while that
+task runs, `Sessions` maps the stream to its transport, and each call looks its session's id up there. A stdio
+or in-memory session has no id; an SDK whose private fields moved leaves it out.
 """
 
 from __future__ import annotations
@@ -34,11 +39,51 @@ def _argument(args: tuple[Any, ...], kwargs: dict[str, Any], index: int, name: s
     return args[index] if len(args) > index else kwargs.get(name)
 
 
-def _session_attributes(instance: Any, method: str) -> dict[str, Any]:
+class Sessions:
+    """Streamable-HTTP transports by the write stream of their session, while their writer task runs (so bounded
+    by the open connections; no stream id outlives its stream)."""
+
+    MAX_OPEN = 1_024
+
+    def __init__(self) -> None:
+        self._transports: dict[int, tuple[Any, Any]] = {}
+
+    def session_id(self, session: Any) -> str | None:
+        """The id the server gave this client session, when it speaks streamable HTTP and has one."""
+        dispatcher = getattr(session, "_dispatcher", None)  # mcp 2: the session writes through its dispatcher
+        stream = getattr(dispatcher if dispatcher is not None else session, "_write_stream", None)
+        entry = self._transports.get(id(stream))
+        if entry is None or entry[0] is not stream:
+            return None
+        session_id = getattr(entry[1], "session_id", None)
+        return session_id if isinstance(session_id, str) and session_id else None
+
+    def writer(self) -> Callable[..., Any]:
+        """Wraps `StreamableHTTPTransport.post_writer(client, reader, read_writer, write_stream, ...)`: the stream
+        maps to its transport for as long as the writer runs. Past MAX_OPEN connections, calls go without an id."""
+
+        async def traced(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            stream = _argument(args, kwargs, 3, "write_stream")
+            key = id(stream)
+            if stream is not None and len(self._transports) < self.MAX_OPEN:
+                self._transports[key] = (stream, instance)
+            try:
+                return await wrapped(*args, **kwargs)
+            finally:
+                if self._transports.get(key, (None,))[0] is stream:
+                    del self._transports[key]
+
+        return traced
+
+
+def _session_attributes(sessions: Sessions, instance: Any, method: str) -> dict[str, Any]:
     attributes: dict[str, Any] = {sc.MCP_METHOD_NAME: method}
     version = getattr(instance, "protocol_version", None)  # mcp 2; mcp 1 does not keep it on the session
     if isinstance(version, str):
         attributes["mcp.protocol.version"] = version
+    session_id = sessions.session_id(instance)
+    if session_id is not None:
+        attributes[sc.MCP_SESSION_ID] = session_id
     return attributes
 
 
@@ -49,7 +94,7 @@ def _is_error(result: Any) -> bool:
     return flag is True
 
 
-def _call_tool(telemetry: Telemetry, provider: Any, api: str) -> Callable[..., Any]:
+def _call_tool(telemetry: Telemetry, sessions: Sessions, api: str) -> Callable[..., Any]:
     async def traced(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         call = None
         try:
@@ -61,7 +106,7 @@ def _call_tool(telemetry: Telemetry, provider: Any, api: str) -> Callable[..., A
                 arguments if arguments is not None else {},
                 tool_type=TOOL_TYPE_EXTENSION,
                 capture=telemetry.config.capture_content,
-                attributes=_session_attributes(instance, TOOLS_CALL),
+                attributes=_session_attributes(sessions, instance, TOOLS_CALL),
             )
             if call is not None:
                 call._enter()
@@ -86,11 +131,11 @@ def _call_tool(telemetry: Telemetry, provider: Any, api: str) -> Callable[..., A
     return traced
 
 
-def _list_tools(telemetry: Telemetry, provider: Any, api: str) -> Callable[..., Any]:
+def _list_tools(telemetry: Telemetry, sessions: Sessions, api: str) -> Callable[..., Any]:
     async def traced(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         span = None
         try:
-            span = telemetry.tracer.start_span(TOOLS_LIST, kind=SpanKind.INTERNAL, attributes=_session_attributes(instance, TOOLS_LIST))
+            span = telemetry.tracer.start_span(TOOLS_LIST, kind=SpanKind.INTERNAL, attributes=_session_attributes(sessions, instance, TOOLS_LIST))
         except Exception as exc:  # noqa: BLE001
             internal_error("mcp.list_tools.start", exc)
         if span is None:
@@ -114,16 +159,24 @@ def _list_tools(telemetry: Telemetry, provider: Any, api: str) -> Callable[..., 
     return traced
 
 
+def _post_writer(telemetry: Telemetry, sessions: Sessions, api: str) -> Callable[..., Any]:
+    return sessions.writer()
+
+
 class MCPInstrumentor(LibraryInstrumentor):
     library = "mcp"
     requirement = "mcp >= 1.0"
     targets = (
         Target("mcp.client.session", "ClientSession.call_tool", TOOLS_CALL, is_async=True, factory=_call_tool),
         Target("mcp.client.session", "ClientSession.list_tools", TOOLS_LIST, is_async=True, factory=_list_tools),
+        Target(
+            "mcp.client.streamable_http", "StreamableHTTPTransport.post_writer", "post_writer", is_async=True,
+            factory=_post_writer,
+        ),
     )
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return (self.requirement,)
 
-    def provider(self, config: Config) -> None:
-        return None
+    def provider(self, config: Config) -> Sessions:
+        return Sessions()

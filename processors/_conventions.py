@@ -6,9 +6,11 @@ elsewhere. Rows are tried in order and the first that matches wins, so the more 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from agentyield import _semconv as sc
 
-__all__ = ["ANY", "FIGURES", "KIND_MARKERS", "KIND_RULES", "LLM_HINTS", "OPERATION_ALIASES", "TASK_NAME_KEYS", "TOOL_NAME_KEYS"]
+__all__ = ["ANY", "EXCLUSIVE_INPUT", "FIGURES", "ExclusiveInput", "KIND_MARKERS", "KIND_RULES", "LLM_HINTS", "OPERATION_ALIASES", "TASK_NAME_KEYS", "TOOL_NAME_KEYS"]
 
 ANY = None
 """In a kind rule: the attribute only has to be present."""
@@ -68,8 +70,32 @@ FIGURES: dict[str, tuple[str, ...]] = {
     "agent": (sc.GEN_AI_AGENT_NAME, "agent.name", "agent_name", "traceloop.entity.name"),
     "tool": (sc.GEN_AI_TOOL_NAME, "tool.name", "mcp.tool.name", "traceloop.entity.name"),
     "response_id": (sc.GEN_AI_RESPONSE_ID,),
+    # A task's id: agentyield's own, else the id a framework gives the agent invocation (pydantic-ai's run id).
+    # Not gen_ai.conversation.id: one conversation spans several runs, each a task.
+    "task_id": (sc.TASK_ID, "gen_ai.agent.call.id"),
     "operation": (sc.GEN_AI_OPERATION_NAME, "llm.request.type"),
 }
+
+
+
+@dataclass(frozen=True)
+class ExclusiveInput:
+    """A source that writes a provider's input count as that provider gives it, without the cache reads and
+    writes the conventions include: its input is the sum (`input_with_cache`)."""
+
+    marker: tuple[str, str]
+    """(attribute, value) on every span the source writes."""
+    providers: frozenset[str]
+    zero_cache_unknown_if: str | None = None
+    """A boolean attribute that, when true, means the source writes 0 for cache figures it did not read: a 0
+    there is unknown (None), not 0."""
+
+
+EXCLUSIVE_INPUT: tuple[ExclusiveInput, ...] = (
+    # OpenLIT (checked on 1.45.0): Anthropic's input_tokens as the API gives it. In streams it takes the cache
+    # counts from message_start and then overwrites them with 0 from a message_delta that does not repeat them.
+    ExclusiveInput(("telemetry.sdk.name", "openlit"), frozenset({"anthropic"}), zero_cache_unknown_if="gen_ai.request.stream"),
+)
 
 # Operation names some sources spell differently from the GenAI conventions (OpenLLMetry's request types).
 OPERATION_ALIASES = {"completion": "text_completion", "embedding": "embeddings"}

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ._pricing import Rates, TokenCounts
     from ._budget import Budget
     from ._cache_watch import CacheWatch, Drift
-    from ._ledger import BudgetListener, Limits, _Node, _Series, _Task
+    from ._accounts import BudgetListener, Limits, _Node, _Series, _Task
     from ._records import LLMCallRecord
     from ._rollouts import Rollouts
 

@@ -58,6 +58,7 @@ COUNTERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     ),
     "agentyield.tool.calls.redundant": ("{call}", "Tool calls repeating an earlier call of their task (same tool, same arguments)", (AGENT, sc.GEN_AI_TOOL_NAME)),
     "agentyield.loops": ("{loop}", "Runs of 3 or more identical tool calls in a row within a task", (AGENT, sc.GEN_AI_TOOL_NAME)),
+    "agentyield.llm.loops": ("{loop}", "Runs of 3 or more identical LLM requests in a row within a task", (PROVIDER, MODEL, AGENT)),
     "agentyield.budget.exceeded": ("{task}", "Tasks whose spend (sub-tasks' included) exceeded their budget", (AGENT, sc.TASK_NAME, sc.BUDGET_ON_EXCEED)),
     "agentyield.cache.missed.calls": ("{call}", "Calls that re-sent a prefix sent within the cache lifetime yet read no cache", (PROVIDER, MODEL, AGENT)),
     "agentyield.cache.missed.usd": ("{USD}", "What those calls' uncached input would have saved read from cache", (PROVIDER, MODEL, AGENT)),

@@ -11,7 +11,7 @@ from typing import Any, Iterable, Mapping
 
 from agentyield import _semconv as sc
 
-from ._conventions import ANY, FIGURES, KIND_RULES, KIND_MARKERS, LLM_HINTS, OPERATION_ALIASES, TASK_NAME_KEYS, TOOL_NAME_KEYS
+from ._conventions import ANY, EXCLUSIVE_INPUT, FIGURES, KIND_RULES, KIND_MARKERS, LLM_HINTS, OPERATION_ALIASES, TASK_NAME_KEYS, TOOL_NAME_KEYS
 from ._records import ArtifactRecord, LLMCallRecord, TaskRecord, ToolCallRecord
 
 __all__ = [
@@ -115,14 +115,25 @@ def llm_call(attributes: Mapping[str, Any]) -> LLMCallRecord:
     if operation == "embeddings" and output_tokens is None and input_tokens is not None:
         output_tokens = 0  # embeddings have no output tokens by definition
     provider = _text(attributes, "provider")
+    provider = provider.lower() if provider else "unknown"  # OpenInference capitalises some
+    cache_read = _count(attributes, FIGURES["cache_read"], rejected)
+    cache_write = _count(attributes, FIGURES["cache_write"], rejected)
+    for source in EXCLUSIVE_INPUT:
+        if attributes.get(source.marker[0]) == source.marker[1] and provider in source.providers:
+            if source.zero_cache_unknown_if is not None and attributes.get(source.zero_cache_unknown_if) is True:
+                cache_read, cache_write = cache_read or None, cache_write or None
+            if input_tokens is not None:  # a malformed cache count leaves the total unknown, not short
+                cut = any(name in rejected for name in (FIGURES["cache_read"][0], FIGURES["cache_write"][0]))
+                input_tokens = None if cut else sc.input_with_cache(input_tokens, cache_read, cache_write)
+            break
     return LLMCallRecord(
-        provider=provider.lower() if provider else "unknown",  # OpenInference capitalises some
+        provider=provider,
         model=model or "unknown",
         request_model=request_model or model or "unknown",
         input_tokens=input_tokens,
         output_tokens=output_tokens,
-        cache_read_tokens=_count(attributes, FIGURES["cache_read"], rejected),
-        cache_write_tokens=_count(attributes, FIGURES["cache_write"], rejected),
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write,
         cache_write_1h_tokens=_count(attributes, FIGURES["cache_write_1h"], rejected),
         reasoning_tokens=_count(attributes, FIGURES["reasoning"], rejected) or 0,
         usage_missing=input_tokens is None or output_tokens is None or attributes.get(sc.USAGE_MISSING) is True,
@@ -136,6 +147,7 @@ def llm_call(attributes: Mapping[str, Any]) -> LLMCallRecord:
         recorded_unpriced=attributes.get(sc.PRICED) is False,
         tool_calls=_count(attributes, (sc.TOOL_CALLS_COUNT,)) or 0,
         prefix_hash=prefix if isinstance(prefix := attributes.get(sc.PROMPT_PREFIX_HASH), str) else None,
+        request_hash=request if isinstance(request := attributes.get(sc.REQUEST_HASH), str) else None,
     )
 
 
@@ -192,8 +204,9 @@ def task_record(
 ) -> TaskRecord:
     """A task at its end: its outcome (an error with no recorded outcome is a failure) and its artifacts.
 
-    A peer's agent span (invoke_agent, AGENT, workflow) is a task of the agent it names, identified by its
-    span id; its outcome is unknown unless it failed."""
+    A peer's agent span (invoke_agent, AGENT, workflow) is a task of the agent it names, identified by the id
+    its source gives the invocation (written at its start, so start and end agree), else by its span id; its
+    outcome is unknown unless it failed."""
     outcome = attributes.get(sc.TASK_OUTCOME)
     if outcome not in ("success", "failure"):
         outcome = "failure" if is_error else None
@@ -201,7 +214,7 @@ def task_record(
     version = attributes.get(sc.GEN_AI_AGENT_VERSION)
     score = attributes.get(sc.TASK_SCORE)
     return TaskRecord(
-        task_id=str(attributes.get(sc.TASK_ID) or (f"{span_id:016x}" if span_id else "")),
+        task_id=_text(attributes, "task_id") or (f"{span_id:016x}" if span_id else ""),
         name=str(_first(attributes, TASK_NAME_KEYS) or "unknown"),
         agent=agent,
         outcome=outcome,

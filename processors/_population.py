@@ -118,7 +118,6 @@ class TaskRow:
     input_cache_unreported: int = 0
     measures: dict[str, float] = field(default_factory=dict)
     """Trajectory and context measures (`agentyield.task.*` histograms' values for this task)."""
-    attributes: dict[str, object] = field(default_factory=dict)
 
     @property
     def tokens(self) -> int:

@@ -45,9 +45,11 @@ class LLMCallRecord:
     recorded_unpriced: bool = False
     """The span says agentyield could not price it when it ran (`agentyield.priced = false`)."""
     prefix_hash: str | None = None
+    """`agentyield.prompt.prefix_hash`: the cache key's fingerprint (system prompt and tools)."""
+    request_hash: str | None = None
+    """`agentyield.request.hash`: the whole request's fingerprint; the same one in a row within a task is a loop."""
     tool_calls: int = 0
     """Tool calls the model asked for in its answer (`agentyield.tool_calls.count`)."""
-    """`agentyield.prompt.prefix_hash`: the cache key's fingerprint (system prompt and tools)."""
 
     @property
     def cache_reported(self) -> bool:

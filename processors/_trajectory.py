@@ -12,14 +12,15 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Sequence
 
 if TYPE_CHECKING:
-    from ._ledger import Totals
+    from ._accounts import Totals
     from ._population import TaskRow
     from ._records import ArtifactRecord
 
 __all__ = ["LOOP_LENGTH", "MAX_DISTINCT_CALLS", "TASK_HISTOGRAMS", "Trajectory", "measures", "table"]
 
 LOOP_LENGTH = 3
-"""The same tool with the same arguments this many times in a row is a loop."""
+"""The same request this many times in a row is a loop: the same tool with the same arguments, or the same LLM
+request (`agentyield.request.hash`)."""
 MAX_DISTINCT_CALLS = 1_024
 """Distinct (tool, argument fingerprint) pairs a task remembers to find repeats; past it repeats go unseen."""
 
@@ -34,7 +35,7 @@ TASK_HISTOGRAMS: dict[str, tuple[str, str, tuple[float, ...]]] = {
     "agentyield.task.llm_calls": ("{call}", "LLM calls of a task, sub-tasks included", _COUNT_BUCKETS),
     "agentyield.task.tool_calls": ("{call}", "Tool calls of a task, sub-tasks included", _COUNT_BUCKETS),
     "agentyield.task.tool_calls.redundant": ("{call}", "Tool calls repeating an earlier call of the task (same tool, same arguments)", _COUNT_BUCKETS),
-    "agentyield.task.loops": ("{loop}", f"Runs of {LOOP_LENGTH} or more identical tool calls in a row", _COUNT_BUCKETS),
+    "agentyield.task.loops": ("{loop}", f"Runs of {LOOP_LENGTH} or more identical tool calls, or LLM requests, in a row", _COUNT_BUCKETS),
     "agentyield.task.rework": ("{artifact}", "Artifacts rejected before the first accepted one (all rejected if none was)", _COUNT_BUCKETS),
     "agentyield.task.context.growth": ("{token}", "Mean growth of the input from one LLM call to the next", _TOKEN_BUCKETS),
     "agentyield.task.input.resent_uncached": ("1", "Share of input that repeats the previous call's context yet was not read from cache", _SHARE_BUCKETS),
@@ -45,6 +46,24 @@ TASK_HISTOGRAMS: dict[str, tuple[str, str, tuple[float, ...]]] = {
 }
 
 
+class _Run:
+    """The length of the current run of equal keys; a key of None breaks any run."""
+
+    __slots__ = ("last", "length")
+
+    def __init__(self) -> None:
+        self.last: object = None
+        self.length = 0
+
+    def step(self, key: object) -> bool:
+        """True when this key makes the run a loop (once per run, at its LOOP_LENGTH-th key)."""
+        if key is not None and key == self.last:
+            self.length += 1
+            return self.length == LOOP_LENGTH
+        self.last, self.length = key, 1
+        return False
+
+
 @dataclass(slots=True)
 class Trajectory:
     """What a task's own calls did, in order: enough to find repeats, loops and context growth."""
@@ -52,6 +71,7 @@ class Trajectory:
     tool_calls: int = 0
     redundant: int = 0
     loops: int = 0
+    """Runs of identical tool calls plus runs of identical LLM requests."""
     llm_calls: int = 0
     """Own LLM calls that reported their input."""
     input: int = 0
@@ -69,8 +89,8 @@ class Trajectory:
     _pending: bool = False
     _previous_input: int | None = None
     _seen: set[tuple[str, str]] = field(default_factory=set)
-    _last: tuple[str, str] | None = None
-    _run: int = 0
+    _tool_run: _Run = field(default_factory=_Run)
+    _request_run: _Run = field(default_factory=_Run)
 
     def llm(self, input_tokens: int, cache_read: int) -> None:
         """An own LLM call that reported its input: the part of it that repeats the previous call's
@@ -82,6 +102,14 @@ class Trajectory:
         self._previous_input = input_tokens
         self.llm_calls += 1
         self.input += input_tokens
+
+    def request(self, request_hash: str | None) -> bool:
+        """An own LLM call, in order: True when it makes a run of identical requests a loop. A call without a
+        fingerprint breaks the run."""
+        if self._request_run.step(request_hash):
+            self.loops += 1
+            return True
+        return False
 
     def interaction(self) -> bool:
         """An own LLM call ended; returns True when the previous one got no next state (a `none` signal)."""
@@ -103,29 +131,25 @@ class Trajectory:
         neutral, self._pending = self._pending, False
         return neutral
 
-    def tool(self, name: str, args_hash: str | None) -> bool:
-        """An own tool call; returns True when it repeats an earlier one (same tool, same argument fingerprint).
-        Calls without a fingerprint are counted but never called repeats."""
+    def tool(self, name: str, args_hash: str | None) -> tuple[bool, bool]:
+        """An own tool call: (does it repeat an earlier one (same tool, same argument fingerprint), does it make a
+        run of identical calls a loop). Calls without a fingerprint are counted but never repeats."""
         self.tool_calls += 1
         self.signature = hash((self.signature, name, args_hash))
-        if args_hash is None:
-            self._last, self._run = None, 0
-            return False
-        key = (name, args_hash)
-        if key == self._last:
-            self._run += 1
-            if self._run == LOOP_LENGTH:
-                self.loops += 1
-        else:
-            self._last, self._run = key, 1
+        key = (name, args_hash) if args_hash is not None else None
+        loop = self._tool_run.step(key)
+        if loop:
+            self.loops += 1
+        if key is None:
+            return False, loop
         if key in self._seen:
             self.redundant += 1
-            return True
+            return True, loop
         if len(self._seen) < MAX_DISTINCT_CALLS:
             self._seen.add(key)
         else:
             self.distinct_dropped += 1
-        return False
+        return False, loop
 
 
 def rework(artifacts: Sequence[ArtifactRecord]) -> int:

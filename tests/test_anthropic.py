@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 from typing import Any, Callable
 
 import anthropic
@@ -290,7 +291,11 @@ DERIVED = frozenset({sc.PRICED, sc.PRICE_SOURCE, sc.COST_USD, sc.PHASE})
 
 
 def own_attributes(span: Any) -> dict[str, Any]:
-    return {key: value for key, value in span.attributes.items() if key not in DERIVED}
+    """The span's attributes but the derived ones and the request fingerprint, whose value is keyed per process
+    (tests/test_trajectory.py checks what it says): here only that it is there."""
+    attributes = {key: value for key, value in span.attributes.items() if key not in DERIVED}
+    assert re.fullmatch("[0-9a-f]{16}", attributes.pop(sc.REQUEST_HASH))
+    return attributes
 
 
 def usage_of(span: Any) -> dict[str, Any]:

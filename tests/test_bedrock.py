@@ -369,3 +369,36 @@ def test_uninstrument_restores_original(instrument: Any, span_exporter: Any, ser
     assert BaseClient._make_api_call is before
     client(server).converse(modelId=MODEL, messages=MESSAGES)
     assert llm_spans(span_exporter) == []
+
+
+@pytest.mark.parametrize(("content", "unreadable"), [(5, ("content",)), ([{"type": "tool_use", "name": ["x"]}], ("content.name",))])
+def test_invoke_model_malformed_field_keeps_the_usage(
+    instrumented: None, span_exporter: Any, server: Server, content: Any, unreadable: tuple[str, ...]
+) -> None:
+    """InvokeModel bodies are raw JSON that no SDK validates: a field of the wrong shape costs the call that
+    field (named in `agentyield.response.unreadable_fields`), never its usage."""
+    reply = json.dumps({**anthropic_message(), "content": content}).encode()
+    server.respond = lambda path, body: (200, {**JSON, "x-amzn-bedrock-input-token-count": "12"}, reply)
+    assert client(server).invoke_model(modelId=MODEL, body=b'{"messages": []}')["body"].read() == reply
+    span = only_span(span_exporter)
+    assert span.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 5512
+    assert span.attributes[sc.RESPONSE_UNREADABLE_FIELDS] == unreadable
+    assert span.attributes[sc.COST_USD] == expected_cost(ANTHROPIC_USAGE, "anthropic")
+
+
+def test_invoke_stream_malformed_message_keeps_the_usage(instrumented: None, span_exporter: Any, server: Server) -> None:
+    """A `message_start` whose `message` is not an object: the delta's usage and the invocation metrics remain."""
+    chunks = [
+        {"type": "message_start", "message": "not an object"},
+        {"type": "content_block_start", "index": 0, "content_block": ["not", "an", "object"]},
+        {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 300}},
+        {"type": "message_stop", "amazon-bedrock-invocationMetrics": {"inputTokenCount": 12, "outputTokenCount": 300}},
+    ]
+    frames = [event("chunk", {"bytes": base64.b64encode(json.dumps(c).encode()).decode()}) for c in chunks]
+    server.respond = lambda path, body: (200, {**STREAM, "x-amzn-bedrock-content-type": "application/json"}, b"".join(frames))
+    got = [json.loads(e["chunk"]["bytes"]) for e in client(server).invoke_model_with_response_stream(modelId=MODEL, body=b"{}")["body"]]
+    assert got == chunks
+    span = only_span(span_exporter)
+    assert span.attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 300
+    assert span.attributes[sc.RESPONSE_UNREADABLE_FIELDS] == ("message", "content_block")
+    assert span.attributes[sc.STREAM_END] == "completed"

@@ -83,6 +83,8 @@ def _openai_only(collapsed: dict[str, Any]) -> dict[str, Any]:
 
 # What a peer does not report, as docs/interop.md says: figure -> (provider, model) -> the peer's value.
 OPENAI_MODEL, REASONING_PER_CALL = "gpt-4o-2024-08-06", 256
+ANTHROPIC_MODEL, ANTHROPIC_STREAM_INPUT, ANTHROPIC_OUTPUT = "claude-sonnet-4-20250514", 50, 120
+"""tests/peers/workload.py's Anthropic model and usage: input_tokens 50 (without its 1,800 cache reads and 200 writes)."""
 GAPS: dict[str, dict[str, dict[tuple[str, str], float]]] = {
     # OpenLLMetry's OpenAI stream spans carry no reasoning tokens: only the non-streamed call's count.
     "openllmetry": {"reasoning": {("openai", OPENAI_MODEL): REASONING_PER_CALL}},
@@ -119,16 +121,51 @@ def test_official_openai_v2_reports_no_cache(ours: dict[str, Any]) -> None:
 
 
 def test_openlit(ours: dict[str, Any], tmp_path: Path) -> None:
-    """OpenLIT (prices from a local file, no download): its OpenAI spans give our numbers; its Anthropic
-    spans report input without the cache (50 for 2,050), which agentyield does not price but counts as
-    inconsistent usage, and its Anthropic stream reports no cache at all (docs/interop.md)."""
+    """OpenLIT (prices from a local file, no download): its OpenAI spans give our numbers. Its Anthropic spans
+    write input without the cache (50 for 2,050, as the API gives it): read as exclusive, the non-streamed
+    call gives our numbers. Its Anthropic stream writes 0 for the cache counts it lost (docs/interop.md):
+    read as not reported, so the call's 50 input tokens count as input with the cache unreported, never as
+    0 cached."""
     import json
+
+    from genai_prices import Usage, calc_price
 
     prices = tmp_path / "openlit-prices.json"
     prices.write_text(json.dumps({"chat": {"gpt-4o": {"promptPrice": 0.0025, "completionPrice": 0.01}}}))
     got = run_workload(peer_python("openlit"), "openlit", "http", ("--prices", str(prices)))
-    collapsed, expected = _openai_only(_collapse(got)), _openai_only(_collapse(ours))
-    assert collapsed["tokens"] == expected["tokens"] and collapsed["cost"] == expected["cost"]
-    assert collapsed["calls"] == expected["calls"]
-    inconsistent = {dict(k)[PROVIDER]: v for k, v in got.get("agentyield.usage.inconsistent", {}).items()}
-    assert inconsistent == {"anthropic": 1}  # the non-streamed call: input 50 < cache reads 1,800 + writes 200
+    collapsed, expected = _collapse(got), _collapse(ours)
+    openai_got, openai_expected = _openai_only(collapsed), _openai_only(expected)
+    for figure in ("tokens", "cost", "calls"):  # OpenLIT writes no reasoning count
+        assert openai_got[figure] == openai_expected[figure], figure
+    assert not got.get("agentyield.usage.inconsistent")
+    assert {dict(k)[PROVIDER]: v for k, v in got["agentyield.usage.cache_unreported"].items()} == {"anthropic": 1}
+    # Anthropic: the non-streamed call as ours (half of ours' two calls), the stream's cache unknown.
+    key = ("anthropic", ANTHROPIC_MODEL)
+    tokens = collapsed["tokens"]
+    for kind in ("input", "cache_read", "cache_write"):
+        assert tokens[(*key, kind)] == pytest.approx(expected["tokens"][(*key, kind)].expected / 2), kind
+    assert tokens[(*key, "input_cache_unreported")] == ANTHROPIC_STREAM_INPUT
+    assert tokens[(*key, "output")] == expected["tokens"][(*key, "output")]
+    stream = calc_price(Usage(input_tokens=ANTHROPIC_STREAM_INPUT, output_tokens=ANTHROPIC_OUTPUT), ANTHROPIC_MODEL, provider_id="anthropic")
+    assert collapsed["cost"][key] == pytest.approx(expected["cost"][key].expected / 2 + float(stream.total_price), abs=1e-12)
+    assert collapsed["calls"][("anthropic", "true")] == 2
+
+
+def test_openlit_anthropic_input_is_read_with_its_cache() -> None:
+    """The rule on OpenLIT's Anthropic attributes (as its 1.45.0 writes them): input plus cache; a stream's 0
+    cache counts unknown but a count it did read kept; a malformed cache count leaves the input unknown."""
+    from agentyield.processors._normalize import llm_call
+
+    span = {"telemetry.sdk.name": "openlit", "gen_ai.operation.name": "chat", "gen_ai.provider.name": "anthropic",
+            "gen_ai.request.model": ANTHROPIC_MODEL, "gen_ai.usage.input_tokens": 50, "gen_ai.usage.output_tokens": 120,
+            "gen_ai.usage.cache_read.input_tokens": 1800, "gen_ai.usage.cache_creation.input_tokens": 200, "gen_ai.request.stream": False}
+    call = llm_call(span)
+    assert (call.input_tokens, call.cache_read_tokens, call.cache_write_tokens, call.cache_reported) == (2050, 1800, 200, True)
+    lost = llm_call({**span, "gen_ai.request.stream": True, "gen_ai.usage.cache_read.input_tokens": 0, "gen_ai.usage.cache_creation.input_tokens": 0})
+    assert (lost.input_tokens, lost.cache_read_tokens, lost.cache_write_tokens, lost.cache_reported) == (50, None, None, False)
+    read = llm_call({**span, "gen_ai.request.stream": True, "gen_ai.usage.cache_creation.input_tokens": 0})
+    assert (read.input_tokens, read.cache_read_tokens, read.cache_write_tokens) == (1850, 1800, None)
+    bad = llm_call({**span, "gen_ai.usage.cache_read.input_tokens": -1})
+    assert bad.input_tokens is None and bad.usage_invalid and bad.usage_missing
+    other = llm_call({**span, "telemetry.sdk.name": "opentelemetry"})  # the conventions' inclusive input: not summed
+    assert other.input_tokens == 50

@@ -154,3 +154,82 @@ async def test_transport_failure_is_reraised_unchanged(instrument: Any, span_exp
     (span,) = [s for s in span_exporter.get_finished_spans() if s.name == "execute_tool add"]
     assert span.attributes[sc.ERROR_TYPE] == type(plain.value).__qualname__
     assert span.status.status_code.name == "ERROR"
+
+
+@asynccontextmanager
+async def http_server(app: Any) -> AsyncIterator[tuple[str, set[str]]]:
+    """The server's streamable-HTTP app on a real socket (uvicorn, in a thread); yields its URL and every
+    `mcp-session-id` it sent, read from its responses on the way out."""
+    import asyncio
+    import socket
+    import threading
+
+    import uvicorn
+
+    asgi = app.streamable_http_app()
+    sent: set[str] = set()
+
+    async def recording(scope: Any, receive: Any, send: Any) -> None:
+        async def send_recording(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                sent.update(v.decode() for k, v in message.get("headers", ()) if k.lower() == b"mcp-session-id")
+            await send(message)
+
+        await asgi(scope, receive, send_recording)
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(recording, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}/mcp", sent
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@asynccontextmanager
+async def http_session(url: str, mode: str = "legacy") -> AsyncIterator[Any]:
+    """A real client session over streamable HTTP: mcp 2 in `mode` ("legacy": the initialize handshake, which
+    opens a session; "auto": the 2026 protocol, which has none); mcp 1 always with the handshake."""
+    if _major() >= 2:
+        from mcp import Client
+
+        async with Client(url, mode=mode) as client:
+            yield client
+    else:
+        from mcp import ClientSession
+        from mcp.client.streamable_http import streamablehttp_client
+
+        async with streamablehttp_client(url) as (read, write, _session_id), ClientSession(read, write) as client:
+            await client.initialize()
+            yield client
+
+
+async def test_streamable_http_calls_carry_the_session_id(instrumented: None, span_exporter: Any) -> None:
+    """Over streamable HTTP, each MCP span carries the `mcp-session-id` the server gave the session; in memory, or
+    on mcp 2's sessionless 2026 protocol, there is no session and none does."""
+    async with http_server(server()) as (url, sent):
+        async with http_session(url) as client:
+            await client.list_tools()
+            await client.call_tool("add", {"a": 1, "b": 2})
+            await client.call_tool("fail", {"reason": "boom"})
+    assert len(sent) == 1, sent  # one session, one id
+    ours = [s for s in span_exporter.get_finished_spans() if s.instrumentation_scope.name == "agentyield"]
+    assert [s.name for s in ours] == ["tools/list", "execute_tool add", "execute_tool fail"]
+    assert [s.attributes.get(sc.MCP_SESSION_ID) for s in ours] == [next(iter(sent))] * 3
+
+    span_exporter.clear()
+    async with session(server()) as client:
+        await client.call_tool("add", {"a": 1, "b": 2})
+    if _major() >= 2:
+        async with http_server(server()) as (url, sent), http_session(url, mode="auto") as client:
+            await client.call_tool("add", {"a": 1, "b": 2})
+        assert sent == set()  # the 2026 protocol has no session
+    spans = [s for s in span_exporter.get_finished_spans() if s.name == "execute_tool add"]
+    assert len(spans) == (2 if _major() >= 2 else 1)
+    assert all(sc.MCP_SESSION_ID not in s.attributes for s in spans)

@@ -4,6 +4,7 @@ mock endpoint, real tools), every expected value computed here from the scenario
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +38,19 @@ def scripted(calls: list[tuple[int, int, int]]) -> OpenAIMock:
 VERDICTS = [False, False, True, False]
 
 
-def scripted_agent() -> None:
+def loops_in(requests: list[Any]) -> int:
+    """Runs of LOOP_LENGTH (3) or more equal requests in a row, each run once."""
+    runs, length = 0, 0
+    for previous, current in zip([object(), *requests], requests):
+        length = length + 1 if current == previous else 1
+        runs += length == 3
+    return runs
+
+
+def scripted_agent() -> OpenAIMock:
     """Task "fix" (agent coder): three calls, tools (three identical searches: two repeats and a loop; a failing
-    read; another search), a verification call, a sub-task with one call, four judged artifacts."""
+    read; another search), a verification call, a sub-task with one call, four judged artifacts. Its four own
+    calls send the same request (a loop of LLM requests). Returns the mock, which kept each request's body."""
     mock = scripted([*OWN_CALLS, VERIFY_CALL, SUB_CALL])
     client, _ = clients(mock)
 
@@ -70,10 +81,12 @@ def scripted_agent() -> None:
             ask()
         for accepted in VERDICTS:
             task.artifact("patch", accepted=accepted)
+    return mock
 
 
-def expected_measures(own_costs: list[float]) -> dict[str, float]:
-    """Every measure of task "fix", from the script's own numbers (and the costs its spans recorded)."""
+def expected_measures(own_costs: list[float], own_bodies: list[Any]) -> dict[str, float]:
+    """Every measure of task "fix", from the script's own numbers (the costs its spans recorded, the requests
+    its own calls sent)."""
     own_calls = [*OWN_CALLS, VERIFY_CALL]
     inputs = [p for p, _, _ in own_calls]
     growth = sum(b - a for a, b in zip(inputs, inputs[1:])) / (len(inputs) - 1)
@@ -84,7 +97,7 @@ def expected_measures(own_costs: list[float]) -> dict[str, float]:
         "agentyield.task.llm_calls": 5,
         "agentyield.task.tool_calls": 5,
         "agentyield.task.tool_calls.redundant": 2,
-        "agentyield.task.loops": 1,
+        "agentyield.task.loops": loops_in(["a", "a", "a", "x", "b"]) + loops_in(own_bodies),
         "agentyield.task.rework": VERDICTS.index(True),
         "agentyield.task.context.growth": growth,
         "agentyield.task.input.resent_uncached": resent / sum(inputs),
@@ -98,12 +111,13 @@ def expected_measures(own_costs: list[float]) -> dict[str, float]:
 
 
 def test_trajectory_and_context_measures(instrumented: None, span_exporter: Any, metric_reader: Any) -> None:
-    scripted_agent()
+    mock = scripted_agent()
     spans = span_exporter.get_finished_spans()
     llm = [s for s in spans if s.attributes.get("gen_ai.operation.name") == "chat"]
     assert len(llm) == 5
     own_costs = [s.attributes["agentyield.cost.usd"] for s in llm[:4]]
-    expected = expected_measures(own_costs)
+    expected = expected_measures(own_costs, mock.bodies[:4])
+    assert expected["agentyield.task.loops"] == 2  # the scenario has both kinds
     metrics = points(metric_reader)
     coder = labels(gen_ai__agent__name="coder", agentyield__task__name="fix")
     for name, value in expected.items():
@@ -117,6 +131,9 @@ def test_trajectory_and_context_measures(instrumented: None, span_exporter: Any,
     assert helper not in metrics["agentyield.task.token_multiplier"]
     assert metrics["agentyield.tool.calls.redundant"] == {labels(gen_ai__agent__name="coder", gen_ai__tool__name="search"): 2}
     assert metrics["agentyield.loops"] == {labels(gen_ai__agent__name="coder", gen_ai__tool__name="search"): 1}
+    assert metrics["agentyield.llm.loops"] == {
+        labels(gen_ai__provider__name="openai", gen_ai__response__model="gpt-4o-2024-08-06", gen_ai__agent__name="coder"): 1
+    }
 
 
 def test_rework_and_repeats_on_plain_records() -> None:
@@ -128,11 +145,16 @@ def test_rework_and_repeats_on_plain_records() -> None:
     assert rework([]) == 0
     trajectory = Trajectory()
     sequence = ["x"] * (LOOP_LENGTH + 2) + ["y", "x", "x", "x", None, None]
-    repeats = [trajectory.tool("t", h) for h in sequence]
+    repeats, loops = zip(*(trajectory.tool("t", h) for h in sequence))
     # Repeats: every "x" after the first, the 2nd "y" never; calls without a fingerprint never repeat.
-    assert repeats == [False] + [True] * (LOOP_LENGTH + 1) + [False, True, True, True, False, False]
-    assert trajectory.loops == 2  # the first run of 5, then the run of 3 after "y"
+    assert list(repeats) == [False] + [True] * (LOOP_LENGTH + 1) + [False, True, True, True, False, False]
+    # Loops: the first run of 5 (once, at its 3rd call), then the run of 3 after "y"; two None are no run.
+    assert [i for i, loop in enumerate(loops) if loop] == [LOOP_LENGTH - 1, len(sequence) - 3]
+    assert trajectory.loops == 2
     assert trajectory.redundant == LOOP_LENGTH + 1 + 3
+    requests = ["r", "r", None, "r", "r", "r", "r", "s", "s"]
+    assert [trajectory.request(r) for r in requests] == [False] * 5 + [True] + [False] * 3
+    assert trajectory.loops == 3
 
 
 def test_the_report_shows_the_live_measures(tmp_path: Path) -> None:
@@ -147,11 +169,11 @@ def test_the_report_shows_the_live_measures(tmp_path: Path) -> None:
     tracer_provider.add_span_processor(SimpleSpanProcessor(JsonLinesSpanExporter(tmp_path)))
     agentyield.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
     try:
-        scripted_agent()
+        mock = scripted_agent()
     finally:
         agentyield.uninstrument()
     llm = [s for s in exporter.get_finished_spans() if s.attributes.get("gen_ai.operation.name") == "chat"]
-    expected = expected_measures([s.attributes["agentyield.cost.usd"] for s in llm[:4]])
+    expected = expected_measures([s.attributes["agentyield.cost.usd"] for s in llm[:4]], mock.bodies[:4])
     data = build_report([tmp_path])
     (row,) = [r for r in data["trajectory"] if r["agent"] == "coder"]
     assert row["tasks"] == 1
@@ -163,3 +185,104 @@ def test_the_report_shows_the_live_measures(tmp_path: Path) -> None:
     assert "Trajectory and context (mean per task" in text
     line = next(l for l in text.splitlines() if l.lstrip().startswith("coder") and " fix " in l)
     assert f"{expected['agentyield.task.input.resent_uncached'] * 100:.1f}%" in line
+
+    # The HTML page (rendered by Chromium) shows the same row, every measure formatted as the page formats it.
+    from agentyield._html import render_html
+    from test_html import dump_dom
+
+    page = tmp_path / "report.html"
+    page.write_text(render_html(data), encoding="utf-8")
+    dom, console = dump_dom(page, tmp_path / "dom")
+    assert console == []
+    rows = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", dom)]
+    (cells,) = [r for r in rows if r[:3] == ["coder", "fix", "1"]]
+    percent = {"agentyield.task.input.resent_uncached", "agentyield.task.verification.share", "agentyield.task.signal_yield"}
+    columns = [  # the page's column order
+        "llm_calls", "tool_calls", "tool_calls.redundant", "loops", "rework", "context.growth", "input.resent_uncached",
+        "context_to_output", "verification.share", "token_multiplier", "signal_yield",
+    ]
+    shown = dict(zip(("agentyield.task." + c for c in columns), cells[3:]))
+    for name, value in expected.items():
+        assert shown[name] == (f"{value * 100:.1f}%" if name in percent else page_number(value)), name
+
+
+def page_number(value: float) -> str:
+    """A number as the HTML page writes it: thousands grouped past 1,000, else three significant digits."""
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{float(f'{value:.3g}'):g}"
+
+
+def test_identical_llm_requests_in_a_row_are_loops(instrumented: None, metric_reader: Any, mode: str) -> None:
+    """Three or more identical requests in a row (the real SDK's request bodies say which are identical) make one
+    loop; two do not; a parameter that changes, or a conversation that grows in place, breaks the run."""
+    import asyncio
+
+    mock = OpenAIMock()
+    sync_client, async_client = clients(mock)
+    conversation = [{"role": "system", "content": "You fix bugs."}, {"role": "user", "content": "fix the build"}]
+
+    def ask(messages: list[dict[str, str]], **params: Any) -> None:
+        if mode == "sync":
+            sync_client.chat.completions.create(model="gpt-4o", messages=messages, **params)
+        else:
+            asyncio.run(async_client.chat.completions.create(model="gpt-4o", messages=messages, **params))
+
+    with agentyield.task("loopy", agent="looper"):
+        for _ in range(4):
+            ask([dict(m) for m in conversation])  # the same request, new objects each time: one loop of 4
+        ask(conversation, temperature=0.5)
+        ask(conversation, temperature=0.5, timeout=30)  # how it is sent is not what is asked: same request
+        ask(conversation, temperature=0.5)  # three in a row: a loop
+        for step in range(3):  # the same list, grown in place: three different requests
+            conversation.append({"role": "assistant", "content": f"step {step}"})
+            ask(conversation)
+    in_loopy = len(mock.bodies)
+    with agentyield.task("twice", agent="looper"):
+        ask(conversation)
+        ask(conversation)  # two in a row: no loop
+
+    expected = loops_in(mock.bodies[:in_loopy])
+    assert expected == 2
+    assert loops_in(mock.bodies[in_loopy:]) == 0
+    metrics = points(metric_reader)
+    assert metrics["agentyield.task.loops"][labels(gen_ai__agent__name="looper", agentyield__task__name="loopy")] == (1, expected)
+    assert metrics["agentyield.task.loops"][labels(gen_ai__agent__name="looper", agentyield__task__name="twice")] == (1, 0)
+    series = labels(gen_ai__provider__name="openai", gen_ai__response__model="gpt-4o-2024-08-06", gen_ai__agent__name="looper")
+    assert metrics["agentyield.llm.loops"] == {series: expected}
+
+
+def test_the_request_fingerprint_is_keyed_and_skips_transport_arguments() -> None:
+    """Equal requests give equal fingerprints in one process, whatever objects carry them; the key is per process
+    (a fresh interpreter gives another value for the same request); unreadable values give none."""
+    import subprocess
+    import sys
+
+    from agentyield.instrumentation._fingerprint import request_hash
+    from agentyield.processors._records import ArtifactRecord
+
+    request = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "temperature": 0}
+    same = request_hash({**request, "messages": [{"content": "hi", "role": "user"}], "timeout": 5, "extra_headers": {"x": "1"}})
+    assert request_hash(request) == same
+    assert request_hash({**request, "temperature": 0.0}) != same  # 0 and 0.0 are sent differently
+    assert request_hash({**request, "messages": [*request["messages"], {"role": "user", "content": "hi"}]}) != same
+    assert request_hash({"timeout": 5}) is None
+    edited = {"model": "gpt-4o", "messages": [{"role": "user", "content": "x" * 300}]}
+    before = request_hash(edited)
+    edited["messages"][0]["content"] = "y" * 300  # the same message object, edited in place
+    assert request_hash(edited) != before
+    assert request_hash({**request, "response_format": ArtifactRecord}) is not None  # a class (a schema) by its name
+    assert request_hash({**request, "tools": [{1: "a", "b": 2}]}) is None  # mixed keys cannot be sorted: no fingerprint
+    # The cost is bounded: a list by its length and its last element, a long string by its length and its ends.
+    history = [{"role": "user", "content": "a" * 10_000}, {"role": "user", "content": "go on"}]
+    edited = [{"role": "user", "content": "b" * 10_000}, {"role": "user", "content": "go on"}]
+    assert request_hash({"messages": history}) == request_hash({"messages": edited})  # the documented blind spot
+    assert request_hash({"messages": history}) != request_hash({"messages": [*history[:1], {"role": "user", "content": "stop"}]})
+    long_text = "x" * 5_000
+    assert request_hash({"input": long_text + "1"}) != request_hash({"input": long_text + "2"})
+    assert request_hash({"input": "1" + long_text + "1"}) != request_hash({"input": "2" + long_text + "1"})
+    assert request_hash({"input": long_text[:-1] + "1"}) != request_hash({"input": long_text + "1"})  # its length
+    assert request_hash({"input": "1", "n": 1}) != request_hash({"input": 1, "n": 1})
+    code = "from agentyield.instrumentation._fingerprint import request_hash; print(request_hash(%r))" % (request,)
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert len(other) == len(same) == 16 and other != same

@@ -1,7 +1,7 @@
 """`agentyield serve`: the Collector tier. An OTLP receiver that derives agentyield's metrics from any
 instrumentation's spans (docs/interop.md), behind or beside an OpenTelemetry Collector."""
 
-from ._assembly import AssemblyLimits
+from agentyield.processors._assembly import AssemblyLimits
 from ._server import ServeConfig, Server, run
 
 __all__ = ["AssemblyLimits", "ServeConfig", "Server", "run"]

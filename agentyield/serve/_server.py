@@ -22,7 +22,7 @@ from agentyield.processors._metrics import LedgerMetrics
 from agentyield.processors._pricing import PriceBook
 from agentyield.processors._traces import CallWindow, book_spans
 
-from ._assembly import AssemblyLimits, TraceAssembler
+from agentyield.processors._assembly import AssemblyLimits, TraceAssembler
 from ._decode import rows
 
 if TYPE_CHECKING:

@@ -217,10 +217,12 @@ def agent_panels(layout: Layout) -> None:
         timeseries(
             "Redundant tool calls and loops (per hour)",
             "Tool calls that repeat an earlier call of their task (same tool, same argument fingerprint), and runs of "
-            "3 or more identical calls in a row (agentyield.tool.calls.redundant, agentyield.loops).",
+            "3 or more identical tool calls, or identical LLM requests, in a row (agentyield.tool.calls.redundant, "
+            "agentyield.loops, agentyield.llm.loops).",
             [
                 target(per_hour("gen_ai_agent_name, gen_ai_tool_name", sel("agentyield_tool_calls_redundant_total")), "{{gen_ai_agent_name}} · {{gen_ai_tool_name}} · repeats"),
                 target(per_hour("gen_ai_agent_name, gen_ai_tool_name", sel("agentyield_loops_total")), "{{gen_ai_agent_name}} · {{gen_ai_tool_name}} · loops", "B"),
+                target(per_hour("gen_ai_agent_name, gen_ai_response_model", sel("agentyield_llm_loops_total")), "{{gen_ai_agent_name}} · {{gen_ai_response_model}} · LLM request loops", "C"),
             ],
             unit="short",
             links=tool_links(),
