@@ -171,14 +171,18 @@ def _startup_section(results: dict[str, Any]) -> list[str]:
 
 
 def _load_section(results: dict[str, Any]) -> list[str]:
-    lines = ["| contender | 16 threads: throughput on/off | 500 concurrent asyncio calls: throughput on/off | "
-             "RSS over 10 rounds, MiB (first → last) |", "|---|---|---|---|"]
-    for run in results.get("load", []):
-        threads = [pair["on"] / pair["off"] for pair in run["threads"]]
-        concurrent = [pair["on"] / pair["off"] for pair in run["asyncio"]]
-        rss = run["rss_mb"]
-        lines.append(f"| {_label(run['contender'], results)} | {_spread(threads, 2)} | {_spread(concurrent, 2)} | "
-                     f"{rss[0]:.1f} → {rss[-1]:.1f} ({rss[-1] - rss[0]:+.1f}) |")
+    lines = ["| contender | 16 threads: throughput on/off | x agentyield | 500 concurrent asyncio calls: throughput on/off | "
+             "x agentyield | RSS over 10 rounds, MiB (first → last) |", "|---|---|---|---|---|---|"]
+    runs = results.get("load", [])
+    ratios = {run["contender"]: {key: [pair["on"] / pair["off"] for pair in run[key]] for key in ("threads", "asyncio")}
+              for run in runs}
+    ours = ratios.get("agentyield", {})
+    for run in runs:
+        mine, rss = ratios[run["contender"]], run["rss_mb"]
+        vs = {key: "1" if run["contender"] == "agentyield" else f"{_ratio(_median(mine[key]), _median(ours.get(key, []))):.2f}"
+              for key in ("threads", "asyncio")}
+        lines.append(f"| {_label(run['contender'], results)} | {_spread(mine['threads'], 2)} | {vs['threads']} | "
+                     f"{_spread(mine['asyncio'], 2)} | {vs['asyncio']} | {rss[0]:.1f} → {rss[-1]:.1f} ({rss[-1] - rss[0]:+.1f}) |")
     return lines
 
 
@@ -305,8 +309,11 @@ def render(results: dict[str, Any]) -> str:
         "repetition. The last two columns are differences from the plain process.", "",
         *_startup_section(results), "",
         "## Under load", "",
-        "One process per contender, OpenAI chat completions; throughput pairs (off, on) back to back in random order "
-        "(1.00 = no loss). Memory: resident set size after a full collection at the end of each of 10 rounds of "
+        "At the end of each contender's per-call process, OpenAI chat completions; throughput (calls per CPU-second of "
+        "the process, every thread's: wall time on a shared machine moves more than an instrumentation costs) in "
+        "pairs (off, on) back to back in random order "
+        "(1.00 = no loss); *x agentyield* = a contender's on/off / agentyield's (below 1: it loses more throughput "
+        "than agentyield). Memory: resident set size after a full collection at the end of each of 10 rounds of "
         "instrumented calls (flat = no leak).", "",
         *_load_section(results), "",
         "## Call latency per exporter (agentyield)", "",
