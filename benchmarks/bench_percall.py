@@ -103,6 +103,10 @@ def main() -> int:
                         help="afterwards, bench_load.py's measurement in this process")
     args = parser.parse_args()
     os.environ.update(bc.CONTENT_OFF)
+    started = time.perf_counter()
+
+    def took(what: str) -> None:  # where a process's time goes, on stderr (run.py shows it only on failure)
+        print(f"{time.perf_counter() - started:6.1f} s  {what}", file=sys.stderr, flush=True)
 
     tracer_provider, meter_provider, exporter = bc.providers()
     tracer = bc.floor_tracer()
@@ -122,7 +126,9 @@ def main() -> int:
         count = exporter.count
         calls(sdk)()
         native[sdk] = exporter.count - count
+    took("SDKs imported, warm")
     before = bc.Switch.snapshot()
+    took("snapshot")
     covered = bc.instrument(args.contender, tracer_provider, meter_provider)
     switch = bc.Switch(before)
 
@@ -151,6 +157,7 @@ def main() -> int:
     gc.collect()
     gc.freeze()
 
+    took("instrumented, checked, warm")
     rng = random.Random(args.seed)
     out: dict[str, Any] = {"contender": args.contender, "covered": covered, "floor": [],
                            "versions": bc.versions(args.contender)}
@@ -165,11 +172,13 @@ def main() -> int:
         rng.shuffle(phases)
         for phase in phases:
             phase()
+    took("rounds")
     if args.load:
         pairs, per_thread, memory_calls = args.load
         switch.set(True)
         bench_load.warm(clients["openai"], async_client)  # instrumented once (imports, caches)
         out["load"] = bench_load.measure(switch, clients["openai"], async_client, pairs, per_thread, memory_calls, rng)
+        took("under load")
     print(json.dumps(out))
     return 0
 

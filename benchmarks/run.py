@@ -61,8 +61,8 @@ class Plan:
 
 
 # Sized for under ten minutes on a loaded 2-core machine (load average ~4): about 8 minutes there.
-FULL = Plan(passes=1, rounds=4, calls=40, stream_pairs=1, startup_reps=2, load_pairs=1, load_per_thread=10,
-            memory_calls=50, exporter_calls=1000, exporter_rounds=2, derive_spans=10_000, serve_traces=1000)
+FULL = Plan(passes=1, rounds=3, calls=50, stream_pairs=1, startup_reps=1, load_pairs=1, load_per_thread=10,
+            memory_calls=30, exporter_calls=600, exporter_rounds=2, derive_spans=10_000, serve_traces=1000)
 QUICK = Plan(passes=1, rounds=1, calls=3, stream_pairs=1, startup_reps=1, load_pairs=1, load_per_thread=1,
              memory_calls=2, exporter_calls=20, exporter_rounds=1, derive_spans=200, serve_traces=40)
 
