@@ -46,7 +46,7 @@ $(BENCH_VENVS)/%/.installed: benchmarks/peers/%.txt
 	touch $@
 
 # The baseline agentyield, with the same SDK and OpenTelemetry versions as $(VENV).
-$(BENCH_VENVS)/agentyield-$(BASELINE)/.installed: $(VENV)/.installed
+$(BENCH_VENVS)/agentyield-$(BASELINE)/.installed: | $(VENV)/.installed
 	rm -rf $(BENCH_VENVS)/agentyield-$(BASELINE) $(BENCH_VENVS)/src-$(BASELINE)
 	mkdir -p $(BENCH_VENVS)/src-$(BASELINE)
 	git archive $(BASELINE) | tar -x -C $(BENCH_VENVS)/src-$(BASELINE)
