@@ -2,7 +2,8 @@
 """`make bench`: agentyield side by side with its peers, every figure a ratio measured within this one run.
 
     .venv/bin/python benchmarks/run.py --venvs ~/.cache/agentyield/bench-venvs --output BENCHMARKS.md
-    .venv/bin/python benchmarks/run.py --quick ...   # fewer passes: a smoke run, not for quoting
+    .venv/bin/python benchmarks/run.py --quick ...   # tiny counts: a smoke run, not for quoting
+    .venv/bin/python benchmarks/run.py --render BENCHMARKS.json   # the report again, from a run's results
 
 Each contender runs in its own virtual environment (`<venvs>/<peer>`; agentyield in this interpreter's),
 in fresh processes, interleaved with the others and in a rotated order, so a busy minute on a shared machine
@@ -75,18 +76,22 @@ def python_of(contender: str, venvs: Path, baseline: str) -> str:
     return str(venvs / contender / "bin" / "python")
 
 
-def worker(script: str, contender: str, python: str, *args: str, timeout: float = 600) -> dict[str, Any] | None:
-    """Run one measuring process; its JSON, or None (and why, on stderr) if it failed."""
-    command = [python, str(HERE / script), "--contender", contender, *args]
+def _json_of(command: list[str], what: str, timeout: float = 600) -> dict[str, Any] | None:
+    """Run one measuring process; its JSON (the last line of its output), or None (and why, on stderr)."""
     try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=HERE)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=HERE)
     except subprocess.TimeoutExpired:
-        print(f"  {script} {contender}: timed out after {timeout:.0f} s", file=sys.stderr)
+        print(f"  {what}: timed out after {timeout:.0f} s", file=sys.stderr)
         return None
-    if result.returncode != 0:
-        print(f"  {script} {contender} failed:\n{result.stderr[-2000:]}", file=sys.stderr)
+    if done.returncode != 0:
+        print(f"  {what} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
         return None
-    return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def worker(script: str, contender: str, python: str, *args: str, timeout: float = 600) -> dict[str, Any] | None:
+    """One contender's measuring process, in its own environment."""
+    return _json_of([python, str(HERE / script), "--contender", contender, *args], f"{script} {contender}", timeout)
 
 
 def rotated(items: list[str], k: int) -> list[str]:
@@ -138,18 +143,6 @@ def _quote_in_readme(readme: Path, text: str) -> None:
     start, end = content.find(README_START), content.find(README_END)
     if 0 <= start < end:
         readme.write_text(content[: start + len(README_START)] + "\n" + text + "\n" + content[end:], encoding="utf-8")
-
-
-def _json_of(command: list[str], what: str, timeout: float = 600) -> dict[str, Any] | None:
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=HERE)
-    except subprocess.TimeoutExpired:
-        print(f"  {what}: timed out after {timeout:.0f} s", file=sys.stderr)
-        return None
-    if done.returncode != 0:
-        print(f"  {what} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
-        return None
-    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
 SECTIONS = ("percall", "startup", "derive", "exporters")
