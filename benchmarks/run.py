@@ -5,9 +5,10 @@
     .venv/bin/python benchmarks/run.py --quick ...   # tiny counts: a smoke run, not for quoting
     .venv/bin/python benchmarks/run.py --render BENCHMARKS.json   # the report again, from a run's results
 
-Each contender runs in its own virtual environment (`<venvs>/<peer>`; agentyield in this interpreter's),
-in fresh processes, interleaved with the others and in a rotated order, so a busy minute on a shared machine
-lands on every contender alike. The sections (each a script of its own, printing JSON):
+Each contender runs in its own virtual environment (`<venvs>/<peer>`; agentyield in this interpreter's), in
+fresh processes. Every per-call ratio is taken inside one process (a contender's calls on and off alternating,
+and the floor), so a busy minute on a shared machine moves both sides of it; passes and repetitions beyond the
+first rotate the contenders' order. The sections (each a script of its own, printing JSON):
 
   per call, per chunk   bench_percall.py: alternating on/off calls and the floor, in each process
   under load            bench_load.py's measurement (16 threads, 500 concurrent asyncio calls, memory over 10
