@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from ._otlp_json import hex_ids
+from ._pbstream import span_batches
 
 __all__ = ["OTLPJsonError", "iter_requests", "iter_spans", "requests_in", "trace_files"]
 
@@ -52,7 +53,7 @@ def _from_protobuf(data: bytes) -> dict[str, Any]:
     try:
         request.ParseFromString(data)
     except DecodeError as exc:
-        raise ValueError(f"not an OTLP protobuf ExportTraceServiceRequest ({exc})") from None
+        raise ValueError(str(exc)) from None
     return hex_ids(MessageToDict(request, use_integers_for_enums=True))  # type: ignore[no-any-return]
 
 
@@ -81,9 +82,10 @@ def requests_in(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
         if name.endswith(".pb"):
             with opener(path, "rb") as handle:
                 try:
-                    yield 1, _from_protobuf(handle.read())
+                    for batch in span_batches(handle):  # a batch of spans at a time, not the whole message
+                        yield 1, _from_protobuf(batch)
                 except ValueError as exc:
-                    yield 1, str(exc)
+                    yield 1, f"not an OTLP protobuf ExportTraceServiceRequest ({exc})"
             return
         with opener(path, "rt", encoding="utf-8") as handle:
             first = handle.readline()

@@ -6,9 +6,11 @@ and memory per open trace.
 Per core means per CPU-second of the server process (user + system time from /proc), so a loaded, shared
 machine gives the same figure as a quiet one, roughly; wall-clock rates are printed beside it. Three parts:
 1. end to end: real OTLP/HTTP protobuf requests to an `agentyield serve` subprocess, until it has booked
-   every trace (its /health says so);
-2. where the time goes: each stage in-process on the same requests (decode protobuf, to span rows,
-   assemble, book), CPU time per span;
+   every trace (its /health says so); steady state: one warm-up request (first price lookups, first
+   series) is booked before the clock starts;
+2. where the time goes: each stage in-process on the same requests, the model's prices resolved first
+   (decode protobuf, to span rows, assemble, book, and `metrics`: recording the booked histogram observations into the SDK at collection,
+   which the end-to-end server, exporting to no endpoint, never does), CPU time per span;
 3. memory per open trace: traces whose root never arrives, held by the assembler (tracemalloc).
 The workload is agent-shaped: each trace is an invoke_agent root, 6 chat calls (GenAI conventions, 14
 attributes each) and 3 tool calls; 20 traces per request.
@@ -86,7 +88,7 @@ def _health(port: int) -> dict[str, Any]:
         return json.loads(response.read())
 
 
-def end_to_end(bodies: list[bytes], traces: int) -> dict[str, float]:
+def end_to_end(bodies: list[bytes], traces: int, warm_up: bytes, warm_traces: int) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "agentyield", "serve", "--grpc-port", "-1", "--http-port", "0", "--grace", "0"]
     server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
@@ -96,6 +98,10 @@ def end_to_end(bodies: list[bytes], traces: int) -> dict[str, float]:
         import http.client
 
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        connection.request("POST", "/v1/traces", body=warm_up, headers={"Content-Type": "application/x-protobuf"})
+        connection.getresponse().read()
+        while _health(port)["traces_booked"] < warm_traces:
+            time.sleep(0.05)
         cpu0, wall0 = _cpu_s(server.pid), time.perf_counter()
         for body in bodies:
             while True:
@@ -105,7 +111,7 @@ def end_to_end(bodies: list[bytes], traces: int) -> dict[str, float]:
                 if response.status != 503:
                     break
                 time.sleep(0.05)
-        while _health(port)["traces_booked"] < traces:
+        while _health(port)["traces_booked"] < warm_traces + traces:
             time.sleep(0.05)
         cpu, wall = _cpu_s(server.pid) - cpu0, time.perf_counter() - wall0
         spans = traces * SPANS_PER_TRACE
@@ -117,15 +123,23 @@ def end_to_end(bodies: list[bytes], traces: int) -> dict[str, float]:
 
 def stages(bodies: list[bytes]) -> dict[str, float]:
     """CPU microseconds per span of each stage, in-process (one thread)."""
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
     from agentyield.processors._ledger import Ledger
+    from agentyield.processors._metrics import LedgerMetrics
     from agentyield.processors._pricing import PriceBook
     from agentyield.processors._traces import CallWindow, book_spans
     from agentyield.processors._assembly import AssemblyLimits, TraceAssembler
     from agentyield.serve._decode import decode_protobuf, rows
 
     clock = time.process_time
-    spent = dict.fromkeys(("decode", "rows", "assemble", "book"), 0.0)
-    ledger, window = Ledger(PriceBook()), CallWindow()
+    spent = dict.fromkeys(("decode", "rows", "assemble", "book", "metrics"), 0.0)
+    prices = PriceBook()
+    prices.rates("openai", "gpt-4o-2024-08-06", 2006)  # resolved once per model and half hour in a running server
+    ledger, window = Ledger(prices), CallWindow()
+    reader = InMemoryMetricReader()
+    ledger.sink = LedgerMetrics(ledger, MeterProvider(metric_readers=[reader]), {}).record
     assembler = TraceAssembler(AssemblyLimits(grace_s=0), lambda what, n: None)
     spans = 0
     for body in bodies:
@@ -145,6 +159,9 @@ def stages(bodies: list[bytes]) -> dict[str, float]:
         spans += len(decoded)
         for name, dt in zip(spent, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
             spent[name] += dt
+    t0 = clock()
+    reader.get_metrics_data()  # one collection: the buffered observations recorded, every instrument read
+    spent["metrics"] += clock() - t0
     return {name: 1e6 * dt / spans for name, dt in spent.items()}
 
 
@@ -180,7 +197,7 @@ def main() -> None:
     per_request = 20
     bodies = [make_request(rng, per_request).SerializeToString() for _ in range(max(1, args.traces // per_request))]
     traces = len(bodies) * per_request
-    e2e = end_to_end(bodies, traces)
+    e2e = end_to_end(bodies, traces, make_request(rng, per_request).SerializeToString(), per_request)
     per_stage = stages(bodies)
     open_trace = memory_per_open_trace(rng, min(traces, 2000))
     if args.json:
@@ -191,7 +208,8 @@ def main() -> None:
           f"{e2e['spans_per_cpu_s']:,.0f} spans per CPU-second of the server (per core); "
           f"{e2e['spans_per_wall_s']:,.0f} spans/s wall clock ({e2e['cpu_s']:.2f} CPU s, {e2e['wall_s']:.2f} s)")
     total = sum(per_stage.values())
-    print(f"in-process stages, CPU µs per span (total {total:.1f} µs = {1e6 / total:,.0f} spans/s per core, before HTTP):")
+    print(f"in-process stages, CPU µs per span (total {total:.1f} µs = {1e6 / total:,.0f} spans/s per core, before HTTP; "
+          f"without metrics {total - per_stage['metrics']:.1f} µs = {1e6 / (total - per_stage['metrics']):,.0f}):")
     for name, us in per_stage.items():
         print(f"  {name:9s} {us:6.1f} µs  {100 * us / total:4.0f}%")
     print(f"memory per open trace ({SPANS_PER_TRACE - 1} spans held, root not yet arrived): {open_trace / 1024:.1f} KiB")

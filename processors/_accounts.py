@@ -216,7 +216,9 @@ _CALL_VIEWS: dict[str, Callable[[_Series], list[tuple[tuple[Any, ...], Any]]]] =
 }
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass's __init__ sets each field through object.__setattr__, about 4x slower, and
+# booking makes one for every call, span or task it books (agentyield serve's hot path). Treat it as immutable.
+@dataclass(slots=True)
 class PricedCall:
     cost: Decimal | None
     """None when the call could not be priced (unknown model, or usage missing)."""
@@ -234,7 +236,9 @@ class PricedCall:
     """It re-sent a prefix within the cache lifetime and read nothing from the cache (missed caching)."""
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass's __init__ sets each field through object.__setattr__, about 4x slower, and
+# booking makes one for every call, span or task it books (agentyield serve's hot path). Treat it as immutable.
+@dataclass(slots=True)
 class TaskResult:
     """Everything the ledger knows of a finished task (the span processor writes some of it on the span;
     the offline report keeps all of it)."""

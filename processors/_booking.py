@@ -41,7 +41,9 @@ def begin(
     ledger.start(span_id, parent_id, kind, task=task, phase=phase, tool=tool)
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass's __init__ sets each field through object.__setattr__, about 4x slower, and
+# booking makes one for every call, span or task it books (agentyield serve's hot path). Treat it as immutable.
+@dataclass(slots=True)
 class Booked:
     """What ending a span booked: an LLM call (`call`, `priced`), a task (`task`), a window artifact, or none."""
 

@@ -10,7 +10,10 @@ from dataclasses import dataclass
 
 from agentyield import _semconv as sc
 
-__all__ = ["ANY", "EXCLUSIVE_INPUT", "FIGURES", "ExclusiveInput", "KIND_MARKERS", "KIND_RULES", "LLM_HINTS", "OPERATION_ALIASES", "TASK_NAME_KEYS", "TOOL_NAME_KEYS"]
+__all__ = [
+    "ANY", "EXCLUSIVE_INPUT", "FIGURES", "ExclusiveInput", "KIND_MARKERS", "KIND_RULES", "LLM_HINTS", "OPERATION_ALIASES", "READ_KEYS",
+    "READ_PREFIXES", "TASK_NAME_KEYS", "TOOL_NAME_KEYS",
+]
 
 ANY = None
 """In a kind rule: the attribute only has to be present."""
@@ -100,8 +103,9 @@ EXCLUSIVE_INPUT: tuple[ExclusiveInput, ...] = (
 # Operation names some sources spell differently from the GenAI conventions (OpenLLMetry's request types).
 OPERATION_ALIASES = {"completion": "text_completion", "embedding": "embeddings"}
 
-TASK_NAME_KEYS = (sc.TASK_NAME, *FIGURES["agent"])
-"""Where a task's name comes from: agentyield's own name, else the agent the span names."""
+TASK_NAME_KEYS = (sc.TASK_NAME, *FIGURES["agent"], "gen_ai.workflow.name")
+"""Where a task's name comes from: agentyield's own name, else the agent the span names, else the workflow
+(a peer's invoke_workflow span, as Google ADK's runner writes it)."""
 TOOL_NAME_KEYS = FIGURES["tool"]
 
 # Attribute name prefixes that only LLM calls carry: a span with one that no kind rule matched is counted
@@ -109,3 +113,21 @@ TOOL_NAME_KEYS = FIGURES["tool"]
 LLM_HINTS = ("gen_ai.usage.", "llm.token_count.", sc.GEN_AI_REQUEST_MODEL, "llm.model_name")
 KIND_MARKERS = frozenset(key for key, _, _ in KIND_RULES)
 """Attributes that say which convention wrote a span: a span with one is understood even when it is a step."""
+
+# The other attributes the normalizer reads (agentyield's own, outcomes, errors, content-free fingerprints).
+# With the table's, they make READ_KEYS: every attribute name the normalizer reads. A decoder that builds span
+# attributes itself (agentyield serve) keeps only these and the READ_PREFIXES, so a peer's prompts, HTTP details
+# and the like cost nothing. tests/test_serve.py checks the list against the normalizer's code.
+_NORMALIZER_KEYS = (
+    sc.TASK_NAME, sc.TASK_OUTCOME, sc.TASK_SCORE, sc.TASK_ARTIFACT_KINDS, sc.TASK_ARTIFACT_ACCEPTED, sc.TASK_ARTIFACTS_DROPPED,
+    sc.ARTIFACT_KIND, sc.ARTIFACT_ACCEPTED, sc.ARTIFACT_AGENT, sc.SIGNAL_KIND, sc.VERIFICATION_PASSED, sc.PHASE,
+    sc.ROLLOUT_GROUP, sc.BUDGET_USD, sc.BUDGET_TOKENS, sc.BUDGET_ON_EXCEED, sc.GEN_AI_AGENT_VERSION, sc.GEN_AI_TOOL_TYPE,
+    sc.ERROR_TYPE, sc.COST_USD, sc.PRICED, sc.PRIVACY_FINDINGS, sc.USAGE_MISSING, sc.USAGE_INVALID_FIELDS,
+    sc.TOOL_CALLS_COUNT, sc.TOOL_ARGS_HASH, sc.PROMPT_PREFIX_HASH, sc.REQUEST_HASH, sc.MCP_METHOD_NAME,
+)
+_EXCLUSIVE_INPUT_KEYS = tuple(key for source in EXCLUSIVE_INPUT for key in (source.marker[0], source.zero_cache_unknown_if) if key)
+READ_KEYS = frozenset({
+    *KIND_MARKERS, *(name for names in FIGURES.values() for name in names), *TASK_NAME_KEYS, *_EXCLUSIVE_INPUT_KEYS, *_NORMALIZER_KEYS,
+})
+READ_PREFIXES = LLM_HINTS
+"""Attribute names the normalizer tests by prefix (`looks_like_llm`)."""

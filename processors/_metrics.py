@@ -140,9 +140,14 @@ class LedgerMetrics:
     def _flush(self) -> None:
         with self._ledger._lock:
             pending, self._buffer = self._buffer, []
+        # Each label set's attributes built once per flush (the SDK copies what it is given).
+        attributes: dict[tuple[str, tuple[Any, ...]], dict[str, Any]] = {}
+        histograms = self._histograms
         for name, value, labels in pending:
-            keys = HISTOGRAMS[name][2]
-            self._histograms[name].record(value, {k: v for k, v in zip(keys, labels) if v is not None})
+            built = attributes.get((name, labels))
+            if built is None:
+                built = attributes[(name, labels)] = {k: v for k, v in zip(HISTOGRAMS[name][2], labels) if v is not None}
+            histograms[name].record(value, built)
 
     def _limits(self, options: CallbackOptions) -> Iterable[Observation]:
         with self._ledger._lock:

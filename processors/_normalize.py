@@ -11,11 +11,14 @@ from typing import Any, Iterable, Mapping
 
 from agentyield import _semconv as sc
 
-from ._conventions import ANY, EXCLUSIVE_INPUT, FIGURES, KIND_RULES, KIND_MARKERS, LLM_HINTS, OPERATION_ALIASES, TASK_NAME_KEYS, TOOL_NAME_KEYS
+from ._conventions import (
+    ANY, EXCLUSIVE_INPUT, FIGURES, KIND_MARKERS, KIND_RULES, LLM_HINTS, OPERATION_ALIASES, READ_KEYS, READ_PREFIXES, TASK_NAME_KEYS,
+    TOOL_NAME_KEYS,
+)
 from ._records import ArtifactRecord, LLMCallRecord, TaskRecord, ToolCallRecord
 
 __all__ = [
-    "Kind", "classify", "has_usage", "is_known_step", "llm_call", "looks_like_llm", "phase_of", "response_id", "signal_kind",
+    "READ_KEYS", "READ_PREFIXES", "Kind", "classify", "has_usage", "is_known_step", "llm_call", "looks_like_llm", "phase_of", "response_id", "signal_kind",
     "task_record", "tool_call", "tool_name", "verification_passed", "window_artifact",
 ]
 
@@ -84,18 +87,25 @@ def _first(attributes: Mapping[str, Any], names: tuple[str, ...]) -> Any:
 
 
 def _count(attributes: Mapping[str, Any], names: tuple[str, ...], rejected: list[str] | None = None) -> int | None:
-    """A count in [0, MAX_TOKEN_COUNT], else None; a value present but not such a count is named in `rejected`."""
-    value = _first(attributes, names)
-    if type(value) is int and 0 <= value <= sc.MAX_TOKEN_COUNT:
-        return value
-    if value is not None and rejected is not None:
-        rejected.append(names[0])
+    """A count in [0, MAX_TOKEN_COUNT], else None; a value present but not such a count is named in `rejected`.
+    (`_first` inlined here and in `_text`: they run a dozen times per LLM span, on serve's hot path.)"""
+    for name in names:
+        value = attributes.get(name)
+        if value is not None:
+            if type(value) is int and 0 <= value <= sc.MAX_TOKEN_COUNT:
+                return value
+            if rejected is not None:
+                rejected.append(names[0])
+            return None
     return None
 
 
 def _text(attributes: Mapping[str, Any], figure: str) -> str | None:
-    value = _first(attributes, FIGURES[figure])
-    return value if isinstance(value, str) and value else None
+    for name in FIGURES[figure]:
+        value = attributes.get(name)
+        if value is not None:
+            return value if isinstance(value, str) and value else None
+    return None
 
 
 def response_id(attributes: Mapping[str, Any]) -> str | None:

@@ -26,7 +26,9 @@ _MILLION = Decimal(1_000_000)
 _PERIOD_S = 1800
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass's __init__ sets each field through object.__setattr__, about 4x slower, and
+# booking makes one for every call, span or task it books (agentyield serve's hot path). Treat it as immutable.
+@dataclass(slots=True)
 class TokenCounts:
     """Disjoint token counts of one call; they sum to the billed total."""
 
@@ -60,6 +62,8 @@ class _Tiered:
     tiers: tuple[Rates, ...]
 
     def for_input(self, total_input: int) -> Rates:
+        if not self.starts:  # most models: one tier
+            return self.base
         for start, rates in zip(reversed(self.starts), reversed(self.tiers)):
             if total_input > start:
                 return rates

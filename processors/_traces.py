@@ -71,11 +71,13 @@ class CallWindow:
             keys.append((span.service, call.provider, response))  # the same response, whatever each reported
         if call.input_tokens is not None or call.output_tokens is not None:
             keys.append((span.service, call.provider, call.model, call.input_tokens, call.output_tokens, call.cache_read_tokens, call.cache_write_tokens))
+        trace, first, last = span.trace_id, span.start_ns, span.end_ns
         for key in keys:
             for trace_id, start, end, other in self._calls.get(key, ()):
-                overlaps = start <= span.end_ns and span.start_ns <= end
-                ids_agree = other == response if other is not None and response is not None else (other is None) != (response is None)
-                if trace_id != span.trace_id and overlaps and ids_agree:
+                # Another trace, overlapping in time, and ids that agree (cheapest test first).
+                if trace_id != trace and start <= last and first <= end and (
+                    other == response if other is not None and response is not None else (other is None) != (response is None)
+                ):
                     return True
         for key in keys:
             seen = self._calls.get(key)
@@ -85,7 +87,7 @@ class CallWindow:
                 seen = self._calls[key] = []
             if len(seen) >= _PER_KEY:
                 del seen[0]  # a repeat overlaps in time: the most recent calls are the ones to keep
-            seen.append((span.trace_id, span.start_ns, span.end_ns, response))
+            seen.append((trace, first, last, response))
         return False
 
 
@@ -160,7 +162,7 @@ def book_spans(
         depth = depths.get(span.span_id, 0)
         events.append((span.start_ns, 0, depth, index, span))
         events.append((span.end_ns, 1, -depth, index, span))
-    events.sort(key=lambda e: e[:4])
+    events.sort()  # (time, start before end, depth, index): the index is unique, so spans are never compared
     for _, is_end, _, _, span in events:
         ledger.default_agent = span.service or "default"  # spend outside tasks belongs to the emitting service
         kind = normalize.Kind.OTHER if span.span_id in duplicates else kinds[span.span_id]

@@ -20,21 +20,26 @@ import pytest
 from serve_util import MetricsSink, serving
 
 PEERS_DIR = Path(__file__).parent / "peers"
+REPO = PEERS_DIR.parent.parent
 CACHE = Path(os.environ.get("AGENTYIELD_CACHE", Path.home() / ".cache" / "agentyield")) / "peers"
 WORKLOAD = PEERS_DIR / "workload.py"
 PROVIDER, MODEL = "gen_ai.provider.name", "gen_ai.response.model"
 
 
-def peer_python(name: str) -> str:
-    """The peer's virtual environment, built from tests/peers/<name>.txt once and rebuilt when that changes."""
+def peer_python(name: str, *, with_agentyield: bool = False) -> str:
+    """The peer's virtual environment, built from tests/peers/<name>.txt once and rebuilt when that changes;
+    `with_agentyield`: a venv of its own that also has this repository installed (editable), for agentyield
+    and the peer in one process."""
     requirements = PEERS_DIR / f"{name}.txt"
-    stamp = hashlib.sha256(requirements.read_bytes()).hexdigest()
-    venv = CACHE / name
+    stamp = hashlib.sha256(requirements.read_bytes() + (REPO / "pyproject.toml").read_bytes() * with_agentyield).hexdigest()
+    venv = CACHE / (f"{name}+agentyield" if with_agentyield else name)
     python = venv / "bin" / "python"
     built = (venv / ".requirements").read_text() if (venv / ".requirements").exists() else None
     if not python.exists() or built != stamp:
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
         subprocess.run([str(python), "-m", "pip", "install", "-q", "-r", str(requirements)], check=True, timeout=1800)
+        if with_agentyield:
+            subprocess.run([str(python), "-m", "pip", "install", "-q", "-e", str(REPO)], check=True, timeout=1800)
         (venv / ".requirements").write_text(stamp)
     return str(python)
 
@@ -57,12 +62,12 @@ def _collapse(series: dict[str, Any]) -> dict[str, dict[tuple[Any, ...], float]]
     return {k: {key: pytest.approx(v, abs=1e-12) for key, v in d.items()} for k, d in out.items()}
 
 
-def run_workload(python: str, peer: str, protocol: str, extra: tuple[str, ...] = ()) -> dict[str, Any]:
+def run_workload(python: str, peer: str, protocol: str, extra: tuple[str, ...] = (), script: Path = WORKLOAD) -> dict[str, Any]:
     sink = MetricsSink()
     try:
         with serving(sink=sink) as server:
             endpoint = server.traces_url if protocol == "http" else f"127.0.0.1:{server.grpc}"
-            done = subprocess.run([python, str(WORKLOAD), peer, protocol, endpoint, *extra], capture_output=True, text=True, timeout=300)
+            done = subprocess.run([python, str(script), peer, protocol, endpoint, *extra], capture_output=True, text=True, timeout=300)
             assert done.returncode == 0, done.stderr[-3000:]
             code, _, err = server.stop()
             assert code == 0, err
@@ -169,3 +174,69 @@ def test_openlit_anthropic_input_is_read_with_its_cache() -> None:
     assert bad.input_tokens is None and bad.usage_invalid and bad.usage_missing
     other = llm_call({**span, "telemetry.sdk.name": "opentelemetry"})  # the conventions' inclusive input: not summed
     assert other.input_tokens == 50
+
+
+def test_agentyield_and_a_peer_in_one_process_book_each_call_once() -> None:
+    """agentyield and OpenInference instrumenting the same openai client in one process: each call makes two
+    LLM spans (OpenInference's under agentyield's), and each is booked once, in process (the span processor's
+    metrics) and from the exported spans (`agentyield serve`), at the cost genai-prices gives for it."""
+    from genai_prices import Usage, calc_price
+
+    usage = {"input": 2006 - 1920, "cache_read": 1920, "cache_write": 0, "output": 300}  # workload.py's OPENAI_USAGE, per call
+    price = calc_price(Usage(input_tokens=2006, cache_read_tokens=1920, output_tokens=300), OPENAI_MODEL, provider_id="openai")
+    live = MetricsSink()
+    try:
+        served = run_workload(peer_python("openinference", with_agentyield=True), "agentyield+openinference", "http", ("--metrics", live.endpoint))
+        in_process = live.summed()
+    finally:
+        live.close()
+    for where, series in (("in process", in_process), ("served", served)):
+        collapsed = _collapse(series)
+        assert collapsed["calls"] == {("openai", "true"): 2}, where  # a plain call and a stream
+        assert collapsed["tokens"] == {("openai", OPENAI_MODEL, kind): 2 * n for kind, n in usage.items()}, where
+        assert collapsed["cost"] == {("openai", OPENAI_MODEL): pytest.approx(2 * float(price.total_price), abs=1e-12)}, where
+        assert {dict(k)[PROVIDER]: v for k, v in series["agentyield.spans.duplicate"].items()} == {"openai": 2}, where
+
+
+def _agents_workload() -> Any:
+    """tests/peers/agents.py as a module (it imports only the standard library at the top): its mock's usage."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("interop_agents", PEERS_DIR / "agents.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("framework", ["google-adk", "strands"])
+def test_agent_frameworks_native_spans(framework: str) -> None:
+    """Google ADK and Strands write GenAI spans themselves: one agent run with a tool call (two model rounds,
+    a mock model endpoint) gives two calls with the mock's tokens, one task of the agent, one tool call; the
+    agent span's usage roll-up (Strands) is not booked on top. ADK's calls are priced as genai-prices prices
+    them; Strands names itself, not the provider (`gen_ai.system` strands-agents), so its calls are counted
+    unpriced, never priced as a guess."""
+    from genai_prices import Usage, calc_price
+
+    agents = _agents_workload()
+    got = run_workload(peer_python(framework), framework, "http", script=PEERS_DIR / "agents.py")
+    collapsed = _collapse(got)
+    provider, model = {"google-adk": ("gcp.gemini", agents.GEMINI_MODEL), "strands": ("strands-agents", "gpt-4o")}[framework]
+    uncached = sum(prompt - cached for prompt, cached, _ in agents.ROUNDS)
+    assert collapsed["tokens"][(provider, model, "input")] == uncached
+    assert collapsed["tokens"][(provider, model, "cache_read")] == sum(cached for _, cached, _ in agents.ROUNDS)
+    assert collapsed["tokens"][(provider, model, "output")] == sum(output for _, _, output in agents.ROUNDS)
+    priced = framework == "google-adk"
+    assert collapsed["calls"] == {(provider, "true" if priced else "false"): len(agents.ROUNDS)}
+    if priced:
+        expected = sum(float(calc_price(Usage(input_tokens=p, cache_read_tokens=c, output_tokens=o), model, provider_id="google").total_price)
+                       for p, c, o in agents.ROUNDS)
+        assert collapsed["cost"] == {(provider, model): pytest.approx(expected, abs=1e-12)}
+    tasks = {(dict(k)["gen_ai.agent.name"], dict(k)["agentyield.task.name"]): v for k, v in got["agentyield.tasks"].items()}
+    # ADK's runner also writes an invoke_workflow span around the agent's: a task named after its workflow,
+    # of the emitting service (it names no agent).
+    workflow = {(f"interop-{framework}", agents.AGENT): 1} if framework == "google-adk" else {}
+    assert tasks == {(agents.AGENT, agents.AGENT): 1, **workflow}
+    tools = {(dict(k)["gen_ai.tool.name"], dict(k)["agentyield.tool.error"]): v for k, v in got["agentyield.tool.calls"].items()}
+    assert tools == {(agents.TOOL, "false"): 1}
+    assert not got.get("agentyield.usage.rollups") and not got.get("agentyield.spans.unrecognized")

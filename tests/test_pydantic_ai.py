@@ -13,25 +13,17 @@ from openai_mock import BASE_URL, CHAT_USAGE, chat_completion, hx
 pytest.importorskip("pydantic_ai")
 
 
-def test_agent_run_is_a_task_with_tool_calls_and_each_llm_call_once(
-    instrumented: None, tracer_provider: Any, span_exporter: Any, metric_reader: Any
-) -> None:
+def weather_agent(tracer_provider: Any, handler: Any, *, clock_works: bool) -> Any:
+    """A real pydantic-ai agent named weather-bot, with tools get_weather and get_time (which fails with
+    `ModelRetry` unless `clock_works`), on the real openai SDK against `handler` as its endpoint."""
     import openai
     from pydantic_ai import Agent, ModelRetry
     from pydantic_ai.models.instrumented import InstrumentationSettings
     from pydantic_ai.models.openai import OpenAIChatModel
     from pydantic_ai.providers.openai import OpenAIProvider
 
-    requests: list[Any] = []
-
-    def handler(request: Any) -> Any:
-        requests.append(request)
-        # First turn: the model calls both tools; second turn: it answers.
-        return hx.Response(200, json=chat_completion({}, tool_call=len(requests) == 1))
-
     client = openai.AsyncOpenAI(base_url=BASE_URL, api_key="sk-test", http_client=hx.AsyncClient(transport=hx.MockTransport(handler)))
-    model = OpenAIChatModel("gpt-4o", provider=OpenAIProvider(openai_client=client))
-    agent = Agent(model, name="weather-bot")
+    agent = Agent(OpenAIChatModel("gpt-4o", provider=OpenAIProvider(openai_client=client)), name="weather-bot")
     agent.instrument = InstrumentationSettings(tracer_provider=tracer_provider, include_content=False)
 
     @agent.tool_plain
@@ -40,8 +32,24 @@ def test_agent_run_is_a_task_with_tool_calls_and_each_llm_call_once(
 
     @agent.tool_plain
     def get_time() -> str:
-        raise ModelRetry("clock unavailable")  # a failed tool call the agent reports back to the model
+        if not clock_works:
+            raise ModelRetry("clock unavailable")  # a failed tool call the agent reports back to the model
+        return "noon"
 
+    return agent
+
+
+def test_agent_run_is_a_task_with_tool_calls_and_each_llm_call_once(
+    instrumented: None, tracer_provider: Any, span_exporter: Any, metric_reader: Any
+) -> None:
+    requests: list[Any] = []
+
+    def handler(request: Any) -> Any:
+        requests.append(request)
+        # First turn: the model calls both tools; second turn: it answers.
+        return hx.Response(200, json=chat_completion({}, tool_call=len(requests) == 1))
+
+    agent = weather_agent(tracer_provider, handler, clock_works=False)
     result = agent.run_sync("weather in Paris?")
     assert result.output == "The answer is 42."
     assert len(requests) == 2
@@ -73,15 +81,10 @@ def test_each_run_is_a_task_identified_by_its_run_id(
     import json
     from collections import Counter
 
-    import openai
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from pydantic_ai import Agent
-    from pydantic_ai.models.instrumented import InstrumentationSettings
-    from pydantic_ai.models.openai import OpenAIChatModel
-    from pydantic_ai.providers.openai import OpenAIProvider
 
     from agentyield._files import JsonLinesSpanExporter
-    from agentyield._tracefiles import read_spans
+    from agentyield._tracefiles import iter_spans
     from agentyield.processors import PriceBook
     from agentyield.processors._replay import replay
 
@@ -95,18 +98,7 @@ def test_each_run_is_a_task_identified_by_its_run_id(
         last = json.loads(request.content)["messages"][-1]
         return hx.Response(200, json=chat_completion({}, tool_call=last["role"] == "user"))
 
-    client = openai.AsyncOpenAI(base_url=BASE_URL, api_key="sk-test", http_client=hx.AsyncClient(transport=hx.MockTransport(handler)))
-    agent = Agent(OpenAIChatModel("gpt-4o", provider=OpenAIProvider(openai_client=client)), name="weather-bot")
-    agent.instrument = InstrumentationSettings(tracer_provider=tracer_provider, include_content=False)
-
-    @agent.tool_plain
-    def get_weather(city: str) -> str:
-        return f"sunny in {city}"
-
-    @agent.tool_plain
-    def get_time() -> str:
-        return "noon"
-
+    agent = weather_agent(tracer_provider, handler, clock_works=True)
     run = 0
     first = agent.run_sync("weather in Paris?")
     run = 1
@@ -120,7 +112,8 @@ def test_each_run_is_a_task_identified_by_its_run_id(
     bot = labels(gen_ai__agent__name="weather-bot", agentyield__task__name="weather-bot")
     assert points(metric_reader)["agentyield.task.llm_calls"][bot] == (2, len(requests))
     # Replay: the tasks are the two runs, by id, one conversation id shared by both (so it cannot be the task id).
-    spans, skipped = read_spans([tmp_path])
+    skipped: list[str] = []
+    spans = list(iter_spans([tmp_path], skipped))
     assert skipped == []
     agent_spans = [s for s in spans if s.attributes.get("gen_ai.operation.name") == "invoke_agent"]
     assert len({s.attributes["gen_ai.conversation.id"] for s in agent_spans}) == 1

@@ -6,7 +6,6 @@ on a file of real spans (the demo's, copied as further runs later in time) and o
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -44,34 +43,63 @@ def write_runs(path: Path, lines: list[str], span_ns: int, runs: int) -> None:
                 handle.write(_TRACE.sub(f'"traceId":"{run:04x}', line) + "\n")
 
 
+def as_protobuf(lines: Path, path: Path) -> None:
+    """The spans of a JSON lines file as one OTLP protobuf request (a `.pb` file): each line's export batch one
+    ResourceSpans of it, in order, as a Collector's batch of batches carries them."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    from agentyield.serve._decode import decode_json
+
+    request = ExportTraceServiceRequest()
+    for line in lines.read_text().splitlines():
+        request.resource_spans.extend(decode_json(line.encode()).resource_spans)
+    path.write_bytes(request.SerializeToString())
+
+
+_MEASURE = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.executable, [sys.executable, "-m", "agentyield", *sys.argv[1:]])
+_, status, usage = os.wait4(pid, 0)
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)
+"""
+"""Runs the command as the child of a fresh small process: a child's peak resident set starts at its parent's
+(the kernel carries the forked memory's high-water mark across exec), and the test process is large."""
+
+
 def report(path: Path, out: Path) -> tuple[dict[str, Any], int]:
-    """`agentyield report --json` on `path`: its result and the peak resident set (bytes) of that one child
-    process, from the kernel's accounting."""
-    process = subprocess.Popen([sys.executable, "-m", "agentyield", "report", str(path), "--json", str(out)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    return json.loads(out.read_text()), usage.ru_maxrss * 1024  # kilobytes on Linux
+    """`agentyield report --json` on `path`: its result and the peak resident set (bytes) of that one process,
+    from the kernel's accounting."""
+    done = subprocess.run([sys.executable, "-c", _MEASURE, "report", str(path), "--json", str(out)], capture_output=True, text=True, timeout=600)
+    code, peak = done.stdout.splitlines()[-1].split()  # after whatever the command printed
+    assert code == "0", done.stderr[-2000:]
+    return json.loads(out.read_text()), int(peak) * 1024  # kilobytes on Linux
 
 
-def test_report_memory_follows_open_traces_not_file_size(demo_lines: tuple[list[str], int], tmp_path: Path) -> None:
+@pytest.mark.parametrize("suffix", ["jsonl", "pb"])
+def test_report_memory_follows_open_traces_not_file_size(demo_lines: tuple[list[str], int], tmp_path: Path, suffix: str) -> None:
     lines, span_ns = demo_lines
-    one, small, large = tmp_path / "one.jsonl", tmp_path / "small.jsonl", tmp_path / "large.jsonl"
-    for path, runs in ((one, 1), (small, 4), (large, 16)):
-        write_runs(path, lines, span_ns, runs)
-    single, _ = report(one, tmp_path / "one.json")
-    (small_data, small_peak), (large_data, large_peak) = report(small, tmp_path / "small.json"), report(large, tmp_path / "large.json")
+    paths = {}
+    for name, runs in (("one", 1), ("small", 4), ("large", 16)):
+        paths[name] = tmp_path / f"{name}.jsonl"
+        write_runs(paths[name], lines, span_ns, runs)
+        if suffix == "pb":
+            as_protobuf(paths[name], paths[name].with_suffix(".pb"))
+            paths[name] = paths[name].with_suffix(".pb")
+    single, _ = report(paths["one"], tmp_path / "one.json")
+    (small_data, small_peak), (large_data, large_peak) = (report(paths[name], tmp_path / f"{name}.json") for name in ("small", "large"))
     for data, runs in ((small_data, 4), (large_data, 16)):  # every call and task booked, none twice, nothing dropped
         for key in ("tasks", "llm_calls", "unpriced_calls"):
             assert data["summary"][key] == runs * single["summary"][key], key
         assert data["summary"]["cost_usd"] == pytest.approx(runs * single["summary"]["cost_usd"], rel=1e-9)
         assert data["source"]["spans"] == runs * single["source"]["spans"] and data["source"]["limits_hit"] == {}
-    small_size, large_size = small.stat().st_size, large.stat().st_size
+    small_size, large_size = paths["small"].stat().st_size, paths["large"].stat().st_size
     grown = large_peak - small_peak
-    print(f"\ninput {small_size / 1e6:.1f} MB -> {large_size / 1e6:.1f} MB; peak RSS {small_peak / 1e6:.1f} MB -> {large_peak / 1e6:.1f} MB "
-          f"(grew {grown / (large_size - small_size):.2f}x the input's growth)")
-    # Holding every span grew the peak by about 9x the input's growth; what still grows is a row per call and task.
-    assert grown < 0.5 * (large_size - small_size)
+    print(f"\n{suffix}: input {small_size / 1e6:.1f} MB -> {large_size / 1e6:.1f} MB; peak RSS {small_peak / 1e6:.1f} MB -> "
+          f"{large_peak / 1e6:.1f} MB (grew {grown / (large_size - small_size):.2f}x the input's growth)")
+    # Holding every span grew the peak by several times the input's growth; what still grows is a row per call and task.
+    assert grown < 0.5 * (large_size - small_size) if suffix == "jsonl" else grown < 1.0 * (large_size - small_size)
 
 
 def test_bounds_that_act_are_counted_and_shown(demo_lines: tuple[list[str], int], tmp_path: Path) -> None:

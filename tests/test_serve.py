@@ -236,3 +236,76 @@ def test_a_flood_of_traces_that_never_end_stays_within_bounds(sink: MetricsSink)
     assert hits.get("serve:refused_busy", 0) == refused
     calls = sum(sink.summed()["agentyield.llm.calls"].values())
     assert calls == 200 * 5 + rounds * per_round * 4 + 50  # nothing evicted was lost: every kept span was booked
+
+
+def test_the_decoder_keeps_every_attribute_the_normalizer_reads() -> None:
+    """`agentyield serve` converts only the attributes the normalizer reads (READ_KEYS, READ_PREFIXES): every
+    attribute name the normalizer's code names, and every name it looks up from the conventions table, is among
+    them (so a new read cannot be forgotten), and a peer's prompt is never converted."""
+    import ast
+    import inspect
+
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    from agentyield import _semconv as sc
+    from agentyield.processors import _normalize
+    from agentyield.serve._decode import rows
+
+    names = {
+        node.attr for node in ast.walk(ast.parse(inspect.getsource(_normalize)))
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "sc"
+    }
+    not_attributes = {"ARTIFACT_EVENT", "SIGNAL_EVENT", "MAX_TOKEN_COUNT", "PHASE_VERIFICATION", "input_with_cache"}  # names, values, a rule
+    read = {getattr(sc, name) for name in names - not_attributes}
+    assert read and all(isinstance(key, str) for key in read)
+    from agentyield.processors._conventions import EXCLUSIVE_INPUT
+
+    read |= {key for source in EXCLUSIVE_INPUT for key in (source.marker[0], source.zero_cache_unknown_if) if key}  # read from the table
+    missing = {key for key in read if key not in _normalize.READ_KEYS and not key.startswith(_normalize.READ_PREFIXES)}
+    assert missing == set()
+
+    class Recording(dict):  # type: ignore[type-arg]
+        """Attributes that remember every name the normalizer looks up (table rows included)."""
+
+        looked_up: set[str] = set()
+
+        def get(self, key: Any, default: Any = None) -> Any:
+            self.looked_up.add(key)
+            return super().get(key, default)
+
+        def __getitem__(self, key: Any) -> Any:
+            self.looked_up.add(key)
+            return super().__getitem__(key)
+
+        def __contains__(self, key: Any) -> bool:
+            self.looked_up.add(key)
+            return super().__contains__(key)
+
+    # Nothing present: every name of every figure is tried. Then each source-specific branch of the table.
+    samples = [{}, {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "anthropic", "telemetry.sdk.name": "openlit",
+                    "gen_ai.usage.input_tokens": 1, "gen_ai.usage.output_tokens": 1}]
+    for sample in samples:
+        attributes = Recording(sample)
+        for read_all in (_normalize.classify, _normalize.tool_name):
+            read_all("MCP send tools/call x", attributes)
+        _normalize.tool_call("x", attributes, False)
+        _normalize.task_record(attributes, [], False, 1)
+        for read in (_normalize.llm_call, _normalize.has_usage, _normalize.is_known_step, _normalize.looks_like_llm,
+                     _normalize.response_id, _normalize.phase_of, _normalize.verification_passed, _normalize.signal_kind,
+                     _normalize.window_artifact):
+            read(attributes)
+    looked_up = Recording.looked_up
+    assert {"gen_ai.usage.input_tokens", "telemetry.sdk.name", "gen_ai.request.stream"} <= looked_up
+    assert {key for key in looked_up if key not in _normalize.READ_KEYS and not key.startswith(_normalize.READ_PREFIXES)} == set()
+
+    request = ExportTraceServiceRequest()
+    span = request.resource_spans.add().scope_spans.add().spans.add(name="chat gpt-4o", trace_id=b"\x01" * 16, span_id=b"\x02" * 8)
+    for key, value in (("gen_ai.operation.name", "chat"), ("gen_ai.input.messages", "secret prompt"), ("http.url", "https://x"),
+                       ("llm.token_count.prompt", 12), ("agentyield.task.outcome", "success")):
+        item = span.attributes.add(key=key)
+        if isinstance(value, int):
+            item.value.int_value = value
+        else:
+            item.value.string_value = value
+    ((row, _),) = rows(request)
+    assert row.attributes == {"gen_ai.operation.name": "chat", "llm.token_count.prompt": 12, "agentyield.task.outcome": "success"}

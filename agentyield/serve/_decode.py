@@ -14,6 +14,7 @@ from google.protobuf.json_format import ParseDict, ParseError
 from google.protobuf.message import DecodeError as ProtobufDecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from agentyield.processors._normalize import READ_KEYS, READ_PREFIXES
 from agentyield.processors._traces import SpanRow
 
 __all__ = ["DecodeError", "decode_json", "decode_protobuf", "rows"]
@@ -94,12 +95,15 @@ _SCALARS = frozenset({"string_value", "int_value", "double_value", "bool_value"}
 
 
 def _attributes(items: Any) -> dict[str, Any]:
-    """The hot loop of decoding (a dozen attributes a span): scalars read directly, the rest through `_value`."""
+    """The hot loop of decoding (a dozen attributes a span): only the attributes the normalizer reads (the rest,
+    prompts and HTTP details, are never converted), scalars read directly, the rest through `_value`."""
     out = {}
     for kv in items:
-        value = kv.value
-        which = value.WhichOneof("value")
-        out[kv.key] = getattr(value, which) if which in _SCALARS else _value(value)
+        key = kv.key
+        if key in READ_KEYS or key.startswith(READ_PREFIXES):
+            value = kv.value
+            which = value.WhichOneof("value")
+            out[key] = getattr(value, which) if which in _SCALARS else _value(value)
     return out
 
 

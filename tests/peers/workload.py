@@ -4,7 +4,9 @@ OpenTelemetry (and the peer's instrumentation).
 
     python workload.py PEER PROTOCOL ENDPOINT [--dump FILE]
 
-PEER: agentyield, openllmetry, openinference, otel-genai, otel-openai-v2, openlit, pydantic-ai.
+PEER: agentyield, openllmetry, openinference, otel-genai, otel-openai-v2, openlit, pydantic-ai, or
+agentyield+openinference (both on the same clients, OpenAI calls only; `--metrics URL` exports agentyield's
+in-process metrics there over OTLP/HTTP).
 PROTOCOL: http or grpc. The calls: OpenAI chat with cache reads and reasoning, the same streamed with
 usage; Anthropic messages with cache reads and writes, the same streamed. Each response has its own id.
 """
@@ -83,7 +85,12 @@ def _anthropic(request: Any) -> Any:
 
 
 def _instrument(peer: str, tracer_provider: Any, meter_provider: Any) -> None:
-    if peer == "agentyield":
+    if peer == "agentyield+openinference":
+        _instrument("agentyield", tracer_provider, meter_provider)
+        from openinference.instrumentation.openai import OpenAIInstrumentor as OpenInferenceOpenAI
+
+        OpenInferenceOpenAI().instrument(tracer_provider=tracer_provider)
+    elif peer == "agentyield":
         import agentyield
 
         agentyield.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
@@ -168,7 +175,14 @@ def main() -> None:
     from opentelemetry import trace
 
     trace.set_tracer_provider(tracer_provider)
-    _instrument(peer, tracer_provider, MeterProvider())
+    meter_provider = MeterProvider()
+    if "--metrics" in sys.argv:
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+        from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
+        exporter = OTLPMetricExporter(endpoint=sys.argv[sys.argv.index("--metrics") + 1])
+        meter_provider = MeterProvider(metric_readers=[PeriodicExportingMetricReader(exporter, export_interval_millis=3_600_000)])
+    _instrument(peer, tracer_provider, meter_provider)
     if peer == "pydantic-ai":
         aoai = openai.AsyncOpenAI(api_key="sk-test", base_url="https://api.openai.com/v1", http_client=httpx.AsyncClient(transport=httpx.MockTransport(_openai)))
         aant = anthropic.AsyncAnthropic(
@@ -183,12 +197,13 @@ def main() -> None:
     oai.chat.completions.create(model="gpt-4o", messages=messages)
     for _ in oai.chat.completions.create(model="gpt-4o", messages=messages, stream=True, stream_options={"include_usage": True}):
         pass
-    if peer != "otel-openai-v2":
+    if peer not in ("otel-openai-v2", "agentyield+openinference"):
         ant.messages.create(model=ANTHROPIC_MODEL, max_tokens=256, messages=messages)
         with ant.messages.stream(model=ANTHROPIC_MODEL, max_tokens=256, messages=messages) as stream:
             for _ in stream.text_stream:
                 pass
     tracer_provider.shutdown()
+    meter_provider.shutdown()
 
 
 if __name__ == "__main__":
