@@ -108,12 +108,14 @@ def _before_after(results: dict[str, Any]) -> list[str]:
     rounds = per_round(results.get("percall", []))
     if "agentyield-baseline" not in rounds or "agentyield" not in rounds:
         return ["Not measured in this run (no baseline environment)."]
-    lines = ["| call | added per call now, x floor | before, x floor | now ÷ before | per chunk now ÷ before |",
-             "|---|---|---|---|---|"]
+    lines = ["| call | now, x floor | before, x floor | now ÷ before | now, x floor in situ | before, x floor in situ | "
+             "now ÷ before, in situ | per chunk now ÷ before |", "|---|---|---|---|---|---|---|---|"]
     for sdk in SDKS:
         now, before = rounds["agentyield"][sdk], rounds["agentyield-baseline"][sdk]
         lines.append(f"| {sdk} | {_spread(now['x_floor'], 2)} | {_spread(before['x_floor'], 2)} | "
                      f"{_ratio(_median(now['x_floor']), _median(before['x_floor'])):.2f} | "
+                     f"{_spread(now['x_situ'], 2)} | {_spread(before['x_situ'], 2)} | "
+                     f"{_ratio(_median(now['x_situ']), _median(before['x_situ'])):.2f} | "
                      f"{_ratio(_median(now['parsed_chunk']), _median(before['parsed_chunk'])):.2f} |")
     return lines
 
