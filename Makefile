@@ -30,7 +30,8 @@ test-latest: $(VENV)/.installed collector
 test-oldest: $(OLDEST)/.installed
 	$(OLDEST)/bin/python -m pytest -q tests/test_openai.py tests/test_anthropic.py tests/test_privacy.py \
 		tests/test_malformed_fields.py tests/test_implausible_usage.py tests/test_entrypoint.py \
-		tests/test_openai_compatible.py tests/test_google_genai.py tests/test_tools.py tests/test_mcp.py
+		tests/test_openai_compatible.py tests/test_google_genai.py tests/test_tools.py tests/test_mcp.py \
+		tests/test_startup_cost.py
 
 # `make bench`: agentyield against its peers and against an earlier agentyield (BASELINE, a git ref), each in
 # a virtual environment of its own (their pins conflict), cached outside the repo and built here when missing;

@@ -6,8 +6,6 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
-from ._setup import detach
-
 if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
     from opentelemetry.trace import TracerProvider
@@ -59,7 +57,7 @@ def instrument(
     read-only disk or an unreachable Collector is one warning either way. Providers set up here shut down
     within `AGENTYIELD_SHUTDOWN_TIMEOUT` seconds (default 5) at exit and flush on SIGTERM and SIGINT.
     """
-    from agentyield.instrumentation import AgentYieldInstrumentor
+    from agentyield.instrumentation import instrument_all, is_instrumented
 
     options = {
         "tracer_provider": tracer_provider, "meter_provider": meter_provider, "capture_content": capture_content,
@@ -67,8 +65,7 @@ def instrument(
         "verification_tools": verification_tools, "directory": directory, "prometheus_port": prometheus_port,
         "prometheus_address": prometheus_address, "small_model": small_model,
     }
-    instrumentor = AgentYieldInstrumentor()
-    if instrumentor.is_instrumented_by_opentelemetry:
+    if is_instrumented():
         # Already instrumented (by an earlier call, or by opentelemetry-instrument): say so if options would be lost.
         ignored = sorted(name for name, value in options.items() if value is not None and value != ())
         if ignored:
@@ -76,14 +73,11 @@ def instrument(
                 "agentyield: already instrumented (by an earlier instrument() or opentelemetry-instrument); ignoring %s", ", ".join(ignored)
             )
         return
-    instrumentor.instrument(**options)
+    instrument_all(**options)
 
 
 def uninstrument() -> None:
     """Restore every wrapped method and the sampler. (The SDK cannot remove a span processor; it stays.)"""
-    from agentyield.instrumentation import AgentYieldInstrumentor
+    from agentyield.instrumentation import uninstrument_all
 
-    instrumentor = AgentYieldInstrumentor()
-    if instrumentor.is_instrumented_by_opentelemetry:
-        instrumentor.uninstrument()
-    detach()
+    uninstrument_all()

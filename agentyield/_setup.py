@@ -33,7 +33,9 @@ from ._semconv import PRICE_SOURCE
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from agentyield.processors import AgentYieldSpanProcessor, PriceBook
+    from agentyield.processors import PriceBook
+
+    from ._deferred import DeferredProcessor
 
 __all__ = ["Wiring", "attach", "check_prometheus_port", "detach", "resolve_meter_provider", "resolve_tracer_provider"]
 
@@ -50,7 +52,7 @@ _ENDPOINTS = {
 }
 
 # One processor per tracer provider: the SDK cannot remove a processor, so instrumenting again reuses it.
-_processors: weakref.WeakKeyDictionary[object, AgentYieldSpanProcessor] = weakref.WeakKeyDictionary()
+_processors: weakref.WeakKeyDictionary[object, DeferredProcessor] = weakref.WeakKeyDictionary()
 _samplers: weakref.WeakKeyDictionary[object, object] = weakref.WeakKeyDictionary()
 
 
@@ -188,18 +190,20 @@ def _prometheus_meter_provider(port: int | None, address: str | None) -> MeterPr
     return SDKMeterProvider(metric_readers=[PrometheusMetricReader()])
 
 
-def _price_book(prices: str | Path | None) -> PriceBook:
+def _price_book(prices: str | Path | None) -> PriceBook | None:
+    """The user's price file, read now (an explicit bad one raises here); None for genai-prices' data only."""
+    value = prices or os.environ.get(PRICES_ENV)
+    if not value:
+        return None
     from agentyield.processors import PriceBook, PriceFileError
 
     if prices:
         return PriceBook(prices)
-    value = os.environ.get(PRICES_ENV)
-    if value:
-        try:
-            return PriceBook(value)
-        except PriceFileError as exc:
-            _env_warning(PRICES_ENV, value, f"{exc}; using genai-prices only")
-    return PriceBook(None)
+    try:
+        return PriceBook(value)
+    except PriceFileError as exc:
+        _env_warning(PRICES_ENV, value, f"{exc}; using genai-prices only")
+        return None
 
 
 @dataclass(frozen=True)
@@ -235,7 +239,9 @@ def attach(
         check_prometheus_port(prometheus_port)
         if meter_provider is not None:
             raise ValueError("give either meter_provider or prometheus_port: the derived metrics go to one of them")
-    from agentyield.processors import AgentYieldSpanProcessor, RecordEverythingSampler
+    from agentyield.processors import RecordEverythingSampler
+
+    from ._deferred import DeferredProcessor
 
     book = _price_book(prices)  # a bad explicit price file raises before anything is set up
     agent = agent or os.environ.get(AGENT_ENV) or os.environ.get("OTEL_SERVICE_NAME")  # None: "default", unwritten
@@ -244,7 +250,8 @@ def attach(
     if processor is None and hasattr(tracer_provider, "add_span_processor"):
         if meter_provider is None:
             meter_provider = _prometheus_meter_provider(prometheus_port, prometheus_address)
-        processor = AgentYieldSpanProcessor(
+        # A stand-in that builds the span processor and loads the price data on a thread (_deferred).
+        processor = DeferredProcessor(
             resolve_meter_provider(meter_provider, directory),
             prices=book,
             default_agent=agent or "default",
@@ -257,7 +264,7 @@ def attach(
         # Derived metrics stay exact under any sampler: drops become record-only for what we derive from.
         _samplers[tracer_provider] = tracer_provider.sampler
         tracer_provider.sampler = RecordEverythingSampler(tracer_provider.sampler)
-    scope_attributes = {PRICE_SOURCE: processor.prices.version} if processor is not None else None
+    scope_attributes = {PRICE_SOURCE: processor.price_source} if processor is not None else None
     _tasks.configure(
         trace.get_tracer("agentyield", __version__, tracer_provider=tracer_provider, attributes=scope_attributes),
         processor.enrich if processor is not None else None,
@@ -266,6 +273,8 @@ def attach(
     )
     config = Config.from_env(capture_content=capture_content, request_stream_usage=request_stream_usage, privacy_scan=privacy_scan, agent=agent)
     _tools.configure(config.capture_content)
+    if processor is not None:
+        processor.warm()  # last: its thread and the rest of start-up share the GIL
     return Wiring(tracer_provider, scope_attributes, config, processor.book_ending if processor is not None else None)
 
 

@@ -10,6 +10,7 @@ import contextvars
 import copy
 import functools
 import inspect
+import time
 import uuid
 from typing import Any, Callable, TypeVar
 
@@ -32,7 +33,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _current: contextvars.ContextVar[Task | None] = contextvars.ContextVar("agentyield_task", default=None)
 _tracer: trace.Tracer = trace.get_tracer("agentyield", __version__)
-_before_end: Callable[[Any], None] | None = None
+_before_end: Callable[[Any, int], None] | None = None
 _default_agent: str | None = None
 _budget_check: Callable[[int], str | None] | None = None
 
@@ -46,7 +47,7 @@ class BudgetExceeded(Exception):
 
 def configure(
     tracer: trace.Tracer | None,
-    before_end: Callable[[Any], None] | None,
+    before_end: Callable[[Any, int], None] | None,
     default_agent: str | None = None,
     budget_check: Callable[[int], str | None] | None = None,
 ) -> None:
@@ -212,9 +213,10 @@ class task:  # noqa: N801 - used like a function: `with agentyield.task("fix-bug
             span.set_attribute(sc.ERROR_TYPE, type(error).__qualname__)
             span.set_status(Status(StatusCode.ERROR, type(error).__name__))
         span.set_attributes(current._end_attributes())
+        end_time = time.time_ns()  # the processor books the task at the instant the span ends
         if _before_end is not None:
-            _before_end(span)
-        span.end()
+            _before_end(span, end_time)
+        span.end(end_time)
 
     def __enter__(self) -> Task:
         return self._open()

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from ._otlp_json import hex_ids
+from ._jsonstream import span_batches as document_batches
 from ._pbstream import span_batches
 
 __all__ = ["OTLPJsonError", "iter_requests", "iter_spans", "requests_in", "trace_files"]
@@ -89,11 +90,19 @@ def requests_in(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
             return
         with opener(path, "rt", encoding="utf-8") as handle:
             first = handle.readline()
-            if first.strip() and not isinstance(_line(first), dict):
-                document = _line(first + handle.read())  # one JSON document over many lines
-                if isinstance(document, dict):
-                    yield 1, document
+            if first.strip() and not isinstance(_line(first), dict):  # one JSON document over many lines
+                handle.seek(0)
+                read = 0
+                try:
+                    for request in document_batches(handle):  # a batch of spans at a time, not the whole document
+                        read += 1
+                        yield 1, request
                     return
+                except ValueError as exc:
+                    if read:  # cut off after some spans: those are kept
+                        yield 1, f"not JSON (truncated?): {exc}"
+                        return
+                # Not a document: read as lines, so each bad line is named.
             handle.seek(0)
             for number, line in enumerate(handle, 1):
                 if line.strip():

@@ -6,6 +6,7 @@ attributes passed at start and set once at the end).
 
 from __future__ import annotations
 
+import time
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
@@ -36,7 +37,7 @@ def in_call() -> bool:
     wrap (openai) is one call, counted once, by the outer span."""
     return _IN_CALL.get()
 
-BeforeEnd = Callable[["Span", Mapping[str, Any]], Mapping[str, Any]]
+BeforeEnd = Callable[["Span", Mapping[str, Any], int], Mapping[str, Any]]
 
 
 class Telemetry:
@@ -107,6 +108,7 @@ class LLMInvocation:
             return
         self.ended = True
         span = self.span
+        end_time = time.time_ns()  # the processor books the call at the instant the span ends
         try:
             if span.is_recording():
                 attributes = response_attributes(response, self.request, stream_end)
@@ -116,12 +118,12 @@ class LLMInvocation:
                     span.set_status(Status(StatusCode.ERROR, type(error).__name__))
                 if self._before_end is not None:
                     # What the span processor derives from all the span's attributes, set in the same call.
-                    attributes.update(self._before_end(span, {**self.request.attributes, **attributes}))
+                    attributes.update(self._before_end(span, {**self.request.attributes, **attributes}, end_time))
                 span.set_attributes(attributes)
         except Exception as exc:  # noqa: BLE001
             internal_error("invocation.end", exc)
         finally:
-            span.end()
+            span.end(end_time)
 
 
 def _error_type(error: BaseException) -> str:

@@ -12,7 +12,7 @@ at the cloud's rates.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Collection
+from typing import TYPE_CHECKING, Any, Callable
 
 import wrapt
 
@@ -325,10 +325,9 @@ def _targets(module: str) -> tuple[Target, ...]:
 
 class AnthropicInstrumentor(LibraryInstrumentor):
     library = "anthropic"
+    distribution = "anthropic"
+    min_version = (1,)
     targets = _targets("anthropic.resources.messages.messages") + _targets("anthropic.resources.beta.messages.messages")
-
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return ("anthropic >= 1.0",)
 
     def provider(self, config: Config) -> AnthropicProvider:
         return AnthropicProvider(config)

@@ -16,7 +16,7 @@ cross-region prefixes. The provider is `aws.bedrock`.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Callable, Collection
+from typing import TYPE_CHECKING, Any, Callable
 
 import wrapt
 
@@ -393,10 +393,9 @@ def api_call_wrapper(telemetry: Telemetry, provider: BedrockProvider, _api: str)
 
 class BedrockInstrumentor(LibraryInstrumentor):
     library = "botocore.client"  # what boto3 imports to make a client; `import botocore` alone wraps nothing
+    distribution = "botocore"
+    min_version = (1, 34)
     targets = (Target("botocore.client", "BaseClient._make_api_call", "bedrock-runtime", factory=api_call_wrapper),)
-
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return ("botocore >= 1.34",)
 
     def provider(self, config: Config) -> BedrockProvider:
         return BedrockProvider(config)

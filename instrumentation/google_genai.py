@@ -15,7 +15,7 @@ The provider is `gcp.vertex_ai` for a client made with `vertexai=True`, else `gc
 from __future__ import annotations
 
 import types
-from typing import TYPE_CHECKING, Any, Collection
+from typing import TYPE_CHECKING, Any
 
 from agentyield import _semconv as sc
 
@@ -215,15 +215,14 @@ class GenerateStreamState:
 
 class GoogleGenAIInstrumentor(LibraryInstrumentor):
     library = "google.genai"
+    distribution = "google-genai"
+    min_version = (1,)
     targets = (
         Target("google.genai.models", "Models._generate_content", GENERATE),
         Target("google.genai.models", "Models._generate_content_stream", GENERATE_STREAM),
         Target("google.genai.models", "AsyncModels._generate_content", GENERATE, is_async=True),
         Target("google.genai.models", "AsyncModels._generate_content_stream", GENERATE_STREAM, is_async=True),
     )
-
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return ("google-genai >= 1.0",)
 
     def provider(self, config: Config) -> GoogleGenAIProvider:
         return GoogleGenAIProvider(config)

@@ -15,7 +15,7 @@ never changed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Collection
+from typing import TYPE_CHECKING, Any, Callable
 
 from agentyield import _semconv as sc
 
@@ -202,15 +202,14 @@ def _async_wrapper(telemetry: Telemetry, provider: LiteLLMProvider, api: str) ->
 
 class LiteLLMInstrumentor(LibraryInstrumentor):
     library = "litellm"
+    distribution = "litellm"
+    min_version = (1, 50)
     targets = (
         Target("litellm", "completion", CHAT),
         Target("litellm", "acompletion", CHAT, factory=_async_wrapper),
         Target("litellm", "embedding", EMBEDDINGS),
         Target("litellm", "aembedding", EMBEDDINGS, factory=_async_wrapper),
     )
-
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return ("litellm >= 1.50",)
 
     def provider(self, config: Config) -> LiteLLMProvider:
         from litellm import CustomStreamWrapper

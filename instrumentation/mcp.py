@@ -14,7 +14,7 @@ or in-memory session has no id; an SDK whose private fields moved leaves it out.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Collection
+from typing import TYPE_CHECKING, Any, Callable
 
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
@@ -165,7 +165,8 @@ def _post_writer(telemetry: Telemetry, sessions: Sessions, api: str) -> Callable
 
 class MCPInstrumentor(LibraryInstrumentor):
     library = "mcp"
-    requirement = "mcp >= 1.0"
+    distribution = "mcp"
+    min_version = (1,)
     targets = (
         Target("mcp.client.session", "ClientSession.call_tool", TOOLS_CALL, is_async=True, factory=_call_tool),
         Target("mcp.client.session", "ClientSession.list_tools", TOOLS_LIST, is_async=True, factory=_list_tools),
@@ -174,9 +175,6 @@ class MCPInstrumentor(LibraryInstrumentor):
             factory=_post_writer,
         ),
     )
-
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return (self.requirement,)
 
     def provider(self, config: Config) -> Sessions:
         return Sessions()

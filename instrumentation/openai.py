@@ -17,7 +17,7 @@ wrapped `create`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Collection
+from typing import TYPE_CHECKING, Any
 
 from agentyield import _semconv as sc
 
@@ -367,7 +367,8 @@ class ResponsesStreamState:
 
 class OpenAIInstrumentor(LibraryInstrumentor):
     library = "openai"
-    requirement = "openai >= 2.0"
+    distribution = "openai"
+    min_version = (2,)
     targets = (
         Target("openai.resources.chat.completions.completions", "Completions.create", CHAT),
         Target("openai.resources.chat.completions.completions", "Completions.parse", CHAT),
@@ -382,9 +383,6 @@ class OpenAIInstrumentor(LibraryInstrumentor):
         Target("openai.resources.embeddings", "Embeddings.create", EMBEDDINGS),
         Target("openai.resources.embeddings", "AsyncEmbeddings.create", EMBEDDINGS, is_async=True),
     )
-
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return (self.requirement,)
 
     def provider(self, config: Config) -> OpenAIProvider:
         return OpenAIProvider(config)

@@ -10,8 +10,9 @@ while the SDK's span is, so the LLM calls and tool calls inside an agent nest un
 from __future__ import annotations
 
 import json
+import time
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any, Collection
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as context_api
 from opentelemetry import trace
@@ -24,8 +25,6 @@ from agentyield._tools import ToolCall, start_tool_call
 from ._instrumentor import LibraryInstrumentor
 
 if TYPE_CHECKING:
-    from agentyield._config import Config
-
     from ._invocation import Telemetry
 
 __all__ = ["OpenAIAgentsInstrumentor"]
@@ -130,10 +129,11 @@ class AgentYieldTracingProcessor:
                 otel_span.set_attribute(sc.ERROR_TYPE, "agent_error")
                 otel_span.set_status(Status(StatusCode.ERROR, "agent_error"))  # the message may echo content
             telemetry = self.telemetry
+            end_time = time.time_ns()
             if data.type == "agent" and telemetry is not None and telemetry.before_end is not None:
-                # Book the task before it ends, so its span carries its totals (like `agentyield.task`'s).
-                otel_span.set_attributes(telemetry.before_end(otel_span, dict(otel_span.attributes or {})))
-            otel_span.end()
+                # Book the task as it ends, so its span carries its totals (like `agentyield.task`'s).
+                otel_span.set_attributes(telemetry.before_end(otel_span, dict(otel_span.attributes or {}), end_time))
+            otel_span.end(end_time)
         except Exception as exc:  # noqa: BLE001
             internal_error("openai_agents.on_span_end", exc)
 
@@ -148,19 +148,13 @@ class OpenAIAgentsInstrumentor(LibraryInstrumentor):
     """Adds a trace processor to the Agents SDK; uninstrumenting silences it (the SDK cannot remove one)."""
 
     library = "agents"
-    requirement = "openai-agents >= 0.2"
-    targets = ()
-
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return (self.requirement,)
-
-    def provider(self, config: Config) -> None:
-        return None
+    distribution = "openai-agents"
+    min_version = (0, 2)
 
     _processor: AgentYieldTracingProcessor | None = None
 
-    def _wrap_all(self, telemetry: Telemetry, generation: int) -> None:
-        if not self._active or self._processor is not None or generation != self._generation:
+    def instrument(self, telemetry: Telemetry) -> None:
+        if self._processor is not None or not self._supported():
             return
         try:
             from agents import TracingProcessor, add_trace_processor
@@ -174,8 +168,7 @@ class OpenAIAgentsInstrumentor(LibraryInstrumentor):
         except Exception as exc:  # noqa: BLE001 - an SDK we cannot read stays uninstrumented, not broken
             internal_error("openai_agents.instrument", exc)
 
-    def _uninstrument(self, **kwargs: Any) -> None:
-        self._active = False
+    def uninstrument(self) -> None:
         if self._processor is not None:
             self._processor.telemetry = None
             self._processor = None

@@ -5,11 +5,17 @@ that overrides or adds models. `genai-prices`' own `calc_price()` costs more per
 budget, so each (provider, model, tier) is resolved once into linear per-token rates, read off the
 package's own arithmetic on basis usages; `cost()` then equals `calc_price()` to the last digit (tested).
 A model with no known price gets no rates: its calls are counted as unpriced, never priced as 0.
+
+Importing `genai-prices`' data takes longer than importing a client SDK, so nothing here loads it before
+it is needed: `instrument()` has `PriceBook.load()` run on a background thread (`agentyield._deferred`), and
+a price needed before that thread is done waits for what is left of its work.
 """
 
 from __future__ import annotations
 
 import json
+import sys
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -19,6 +25,8 @@ from typing import Any, Callable
 
 from agentyield import _semconv as sc
 from agentyield._forksafe import fork_safe_lock
+
+from ._price_source import price_source
 
 __all__ = ["PriceBook", "PriceFileError", "Rates", "TokenCounts", "cost"]
 
@@ -167,10 +175,13 @@ class PriceBook:
         """(provider, model, half hour) -> rates; replaying old and new calls side by side keeps both."""
         self._lock = fork_safe_lock(self)
         self._clock = clock
-        import genai_prices
-
-        self.version = f"genai-prices {genai_prices.__version__}" + (f" + {Path(price_file).name}" if price_file else "")
+        self.version = price_source(price_file)
         """Which price data produced a number: recorded on every priced span."""
+
+    @staticmethod
+    def load() -> None:
+        """Load genai-prices' data now, if no book in this process has yet (else it loads on first use)."""
+        _snapshot()
 
     def rates(self, provider: str, model: str, total_input: int, at: float | None = None) -> Rates | None:
         """The rates in force at `at` (seconds since the epoch; None: now) for a call of `total_input` tokens."""
@@ -192,6 +203,27 @@ class PriceBook:
         return _from_genai_prices(provider, model, datetime.fromtimestamp(at, timezone.utc))
 
 
+_snapshot_lock = fork_safe_lock(sys.modules[__name__], "_snapshot_lock")
+_loaded = threading.Event()
+
+
+def _snapshot() -> Any:
+    """genai-prices' data, loaded once per process by whichever thread needs it first (the others wait)."""
+    if not _loaded.is_set():
+        with _snapshot_lock:
+            if not _loaded.is_set():
+                from genai_prices import data_snapshot
+
+                try:  # the first lookup builds genai-prices' own indexes: part of loading, not of pricing a call
+                    data_snapshot.get_snapshot().find_provider_model("gpt-4o", None, "openai", None)
+                except LookupError:
+                    pass
+                _loaded.set()
+    from genai_prices import data_snapshot
+
+    return data_snapshot.get_snapshot()
+
+
 def _price_provider(snapshot: Any, provider: str) -> Any:
     """The genai-prices provider a `gen_ai.provider.name` is priced as, or None.
 
@@ -208,10 +240,10 @@ def _price_provider(snapshot: Any, provider: str) -> Any:
 
 
 def _from_genai_prices(provider: str, model: str, now: datetime) -> _Tiered | None:
-    from genai_prices import Usage, data_snapshot
+    snapshot = _snapshot()
+    from genai_prices import Usage
     from genai_prices.types import TieredPrices
 
-    snapshot = data_snapshot.get_snapshot()
     try:
         if provider.lower() == "litellm":
             # Another instrumentation's LiteLLM span: genai-prices reads the routed provider off `anthropic/...`.

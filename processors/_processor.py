@@ -74,26 +74,27 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
         except Exception as exc:  # noqa: BLE001
             internal_error("processor.on_start", exc)
 
-    def book_ending(self, span: Span, attributes: Mapping[str, Any]) -> dict[str, Any]:
-        """Book a span agentyield is about to end, from all the attributes it will have.
+    def book_ending(self, span: Span, attributes: Mapping[str, Any], end_time: int) -> dict[str, Any]:
+        """Book a span agentyield is about to end at `end_time` (ns), from all the attributes it will have.
 
-        Returns the derived attributes (cost, task totals) for the caller to set before `end()`; `on_end`
-        then knows the span is booked already.
+        Returns the derived attributes (cost, task totals) for the caller to set before `end(end_time)`; `on_end`
+        then knows the span is booked already. The caller ends the span at the instant it was booked with, so
+        the durations the ledger records are the span's own.
         """
         try:
             if len(self._enriched) >= _MAX_ENRICHED:
                 self.ledger.limits_hit["enriched_spans"] += 1
                 return {}  # booked at on_end instead, without derived attributes
             self._enriched.add(span.context.span_id)
-            return self._book(span, attributes, time.time_ns(), live=True)
+            return self._book(span, attributes, end_time, live=True)
         except Exception as exc:  # noqa: BLE001
             internal_error("processor.book_ending", exc)
             return {}
 
-    def enrich(self, span: Span) -> None:
+    def enrich(self, span: Span, end_time: int) -> None:
         """Book a span agentyield is about to end (a task), and write the derived values onto it."""
         try:
-            span.set_attributes(self.book_ending(span, dict(span.attributes or {})))
+            span.set_attributes(self.book_ending(span, dict(span.attributes or {}), end_time))
         except Exception as exc:  # noqa: BLE001
             internal_error("processor.enrich", exc)
 

@@ -31,7 +31,8 @@ def peer_python(name: str, *, with_agentyield: bool = False) -> str:
     `with_agentyield`: a venv of its own that also has this repository installed (editable), for agentyield
     and the peer in one process."""
     requirements = PEERS_DIR / f"{name}.txt"
-    stamp = hashlib.sha256(requirements.read_bytes() + (REPO / "pyproject.toml").read_bytes() * with_agentyield).hexdigest()
+    # With agentyield, the stamp names this checkout too: an editable install points at the tree it came from.
+    stamp = hashlib.sha256(requirements.read_bytes() + (str(REPO).encode() + (REPO / "pyproject.toml").read_bytes()) * with_agentyield).hexdigest()
     venv = CACHE / (f"{name}+agentyield" if with_agentyield else name)
     python = venv / "bin" / "python"
     built = (venv / ".requirements").read_text() if (venv / ".requirements").exists() else None

@@ -203,9 +203,9 @@ async def http_session(url: str, mode: str = "legacy") -> AsyncIterator[Any]:
             yield client
     else:
         from mcp import ClientSession
-        from mcp.client.streamable_http import streamablehttp_client
+        from mcp.client.streamable_http import streamable_http_client
 
-        async with streamablehttp_client(url) as (read, write, _session_id), ClientSession(read, write) as client:
+        async with streamable_http_client(url) as (read, write, _session_id), ClientSession(read, write) as client:
             await client.initialize()
             yield client
 

@@ -1,7 +1,8 @@
 """`agentyield report` streams its input through the bounded trace assembly: its memory follows the open
 traces (and one small row per call and task for the analyses), not the file's size; holding every span
 cost about 9x the input. Measured, not timed: the peak resident set of the real command in a subprocess,
-on a file of real spans (the demo's, copied as further runs later in time) and on one four times its size."""
+on a file of real spans (the demo's, copied as further runs later in time) and on one four times its size, as
+JSON lines, as one OTLP protobuf request (`.pb`) and as one pretty-printed OTLP/JSON document."""
 
 from __future__ import annotations
 
@@ -77,18 +78,26 @@ def report(path: Path, out: Path) -> tuple[dict[str, Any], int]:
     return json.loads(out.read_text()), int(peak) * 1024  # kilobytes on Linux
 
 
-@pytest.mark.parametrize("suffix", ["jsonl", "pb"])
+@pytest.mark.parametrize("suffix", ["jsonl", "pb", "json"])
 def test_report_memory_follows_open_traces_not_file_size(demo_lines: tuple[list[str], int], tmp_path: Path, suffix: str) -> None:
     lines, span_ns = demo_lines
     paths = {}
     for name, runs in (("one", 1), ("small", 4), ("large", 16)):
         paths[name] = tmp_path / f"{name}.jsonl"
         write_runs(paths[name], lines, span_ns, runs)
-        if suffix == "pb":
+        if suffix != "jsonl":
             as_protobuf(paths[name], paths[name].with_suffix(".pb"))
             paths[name] = paths[name].with_suffix(".pb")
-    single, _ = report(paths["one"], tmp_path / "one.json")
-    (small_data, small_peak), (large_data, large_peak) = (report(paths[name], tmp_path / f"{name}.json") for name in ("small", "large"))
+        if suffix == "json":  # one pretty-printed OTLP/JSON document
+            from google.protobuf.json_format import MessageToJson
+            from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+            request = ExportTraceServiceRequest.FromString(paths[name].read_bytes())
+            paths[name] = paths[name].with_suffix(".json")
+            paths[name].write_text(MessageToJson(request))
+            del request
+    single, _ = report(paths["one"], tmp_path / "one-report.json")
+    (small_data, small_peak), (large_data, large_peak) = (report(paths[name], tmp_path / f"{name}-report.json") for name in ("small", "large"))
     for data, runs in ((small_data, 4), (large_data, 16)):  # every call and task booked, none twice, nothing dropped
         for key in ("tasks", "llm_calls", "unpriced_calls"):
             assert data["summary"][key] == runs * single["summary"][key], key
@@ -99,13 +108,13 @@ def test_report_memory_follows_open_traces_not_file_size(demo_lines: tuple[list[
     print(f"\n{suffix}: input {small_size / 1e6:.1f} MB -> {large_size / 1e6:.1f} MB; peak RSS {small_peak / 1e6:.1f} MB -> "
           f"{large_peak / 1e6:.1f} MB (grew {grown / (large_size - small_size):.2f}x the input's growth)")
     # Holding every span grew the peak by several times the input's growth; what still grows is a row per call and task.
-    assert grown < 0.5 * (large_size - small_size) if suffix == "jsonl" else grown < 1.0 * (large_size - small_size)
+    assert grown < 0.5 * (large_size - small_size) if suffix != "pb" else grown < 1.0 * (large_size - small_size)
 
 
 def test_bounds_that_act_are_counted_and_shown(demo_lines: tuple[list[str], int], tmp_path: Path) -> None:
     """With room for one open trace, a trace that another one's span finds open is booked early, and its
     spans that come after are booked on their own (late): no call is lost, but a call seen twice (the
-    anthropic SDK's own span under ours) split across the pieces is no longer recognised as one. A span past
+    anthropic SDK's own span under ours) split across the pieces, when that happens, is no longer recognised as one. A span past
     the per-trace cap is dropped. All of it is counted, and the report says so."""
     from collections import Counter
 
@@ -121,7 +130,9 @@ def test_bounds_that_act_are_counted_and_shown(demo_lines: tuple[list[str], int]
     evicted = build_report([path], limits=AssemblyLimits(max_traces=1, grace_s=1e9))
     hits = evicted["source"]["limits_hit"]
     assert set(hits) == {"report:traces_evicted", "report:late_spans"} and hits["report:traces_evicted"] >= len(per_trace) - 1
-    assert evicted["summary"]["tasks"] == whole["summary"]["tasks"] and evicted["summary"]["llm_calls"] > whole["summary"]["llm_calls"]
+    # No call is lost. Whether a call seen twice is split across pieces (and then counted twice) depends on how
+    # the demo's threads interleaved its spans in the file: more calls, or as many, never fewer.
+    assert evicted["summary"]["tasks"] == whole["summary"]["tasks"] and evicted["summary"]["llm_calls"] >= whole["summary"]["llm_calls"]
     assert f"report:late_spans {hits['report:late_spans']}" in render_text(evicted)
     capped = build_report([path], limits=AssemblyLimits(max_spans_per_trace=3))
     dropped = sum(n - 3 for n in per_trace.values() if n > 3)

@@ -142,3 +142,29 @@ def test_instrument_again_with_options_says_they_are_ignored(instrument, caplog)
     assert caplog.messages == [
         "agentyield: already instrumented (by an earlier instrument() or opentelemetry-instrument); ignoring agent, prices"
     ]
+
+
+def test_the_entry_point_and_the_one_line_share_one_state(tracer_provider, meter_provider) -> None:  # type: ignore[no-untyped-def]
+    """What `opentelemetry-instrument` instrumented, `agentyield.uninstrument()` undoes, and the other way round."""
+    from openai.resources.chat.completions.completions import Completions
+
+    from agentyield.instrumentation import AgentYieldInstrumentor
+
+    def wrapped() -> bool:
+        return type(vars(Completions)["create"]).__name__ == "FunctionWrapper"
+
+    entry = AgentYieldInstrumentor()
+    try:
+        entry.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+        assert (entry.is_instrumented_by_opentelemetry, wrapped()) == (True, True)
+        agentyield.uninstrument()
+        assert (entry.is_instrumented_by_opentelemetry, wrapped()) == (False, False)
+        agentyield.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+        assert (entry.is_instrumented_by_opentelemetry, wrapped()) == (True, True)
+        entry.uninstrument()
+        assert (entry.is_instrumented_by_opentelemetry, wrapped()) == (False, False)
+        entry.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+        assert wrapped()
+    finally:
+        agentyield.uninstrument()
+    assert not wrapped()
