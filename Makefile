@@ -33,8 +33,33 @@ test-oldest: $(OLDEST)/.installed
 		tests/test_openai_compatible.py tests/test_google_genai.py tests/test_tools.py tests/test_mcp.py \
 		tests/test_startup_cost.py
 
-bench: $(VENV)/.installed
-	$(VENV)/bin/python benchmarks/overhead.py
+# `make bench`: agentyield against its peers and against an earlier agentyield (BASELINE, a git ref), each in
+# a virtual environment of its own (their pins conflict), cached outside the repo and built here when missing;
+# regenerates BENCHMARKS.md and the README's Performance figures (benchmarks/README.md).
+BENCH_VENVS ?= $(HOME)/.cache/agentyield/bench-venvs
+BENCH_PEERS = openllmetry openinference otel-openai-v2 otel-genai openlit
+BASELINE ?= 2b3807e
+
+$(BENCH_VENVS)/%/.installed: benchmarks/peers/%.txt
+	$(PYTHON) -m venv $(BENCH_VENVS)/$*
+	$(BENCH_VENVS)/$*/bin/python -m pip install $(QUIET) --upgrade pip
+	$(BENCH_VENVS)/$*/bin/python -m pip install $(QUIET) -r $<
+	touch $@
+
+# The baseline agentyield, with the same SDK and OpenTelemetry versions as $(VENV).
+$(BENCH_VENVS)/agentyield-$(BASELINE)/.installed: | $(VENV)/.installed
+	rm -rf $(BENCH_VENVS)/agentyield-$(BASELINE) $(BENCH_VENVS)/src-$(BASELINE)
+	mkdir -p $(BENCH_VENVS)/src-$(BASELINE)
+	git archive $(BASELINE) | tar -x -C $(BENCH_VENVS)/src-$(BASELINE)
+	$(VENV)/bin/python -m pip freeze --exclude-editable | grep -iE '^(openai|anthropic|httpx|opentelemetry|wrapt|genai-prices)' \
+		> $(BENCH_VENVS)/src-$(BASELINE)/constraints.txt
+	$(PYTHON) -m venv $(BENCH_VENVS)/agentyield-$(BASELINE)
+	$(BENCH_VENVS)/agentyield-$(BASELINE)/bin/python -m pip install $(QUIET) -c $(BENCH_VENVS)/src-$(BASELINE)/constraints.txt \
+		$(BENCH_VENVS)/src-$(BASELINE) openai anthropic
+	touch $@
+
+bench: $(VENV)/.installed $(foreach peer,$(BENCH_PEERS),$(BENCH_VENVS)/$(peer)/.installed) $(BENCH_VENVS)/agentyield-$(BASELINE)/.installed
+	$(VENV)/bin/python benchmarks/run.py --venvs $(BENCH_VENVS) --baseline $(BASELINE) --output BENCHMARKS.md
 
 # The OpenTelemetry Collector distribution tests/test_collector.py runs (collector-config/builder-config.yaml):
 # built with Go and the Go module proxy the first time (minutes), cached under ~/.cache/agentyield after.

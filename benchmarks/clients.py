@@ -29,9 +29,10 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # LiteLLM's impor
 from opentelemetry.sdk.metrics import MeterProvider  # noqa: E402
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader  # noqa: E402
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult  # noqa: E402
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
 
 import agentyield  # noqa: E402
+from bench_contenders import NoOpExporter  # noqa: E402
 
 MESSAGES = [{"role": "user", "content": "What is the capital of France?"}]
 CHAT = {
@@ -116,18 +117,6 @@ CASES: list[tuple[str, Callable[[], Callable[[], Any]]]] = [
     ("boto3 bedrock converse", bedrock),
     ("litellm completion (openai SDK)", litellm_via_openai),
 ]
-
-
-class NoOpExporter(SpanExporter):  # type: ignore[misc]
-    def __init__(self) -> None:
-        self.count = 0
-
-    def export(self, spans: Any) -> SpanExportResult:
-        self.count += len(spans)
-        return SpanExportResult.SUCCESS
-
-    def shutdown(self) -> None:
-        pass
 
 
 def _batch(call: Callable[[], Any], n: int) -> float:

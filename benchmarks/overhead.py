@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """What agentyield adds to an OpenAI call, measured the way shared/PERFORMANCE.md measures its peers.
 
-    python benchmarks/overhead.py            # ~40 s on 2 cores (what `make bench` runs)
+    python benchmarks/overhead.py            # ~40 s on 2 cores (agentyield alone; `make bench` is the suite)
     python benchmarks/overhead.py --quick    # ~5 s, noisier
     python benchmarks/overhead.py --json     # also one JSON line with every figure
     python benchmarks/overhead.py --profile  # then a cProfile of the instrumented call
@@ -45,7 +45,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,9 +55,10 @@ from opentelemetry import trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 import agentyield
+from bench_contenders import NoOpExporter
 
 STREAM_CHUNKS = 500
 CHUNK_NOISE_US = 0.5
@@ -159,18 +160,6 @@ MESSAGES = [
     {"role": "user", "content": "What is the capital of France, and is it worth visiting in April?"},
 ]
 REQUEST = {"model": MODEL, "messages": MESSAGES, "tools": TOOLS, "temperature": 0.2, "max_tokens": 512}
-
-
-class NoOpExporter(SpanExporter):
-    def __init__(self) -> None:
-        self.count = 0
-
-    def export(self, spans: Sequence[Any]) -> SpanExportResult:
-        self.count += len(spans)
-        return SpanExportResult.SUCCESS
-
-    def shutdown(self) -> None:
-        pass
 
 
 # --------------------------------------------------------------------------------------------------------------

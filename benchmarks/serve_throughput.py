@@ -1,7 +1,7 @@
 """`agentyield serve` throughput: spans per second per core through receive, decode, normalize and book,
 and memory per open trace.
 
-    .venv/bin/python benchmarks/serve_throughput.py [--traces 2000]
+    .venv/bin/python benchmarks/serve_throughput.py [--traces 2000] [--json]
 
 Per core means per CPU-second of the server process (user + system time from /proc), so a loaded, shared
 machine gives the same figure as a quiet one, roughly; wall-clock rates are printed beside it. Three parts:
@@ -191,22 +191,28 @@ def memory_per_open_trace(rng: random.Random, traces: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--traces", type=int, default=2000)
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead (for benchmarks/run.py)")
     args = parser.parse_args()
     rng = random.Random(7)
     per_request = 20
-    bodies = [make_request(rng, per_request).SerializeToString() for _ in range(args.traces // per_request)]
+    bodies = [make_request(rng, per_request).SerializeToString() for _ in range(max(1, args.traces // per_request))]
     traces = len(bodies) * per_request
     e2e = end_to_end(bodies, traces, make_request(rng, per_request).SerializeToString(), per_request)
+    per_stage = stages(bodies)
+    open_trace = memory_per_open_trace(rng, min(traces, 2000))
+    if args.json:
+        print(json.dumps({"end_to_end": e2e, "stages_us": per_stage, "bytes_per_open_trace": open_trace,
+                          "spans_per_trace": SPANS_PER_TRACE}))
+        return
     print(f"end to end (HTTP protobuf -> agentyield serve, {e2e['spans']} spans): "
           f"{e2e['spans_per_cpu_s']:,.0f} spans per CPU-second of the server (per core); "
           f"{e2e['spans_per_wall_s']:,.0f} spans/s wall clock ({e2e['cpu_s']:.2f} CPU s, {e2e['wall_s']:.2f} s)")
-    per_stage = stages(bodies)
     total = sum(per_stage.values())
     print(f"in-process stages, CPU µs per span (total {total:.1f} µs = {1e6 / total:,.0f} spans/s per core, before HTTP; "
           f"without metrics {total - per_stage['metrics']:.1f} µs = {1e6 / (total - per_stage['metrics']):,.0f}):")
     for name, us in per_stage.items():
         print(f"  {name:9s} {us:6.1f} µs  {100 * us / total:4.0f}%")
-    print(f"memory per open trace ({SPANS_PER_TRACE - 1} spans held, root not yet arrived): {memory_per_open_trace(rng, 2000) / 1024:.1f} KiB")
+    print(f"memory per open trace ({SPANS_PER_TRACE - 1} spans held, root not yet arrived): {open_trace / 1024:.1f} KiB")
 
 
 if __name__ == "__main__":

@@ -75,7 +75,12 @@ _endpoints: dict[int, Endpoint] = {}
 
 def endpoint_of(instance: Any) -> Endpoint:
     """The endpoint of an SDK resource's client, parsed once per base URL object."""
-    url = instance._client.base_url
+    client = instance._client
+    # The attribute the `base_url` property returns in the httpx-based SDKs: read directly, because the openai
+    # SDK's property runs an import statement on every read (a few µs per call, more than the rest of this).
+    url = getattr(client, "_base_url", None)
+    if url is None:
+        url = client.base_url
     endpoint = _endpoints.get(id(url))
     if endpoint is None or endpoint.url is not url:
         if len(_endpoints) >= 64:

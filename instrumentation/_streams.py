@@ -66,9 +66,10 @@ class TracedStream(wrapt.ObjectProxy, _StreamEnd):  # type: ignore[misc]
 
     def _self_iterate(self) -> Iterator[Any]:
         try:
+            feed = self._self_state.feed  # looked up once, not per chunk
             for chunk in self.__wrapped__:
                 try:
-                    if self._self_state.feed(chunk):
+                    if feed(chunk):
                         continue
                 except Exception as exc:  # noqa: BLE001
                     self._self_feed_failed(exc)
@@ -119,9 +120,10 @@ class TracedAsyncStream(wrapt.ObjectProxy, _StreamEnd):  # type: ignore[misc]
 
     async def _self_iterate(self) -> AsyncIterator[Any]:
         try:
+            feed = self._self_state.feed  # looked up once, not per chunk
             async for chunk in self.__wrapped__:
                 try:
-                    if self._self_state.feed(chunk):
+                    if feed(chunk):
                         continue
                 except Exception as exc:  # noqa: BLE001
                     self._self_feed_failed(exc)

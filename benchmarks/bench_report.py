@@ -1,0 +1,369 @@
+"""BENCHMARKS.md from one run's results: medians with their ranges, every comparison a ratio within the run."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from typing import Any
+
+from bench_contenders import LABELS
+from bench_sdk import STREAM_CHUNKS
+
+SDKS = ("openai", "anthropic")
+PEERS = ("openllmetry", "openinference", "otel-openai-v2", "otel-genai", "openlit")
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def _spread(values: list[float], digits: int = 1, unit: str = "") -> str:
+    """`median (min–max)`, or just the value when there is one."""
+    if not values:
+        return "n/a"
+    median = f"{_median(values):.{digits}f}{unit}"
+    if len(values) == 1:
+        return median
+    return f"{median} ({min(values):.{digits}f}–{max(values):.{digits}f})"
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b and b == b and b > 0 else float("nan")
+
+
+def _label(contender: str, results: dict[str, Any] | None = None) -> str:
+    if contender == "agentyield":
+        return "**agentyield**"
+    if contender == "agentyield-baseline" and results and results.get("baseline"):
+        return f"agentyield before (commit {results['baseline']})"
+    return LABELS.get(contender, contender)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Per call and per chunk
+# --------------------------------------------------------------------------------------------------------------
+
+
+def per_round(percall: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, list[float]]]]:
+    """contender -> SDK -> figure -> one value per round (over every process of that contender): added µs, x floor
+    (the floor of the same round), x floor in situ, the uninstrumented call, and per chunk (pre-parsed, real)."""
+    out: dict[str, dict[str, dict[str, list[float]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    for run in percall:
+        for sdk in run["covered"]:
+            samples, figures = run[sdk], out[run["contender"]][sdk]
+            for on, base, floor, situ in zip(samples["on"], samples["base"], run["floor"], samples["floor_situ"]):
+                figures["added"].append(on - base)
+                figures["x_floor"].append(_ratio(on - base, floor))
+                figures["x_situ"].append(_ratio(on - base, situ))
+                figures["base"].append(base)
+                figures["floor"].append(floor)
+                figures["situ"].append(situ)
+            figures["parsed_chunk"] += [d / STREAM_CHUNKS for d in samples["parsed"]]
+            figures["stream_chunk"] += [d / STREAM_CHUNKS for d in samples["stream"]]
+    return out
+
+
+def _x(rounds: dict[str, dict[str, dict[str, list[float]]]], contender: str, sdk: str, figure: str = "x_floor") -> float:
+    return _median(rounds.get(contender, {}).get(sdk, {}).get(figure, []))
+
+
+def _percall_section(results: dict[str, Any]) -> list[str]:
+    rounds = per_round(results.get("percall", []))
+    lines = []
+    for sdk in SDKS:
+        title = "OpenAI chat completion" if sdk == "openai" else "Anthropic message"
+        lines += [f"### {title}", "",
+                  "| contender | added per call, µs | x floor | x floor in situ | x agentyield | per chunk, µs (pre-parsed) | "
+                  "per chunk x agentyield | per chunk, µs (real SDK parse) |",
+                  "|---|---|---|---|---|---|---|---|"]
+        ours_x, ours_chunk = _x(rounds, "agentyield", sdk), _x(rounds, "agentyield", sdk, "parsed_chunk")
+        for contender, by_sdk in rounds.items():
+            f = by_sdk.get(sdk)
+            if not f:
+                lines.append(f"| {_label(contender, results)} | not instrumented | | | | | | |")
+                continue
+            is_ours = contender == "agentyield"
+            vs_ours = "1" if is_ours else f"{_ratio(_median(f['x_floor']), ours_x):.2f}"
+            chunk_vs_ours = "1" if is_ours else f"{_ratio(_median(f['parsed_chunk']), ours_chunk):.2f}"
+            lines.append(
+                f"| {_label(contender, results)} | {_spread(f['added'], 0)} | {_spread(f['x_floor'], 2)} | "
+                f"{_spread(f['x_situ'], 2)} | {vs_ours} | {_spread(f['parsed_chunk'], 2)} | {chunk_vs_ours} | "
+                f"{_spread(f['stream_chunk'], 1)} |")
+        every = [f for by_sdk in rounds.values() for s2, f in by_sdk.items() if s2 == sdk]
+        lines += ["", f"The uninstrumented call took {_spread([b for f in every for b in f['base']], 0)} µs; the floor "
+                  f"{_spread([b for f in every for b in f['floor']], 1)} µs back to back and "
+                  f"{_spread([b for f in every for b in f['situ']], 1)} µs in situ (median and range over every round of "
+                  "every process).", ""]
+    reference = next((run.get("versions", {}) for run in results.get("percall", []) if run["contender"] == "agentyield"), {})
+    for run in results.get("percall", []):
+        versions = run.get("versions", {})
+        other = [f"{sdk} {versions[sdk]}" for sdk in SDKS if sdk in versions and versions[sdk] != reference.get(sdk)]
+        if other and run["pass"] == 0:
+            lines += [f"{_label(run['contender'], results)} pins older SDKs: its rows were measured with {', '.join(other)} "
+                      "(against its own uninstrumented call and floor, in the same process).", ""]
+    return lines
+
+
+def _before_after(results: dict[str, Any]) -> list[str]:
+    rounds = per_round(results.get("percall", []))
+    if "agentyield-baseline" not in rounds or "agentyield" not in rounds:
+        return ["Not measured in this run (no baseline environment)."]
+    lines = ["| call | now, x floor | before, x floor | now ÷ before | now, x floor in situ | before, x floor in situ | "
+             "now ÷ before, in situ | per chunk now ÷ before |", "|---|---|---|---|---|---|---|---|"]
+    for sdk in SDKS:
+        now, before = rounds["agentyield"][sdk], rounds["agentyield-baseline"][sdk]
+        lines.append(f"| {sdk} | {_spread(now['x_floor'], 2)} | {_spread(before['x_floor'], 2)} | "
+                     f"{_ratio(_median(now['x_floor']), _median(before['x_floor'])):.2f} | "
+                     f"{_spread(now['x_situ'], 2)} | {_spread(before['x_situ'], 2)} | "
+                     f"{_ratio(_median(now['x_situ']), _median(before['x_situ'])):.2f} | "
+                     f"{_ratio(_median(now['parsed_chunk']), _median(before['parsed_chunk'])):.2f} |")
+    return lines
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Start-up, load, derivation, exporters
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _by_rep(results: dict[str, Any]) -> dict[int, dict[str, dict[str, Any]]]:
+    by_rep: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for run in results.get("startup", []):
+        by_rep[run["rep"]][run["contender"]] = run
+    return by_rep
+
+
+def _startup_section(results: dict[str, Any]) -> list[str]:
+    by_rep = _by_rep(results)
+    contenders = [c for c in ["agentyield-default", "agentyield", "agentyield-baseline", *PEERS]
+                  if any(c in rep for rep in by_rep.values())]
+    lines = ["| contender | import + instrument, ms (CPU ms) | x agentyield | SDK modules it imported | "
+             "`import openai` after it, x plain | `import anthropic` after it, x plain | first OpenAI call, ms added | "
+             "start to both first responses, ms added |",
+             "|---|---|---|---|---|---|---|---|"]
+    ours = _median([rep["agentyield"]["instrument_cpu_ms"] for rep in by_rep.values() if "agentyield" in rep])
+    for contender in contenders:
+        pairs = [(rep[contender], rep["plain"]) for rep in by_rep.values() if contender in rep and "plain" in rep]
+        if not pairs:
+            continue
+        modules = max(run["sdk_modules_after_instrument"] for run, _ in pairs)
+        imported = [sdk for sdk in SDKS if any(sdk in run["sdks_after_instrument"] for run, _ in pairs)]
+
+        def ratio(key: str, sdk: str) -> str:
+            if sdk in imported:
+                return "imported by instrument"
+            return _spread([run[key] / plain[key] for run, plain in pairs], 2)
+
+        label = ("agentyield, one line (`instrument()`, embedded default)" if contender == "agentyield-default"
+                 else _label(contender, results))
+        cpu = [r["instrument_cpu_ms"] for r, _ in pairs]
+        lines.append(
+            f"| {label} | {_spread([r['instrument_ms'] for r, _ in pairs], 0)} ({_spread(cpu, 0)}) | "
+            f"{'1' if contender == 'agentyield' else f'{_ratio(_median(cpu), ours):.1f}'} | "
+            f"{modules}{' (' + ', '.join(imported) + ')' if imported else ''} | "
+            f"{ratio('import_openai_ms', 'openai')} | {ratio('import_anthropic_ms', 'anthropic')} | "
+            f"{_spread([r['first_openai_ms'] - p['first_openai_ms'] for r, p in pairs], 0)} | "
+            f"{_spread([r['total_ms'] - p['total_ms'] for r, p in pairs], 0)} |")
+    plain = [rep["plain"] for rep in by_rep.values() if "plain" in rep]
+    if plain:
+        lines += ["", f"Plain (no instrumentation): `import openai` {_spread([p['import_openai_ms'] for p in plain], 0)} ms, "
+                  f"`import anthropic` {_spread([p['import_anthropic_ms'] for p in plain], 0)} ms, first OpenAI call "
+                  f"{_spread([p['first_openai_ms'] for p in plain], 0)} ms, start to both first responses "
+                  f"{_spread([p['total_ms'] for p in plain], 0)} ms."]
+    return lines
+
+
+def _load_section(results: dict[str, Any]) -> list[str]:
+    lines = ["| contender | 16 threads: throughput on/off | x agentyield | 500 concurrent asyncio calls: throughput on/off | "
+             "x agentyield | RSS over 10 rounds, MiB (first → last) |", "|---|---|---|---|---|---|"]
+    runs = results.get("load", [])
+    ratios = {run["contender"]: {key: [pair["on"] / pair["off"] for pair in run[key]] for key in ("threads", "asyncio")}
+              for run in runs}
+    ours = ratios.get("agentyield", {})
+    for run in runs:
+        mine, rss = ratios[run["contender"]], run["rss_mb"]
+        vs = {key: "1" if run["contender"] == "agentyield" else f"{_ratio(_median(mine[key]), _median(ours.get(key, []))):.2f}"
+              for key in ("threads", "asyncio")}
+        lines.append(f"| {_label(run['contender'], results)} | {_spread(mine['threads'], 2)} | {vs['threads']} | "
+                     f"{_spread(mine['asyncio'], 2)} | {vs['asyncio']} | {rss[0]:.1f} → {rss[-1]:.1f} ({rss[-1] - rss[0]:+.1f}) |")
+    return lines
+
+
+def _derive_section(results: dict[str, Any]) -> list[str]:
+    lines = []
+    derive = results.get("derive")
+    if derive:
+        per_span = [1e6 / s for s in derive["processor_spans_per_s"]]
+        lines += [
+            f"- Span processor (`on_start` + `on_end`), another instrumentation's LLM spans: "
+            f"{_spread(derive['processor_spans_per_s'], 0)} spans/s on one core ({_spread(per_span, 1)} µs per span), "
+            f"{derive['spans']} spans per repetition.",
+            f"- `agentyield report` over the same spans, written by the embedded exporter: "
+            f"{derive['report_spans_per_s']:.0f} spans/s, whole command included.",
+            f"- Memory per open `task()`: {derive['bytes_per_open_task'] / 1024:.1f} KiB (traced allocations)."]
+    serve = results.get("serve")
+    if serve:
+        e2e, stages = serve["end_to_end"], serve["stages_us"]
+        total = sum(stages.values())
+        lines += [
+            f"- `agentyield serve`, OTLP/HTTP protobuf in, every trace booked: {e2e['spans_per_cpu_s']:.0f} spans per "
+            f"CPU-second of the server ({e2e['spans_per_wall_s']:.0f} spans/s wall clock, {e2e['spans']} spans).",
+            "- Its stages in process, CPU µs per span: " + ", ".join(f"{k} {v:.1f}" for k, v in stages.items())
+            + f" (total {total:.1f} µs, {1e6 / total:.0f} spans/s per core before HTTP).",
+            f"- Memory per open trace in `serve` ({serve['spans_per_trace'] - 1} spans held, root not arrived): "
+            f"{serve['bytes_per_open_trace'] / 1024:.1f} KiB."]
+    return lines or ["Not measured in this run."]
+
+
+def exporter_medians(results: dict[str, Any]) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    runs = results.get("exporters") or []
+    for mode in dict.fromkeys(r["mode"] for r in runs):
+        mine = [r for r in runs if r["mode"] == mode]
+        out[mode] = {q: _median([r[q] for r in mine]) for q in ("p50_ms", "p99_ms")}
+        out[mode]["rounds"] = len(mine)
+    return out
+
+
+_MODE_LABELS = {
+    "off": "uninstrumented",
+    "embedded": "agentyield, embedded default (OTLP JSON lines)",
+    "otlp-http": "agentyield, OTLP HTTP/protobuf exporter",
+    "otlp-grpc": "agentyield, OTLP gRPC exporter",
+    "none": "agentyield, no exporter (the application's providers)",
+}
+
+
+def _exporters_section(results: dict[str, Any]) -> list[str]:
+    table = exporter_medians(results)
+    if "off" not in table:
+        return ["Not measured in this run."]
+    off = table["off"]
+    runs = results.get("exporters") or []
+    lines = ["| exporter | p50, ms | p99, ms | p99 added, ms | p99 x uninstrumented |", "|---|---|---|---|---|"]
+    for mode, q in table.items():
+        p99 = [r["p99_ms"] for r in runs if r["mode"] == mode]
+        lines.append(f"| {_MODE_LABELS.get(mode, mode)} | {q['p50_ms']:.2f} | {_spread(p99, 2)} | "
+                     f"{q['p99_ms'] - off['p99_ms']:+.2f} | {_ratio(q['p99_ms'], off['p99_ms']):.2f} |")
+    if all(m in table for m in ("embedded", "otlp-http", "otlp-grpc")):
+        added = {m: table[m]["p99_ms"] - off["p99_ms"] for m in ("embedded", "otlp-http", "otlp-grpc")}
+        spread = {m: [r["p99_ms"] for r in runs if r["mode"] == m] for m in added}
+        faster = min(("otlp-http", "otlp-grpc"), key=added.__getitem__)
+        if added["embedded"] <= added[faster]:
+            verdict = "no more than either OTLP exporter"
+        elif min(spread["embedded"]) <= max(spread[faster]):
+            verdict = (f"{added['embedded'] - added[faster]:.2f} ms more than the faster OTLP exporter, within the "
+                       "spread of the rounds (their p99 ranges overlap)")
+        else:
+            verdict = f"{added['embedded'] - added[faster]:.2f} ms more than the faster OTLP exporter (ranges apart)"
+        lines += ["", f"At p99 the embedded default adds {added['embedded']:+.2f} ms, the OTLP HTTP exporter "
+                  f"{added['otlp-http']:+.2f} ms and the gRPC one {added['otlp-grpc']:+.2f} ms: {verdict}."]
+    return lines
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The document and the README's lines
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _versions(results: dict[str, Any]) -> list[str]:
+    seen: dict[str, dict[str, str]] = {}
+    for run in results.get("percall", []):
+        seen.setdefault(run["contender"], run.get("versions", {}))
+    return [f"- {_label(c, results)}: " + ", ".join(f"{k} {v}" for k, v in versions.items()) for c, versions in seen.items()]
+
+
+def render(results: dict[str, Any]) -> str:
+    machine = results["machine"]
+    load = machine["load_before"][0], machine.get("load_after", [float("nan")])[0]
+    loaded = max(load) > (machine["cores"] or 1) * 0.75
+    plan = results["plan"]
+    lines = [
+        "# Benchmarks", "",
+        "Generated by `make bench` (benchmarks/run.py, described in benchmarks/README.md); do not edit by hand. Every "
+        "comparison is a ratio measured within this one run, each per-call ratio inside one process (on/off calls "
+        "alternating, and the floor); each figure is the median with its range (min–max) in parentheses.", "",
+        f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB, "
+        f"{machine.get('system', '')}, Python {machine.get('python', '')}; load average "
+        f"{load[0]:.1f} at the start and {load[1]:.1f} at the end"
+        + (" — **a loaded machine** (other builds and tests ran at the same time): absolute times are inflated and "
+           "noisy; compare the ratios." if loaded else "."),
+        f"Run: {plan['passes']} per-call processes per contender x {plan['rounds']} rounds of {plan['calls']} calls "
+        f"each way, {plan['startup_reps']} start-up repetitions, {results['elapsed_s'] / 60:.1f} minutes"
+        + (" (a `--quick` smoke run: not for quoting)." if results.get("quick") else "."), "",
+        "## Per call and per chunk", "",
+        "Every contender records into the same providers: `SimpleSpanProcessor` to a no-op exporter, an in-memory "
+        "metric reader, content capture off; agentyield with every default feature on (its span processor deriving "
+        "every metric, stream usage requested). The calls are the real `openai` and `anthropic` SDKs against an "
+        "in-process `MockTransport` (a chat completion with cached-token usage; a message; 500-chunk streams). "
+        "**The floor** is shared/PERFORMANCE.md's: one span made current with 12 attributes set after start, around "
+        "nothing, on the same provider setup. *x floor* = added per call / the floor measured in the same process "
+        "(median over that process's rounds); *x agentyield* = a contender's x floor / agentyield's (above 1: "
+        "agentyield is leaner). Per chunk = added per 500-chunk stream / 500; the pre-parsed stream hands out ready "
+        "chunk objects through the SDK's real `Stream`, so what an instrumentation adds per chunk stands out of the "
+        "noise of parsing (the real-parse column is dominated by that noise).", "",
+        *_percall_section(results),
+        "### Before and after (agentyield's hot path)", "",
+        "The same per-call measurement, agentyield at the baseline commit against the working tree, in the same run "
+        "(*now ÷ before* below 1: the hot path got leaner).", "",
+        *_before_after(results), "",
+        "## Start-up", "",
+        "A fresh interpreter per contender per repetition, and a plain one in each repetition. *import + instrument* "
+        "is timed after the OpenTelemetry SDK providers are set up (every process pays those alike), before the "
+        "application imports any SDK; CPU ms is the main thread's CPU time (less moved by a busy machine; a "
+        "background thread's work is not in it, but is in the later columns); *x agentyield* compares that CPU "
+        "time. *x plain* compares `import openai` with the same import in the plain process of the same "
+        "repetition. The last two columns are differences from the plain process.", "",
+        *_startup_section(results), "",
+        "## Under load", "",
+        "At the end of each contender's per-call process, OpenAI chat completions; throughput (calls per CPU-second of "
+        "the process, every thread's: wall time on a shared machine moves more than an instrumentation costs) in "
+        "pairs (off, on) back to back in random order "
+        "(1.00 = no loss); *x agentyield* = a contender's on/off / agentyield's (below 1: it loses more throughput "
+        "than agentyield). Memory: resident set size after a full collection at the end of each of 10 rounds of "
+        "instrumented calls (flat = no leak).", "",
+        *_load_section(results), "",
+        "## Call latency per exporter (agentyield)", "",
+        "A fresh agent process per exporter choice per round (modes rotated), each call in an `agentyield.task()`, "
+        "agentyield set up by `instrument()` alone as a user would; the OTLP exporters send to a sink in another "
+        "process that answers success. Medians over rounds.", "",
+        *_exporters_section(results), "",
+        "## Derivation (agentyield only)", "",
+        *_derive_section(results), "",
+        "## Versions", "",
+        *_versions(results), "",
+    ]
+    return "\n".join(lines)
+
+
+def summary(results: dict[str, Any]) -> str:
+    """The README's Performance lines: this run's headline figures, quoted from the same results."""
+    rounds = per_round(results.get("percall", []))
+    lines = []
+    for sdk in SDKS:
+        xs = {c: _x(rounds, c, sdk) for c in rounds if sdk in rounds[c]}
+        if "agentyield" not in xs:
+            continue
+        peers = {c: x for c, x in xs.items() if c in PEERS}
+        best = min(peers, key=peers.__getitem__) if peers else None
+        line = (f"- {sdk}: agentyield adds {xs['agentyield']:.1f}x the floor per call "
+                f"({_x(rounds, 'agentyield', sdk, 'x_situ'):.1f}x the floor measured in situ)")
+        if best is not None:
+            line += f"; the leanest peer, {LABELS[best]}, {peers[best]:.1f}x"
+        lines.append(line + f"; {_x(rounds, 'agentyield', sdk, 'parsed_chunk'):.2f} µs per stream chunk (pre-parsed stream).")
+    by_rep = _by_rep(results)
+    ours = [rep["agentyield-default"] for rep in by_rep.values() if "agentyield-default" in rep]
+    if ours:
+        lines.append(f"- Start-up: `import agentyield; agentyield.instrument()` took "
+                     f"{_median([r['instrument_ms'] for r in ours]):.0f} ms "
+                     f"({_median([r['instrument_cpu_ms'] for r in ours]):.0f} ms of CPU) and imported "
+                     f"{max(r['sdk_modules_after_instrument'] for r in ours)} client SDK modules.")
+    table = exporter_medians(results)
+    if {"off", "embedded"} <= table.keys():
+        off = table["off"]["p99_ms"]
+        others = ", ".join(f"{m} {table[m]['p99_ms'] - off:+.2f} ms" for m in ("otlp-http", "otlp-grpc") if m in table)
+        lines.append(f"- p99 call latency added by the embedded default: {table['embedded']['p99_ms'] - off:+.2f} ms"
+                     + (f" (OTLP exporters: {others})" if others else "") + ".")
+    machine = results["machine"]
+    lines.append(f"- Measured on {machine['cores']} cores, load average {machine['load_before'][0]:.1f}"
+                 + (" (a `--quick` smoke run)" if results.get("quick") else "") + "; ratios within the run.")
+    return "\n".join(lines)
