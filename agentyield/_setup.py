@@ -213,7 +213,7 @@ class Wiring:
     tracer_provider: Any
     scope_attributes: dict[str, Any] | None
     config: Config
-    before_end: Callable[[Any], None] | None
+    before_end: Callable[[Any, int], None] | None
 
 
 def attach(

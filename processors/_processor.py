@@ -65,6 +65,9 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
         """Recent LLM calls: one call that two instrumentations recorded in two traces is booked once (the same
         rule as `agentyield serve`'s, docs/interop.md)."""
         self._calls_lock = fork_safe_lock(self, "_calls_lock")
+        self._foreign = False
+        """Another instrumentation's span has started: until then no call can be seen by two, so agentyield's
+        own calls skip the window (set before any span that could overlap one of ours ends)."""
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         try:
@@ -73,6 +76,8 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
             if span.kind is SpanKind.CLIENT and span.instrumentation_scope.name == "agentyield":
                 self.ledger.start(span.context.span_id, parent_id, normalize.Kind.LLM)  # our own LLM span
                 return
+            if not self._foreign and span.instrumentation_scope is not None and span.instrumentation_scope.name != "agentyield":
+                self._foreign = True
             attributes = dict(span.attributes or {})
             begin(self.ledger, span.context.span_id, parent_id, span.name, attributes, self.verification_tools)
             if (sc.BUDGET_USD in attributes or sc.BUDGET_TOKENS in attributes) and len(self._budgeted) < self.ledger.limits.max_open_tasks:
@@ -138,9 +143,8 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
         events = lambda: [(event.name, event.attributes or {}) for event in span.events]  # noqa: E731
         scope = span.instrumentation_scope.name if span.instrumentation_scope is not None else None
         kind = normalize.classify(span.name, attributes)
-        call = None
-        if kind == normalize.Kind.LLM:
-            call = normalize.llm_call(attributes)
+        call = normalize.llm_call(attributes) if kind == normalize.Kind.LLM else None
+        if call is not None and self._foreign:  # the window: one call two instrumentations recorded in two traces
             context = span.context
             with self._calls_lock:
                 repeat = self._calls.repeats(context.trace_id, span.start_time, end_time, None, scope, call, normalize.response_id(attributes))
