@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from ._budget import Budget
-from ._cache_watch import Drift
+from ._cache_watch import Drift, _Stream
 from ._population import ToolUse
 from ._pricing import Rates
 from ._records import TaskRecord
@@ -163,6 +163,8 @@ class _Series:
     missed_usd: Decimal = Decimal(0)
     """Missed caching: the uncached input of calls that re-sent a recently sent prefix yet read no cache,
     priced at what reading it from cache would have saved."""
+    cache_stream: _Stream | None = None
+    """Its (agent, model)'s stream in the ledger's `CacheWatch`, once found."""
     genai_labels: tuple[Any, ...] = ()
     input_labels: tuple[Any, ...] = ()
     output_labels: tuple[Any, ...] = ()

@@ -29,7 +29,7 @@ from ._cache_watch import CacheWatch
 from ._live import LiveMeasures
 from ._normalize import Kind
 from ._population import ToolUse
-from ._pricing import PriceBook, Rates, TokenCounts, cost
+from ._pricing import PriceBook, Rates, TokenCounts, cost_of
 from ._records import ArtifactRecord, LLMCallRecord, TaskRecord, ToolCallRecord
 from ._rollouts import Rollouts
 from ._routing import routable
@@ -209,26 +209,22 @@ class Ledger(LiveMeasures):
                 rates = self.prices.rates(call.provider, call.model, input_tokens, at=call.time_s)
                 if rates is None and call.request_model != call.model:
                     rates = self.prices.rates(call.provider, call.request_model, input_tokens, at=call.time_s)
+                write_1h = min(call.cache_write_1h_tokens or 0, cache_write)
+                write_5m = cache_write - write_1h
                 if rates is not None:
-                    write_1h = min(call.cache_write_1h_tokens or 0, cache_write)
-                    write_5m = cache_write - write_1h
                     if write_5m and call.cache_write_1h_tokens is None and rates.cache_write_1h != rates.cache_write_5m:
                         series.ttl_assumed += 1  # no TTL split reported: priced at the 5-minute rate
                     if self.reprice or call.recorded_cost is None:
-                        price = cost(TokenCounts(uncached, cache_read, write_5m, write_1h, output_tokens), rates)
-                    savings = cache_read * (rates.uncached_input - rates.cache_read)
-                    premium = write_5m * (rates.cache_write_5m - rates.uncached_input) + write_1h * (
-                        rates.cache_write_1h - rates.uncached_input
-                    )
+                        price = cost_of(uncached, cache_read, write_5m, write_1h, output_tokens, rates)
+                    savings = cache_read * rates.read_saving
+                    premium = write_5m * rates.write_premium_5m + write_1h * rates.write_premium_1h
                     series.savings += savings
                     series.write_premium += premium
                 missed, drift = self._watch_cache(series, call, input_tokens, uncached, rates)
                 if routable(call):
                     series.routable += 1
                     if self.small_model is not None:
-                        write_1h = min(call.cache_write_1h_tokens or 0, cache_write)
-                        counts = TokenCounts(uncached, cache_read, cache_write - write_1h, write_1h, output_tokens)
-                        self._route(series, call, counts, rates)
+                        self._route(series, call, TokenCounts(uncached, cache_read, write_5m, write_1h, output_tokens), rates)
         if not_billed:
             price = Decimal(0)
             series.not_billed += 1

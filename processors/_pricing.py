@@ -17,7 +17,7 @@ import json
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -28,7 +28,7 @@ from agentyield._forksafe import fork_safe_lock
 
 from ._price_source import price_source
 
-__all__ = ["PriceBook", "PriceFileError", "Rates", "TokenCounts", "cost"]
+__all__ = ["PriceBook", "PriceFileError", "Rates", "TokenCounts", "cost", "cost_of"]
 
 _MILLION = Decimal(1_000_000)
 _PERIOD_S = 1800
@@ -59,6 +59,16 @@ class Rates:
     output: Decimal
     per_call: Decimal = Decimal(0)
     """USD per request, whatever its tokens (e.g. Perplexity's per-request fee)."""
+    read_saving: Decimal = field(init=False, repr=False, compare=False)
+    """What a token read from cache saves against the uncached rate; these differences are taken once, here,
+    rather than for every call booked."""
+    write_premium_5m: Decimal = field(init=False, repr=False, compare=False)
+    write_premium_1h: Decimal = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "read_saving", self.uncached_input - self.cache_read)
+        object.__setattr__(self, "write_premium_5m", self.cache_write_5m - self.uncached_input)
+        object.__setattr__(self, "write_premium_1h", self.cache_write_1h - self.uncached_input)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,17 +89,22 @@ class _Tiered:
 
 
 def cost(tokens: TokenCounts, rates: Rates) -> Decimal:
-    """The USD cost of one call: each disjoint token kind at its own rate (reasoning is billed as output).
+    """The USD cost of one call: each disjoint token kind at its own rate (reasoning is billed as output)."""
+    return cost_of(tokens.uncached_input, tokens.cache_read, tokens.cache_write_5m, tokens.cache_write_1h, tokens.output, rates)
+
+
+def cost_of(uncached_input: int, cache_read: int, cache_write_5m: int, cache_write_1h: int, output: int, rates: Rates) -> Decimal:
+    """`cost()` from the counts themselves (the ledger's hot path makes no `TokenCounts` per call).
 
     Kinds with no tokens are skipped: Decimal arithmetic is the costliest step of booking a call.
     """
-    total = tokens.uncached_input * rates.uncached_input + tokens.output * rates.output + rates.per_call
-    if tokens.cache_read:
-        total += tokens.cache_read * rates.cache_read
-    if tokens.cache_write_5m:
-        total += tokens.cache_write_5m * rates.cache_write_5m
-    if tokens.cache_write_1h:
-        total += tokens.cache_write_1h * rates.cache_write_1h
+    total = uncached_input * rates.uncached_input + output * rates.output + rates.per_call
+    if cache_read:
+        total += cache_read * rates.cache_read
+    if cache_write_5m:
+        total += cache_write_5m * rates.cache_write_5m
+    if cache_write_1h:
+        total += cache_write_1h * rates.cache_write_1h
     return total
 
 
@@ -137,7 +152,7 @@ def _load_price_file(path: str | Path) -> dict[tuple[str, str], _Tiered]:
         if unknown:
             raise PriceFileError(f"{where}: unknown keys {sorted(unknown)}")
         values: dict[str, Decimal] = {}
-        for key, field in _FILE_KEYS.items():
+        for key, kind in _FILE_KEYS.items():
             raw = entry.get(key)
             if raw is None:
                 continue
@@ -147,7 +162,7 @@ def _load_price_file(path: str | Path) -> dict[tuple[str, str], _Tiered]:
                 raise PriceFileError(f"{where}: {key} must be a number, got {raw!r}") from None
             if not value.is_finite() or value < 0:
                 raise PriceFileError(f"{where}: {key} must be a non-negative number, got {raw!r}")
-            values[field] = value / _MILLION
+            values[kind] = value / _MILLION
         if "uncached_input" not in values or "output" not in values:
             raise PriceFileError(f"{where}: needs at least input_mtok and output_mtok")
         uncached = values["uncached_input"]
