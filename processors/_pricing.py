@@ -28,7 +28,7 @@ from agentyield._forksafe import fork_safe_lock
 
 from ._price_source import price_source
 
-__all__ = ["PriceBook", "PriceFileError", "Rates", "TokenCounts", "cost", "cost_of"]
+__all__ = ["PriceBook", "PriceFileError", "Rates", "Tiers", "TokenCounts", "cost", "cost_of"]
 
 _MILLION = Decimal(1_000_000)
 _PERIOD_S = 1800
@@ -72,7 +72,7 @@ class Rates:
 
 
 @dataclass(frozen=True, slots=True)
-class _Tiered:
+class Tiers:
     """Rates by tier: `tiers[i]` applies when total input tokens exceed `starts[i]` (cliff pricing)."""
 
     base: Rates
@@ -121,7 +121,7 @@ _FILE_KEYS = {
 }
 
 
-def _load_price_file(path: str | Path) -> dict[tuple[str, str], _Tiered]:
+def _load_price_file(path: str | Path) -> dict[tuple[str, str], Tiers]:
     """Entries `{provider, model, input_mtok, output_mtok, [cache_read_mtok, cache_write_mtok, cache_write_1h_mtok]}`
     in USD per million tokens, under a top-level `models` list, as JSON or YAML."""
     path = Path(path)
@@ -143,7 +143,7 @@ def _load_price_file(path: str | Path) -> dict[tuple[str, str], _Tiered]:
     models = data.get("models") if isinstance(data, dict) else None
     if not isinstance(models, list):
         raise PriceFileError(f"{path}: expected a top-level 'models' list")
-    book: dict[tuple[str, str], _Tiered] = {}
+    book: dict[tuple[str, str], Tiers] = {}
     for index, entry in enumerate(models):
         where = f"{path}: models[{index}]"
         if not isinstance(entry, dict) or not isinstance(entry.get("model"), str) or not isinstance(entry.get("provider"), str):
@@ -173,7 +173,7 @@ def _load_price_file(path: str | Path) -> dict[tuple[str, str], _Tiered]:
             cache_write_1h=values.get("cache_write_1h", values.get("cache_write_5m", uncached)),
             output=values["output"],
         )
-        book[(entry["provider"], entry["model"])] = _Tiered(rates, (), ())
+        book[(entry["provider"], entry["model"])] = Tiers(rates, (), ())
     return book
 
 
@@ -186,7 +186,7 @@ class PriceBook:
 
     def __init__(self, price_file: str | Path | None = None, *, clock: Callable[[], float] = time.time) -> None:
         self._user = _load_price_file(price_file) if price_file else {}
-        self._resolved: dict[tuple[str, str, int], _Tiered | None] = {}
+        self._resolved: dict[tuple[str, str, int], Tiers | None] = {}
         """(provider, model, half hour) -> rates; replaying old and new calls side by side keeps both."""
         self._lock = fork_safe_lock(self)
         self._clock = clock
@@ -200,18 +200,26 @@ class PriceBook:
 
     def rates(self, provider: str, model: str, total_input: int, at: float | None = None) -> Rates | None:
         """The rates in force at `at` (seconds since the epoch; None: now) for a call of `total_input` tokens."""
-        period = int((self._clock() if at is None else at) // _PERIOD_S)
+        tiered = self.tiers(provider, model, self.period(at))
+        return None if tiered is None else tiered.for_input(total_input)
+
+    def period(self, at: float | None = None) -> int:
+        """The half hour `at` (None: now) falls in: the unit of time for which rates are resolved."""
+        return int((self._clock() if at is None else at) // _PERIOD_S)
+
+    def tiers(self, provider: str, model: str, period: int) -> Tiers | None:
+        """A model's rates by tier in that half hour (`for_input` picks a call's), resolved once per book."""
         key = (provider, model, period)
         try:
-            tiered = self._resolved[key]
+            return self._resolved[key]
         except KeyError:
             with self._lock:
                 if len(self._resolved) >= 1024:  # bounded: a flood of model names cannot grow this forever
                     self._resolved.clear()
                 tiered = self._resolved[key] = self._resolve(provider, model, period * _PERIOD_S)
-        return None if tiered is None else tiered.for_input(total_input)
+            return tiered
 
-    def _resolve(self, provider: str, model: str, at: float) -> _Tiered | None:
+    def _resolve(self, provider: str, model: str, at: float) -> Tiers | None:
         user = self._user.get((provider, model))
         if user is not None:
             return user
@@ -254,7 +262,7 @@ def _price_provider(snapshot: Any, provider: str) -> Any:
     return find_provider_by_id(snapshot.providers, price_id)
 
 
-def _from_genai_prices(provider: str, model: str, now: datetime) -> _Tiered | None:
+def _from_genai_prices(provider: str, model: str, now: datetime) -> Tiers | None:
     snapshot = _snapshot()
     from genai_prices import Usage
     from genai_prices.types import TieredPrices
@@ -297,4 +305,4 @@ def _from_genai_prices(provider: str, model: str, now: datetime) -> _Tiered | No
         {tier.start for value in vars(model_price).values() if isinstance(value, TieredPrices) for tier in value.tiers}
     )
     base_point = min([1_000_000, *starts])
-    return _Tiered(rates_at(base_point), tuple(starts), tuple(rates_at(start + 1) for start in starts))
+    return Tiers(rates_at(base_point), tuple(starts), tuple(rates_at(start + 1) for start in starts))
