@@ -21,7 +21,7 @@ from agentyield._forksafe import fork_safe_lock
 from agentyield._guard import internal_error
 
 from . import _normalize as normalize
-from ._booking import begin, finish
+from ._booking import begin, finish, finish_llm
 from ._cache_watch import Drift
 from ._ledger import Ledger, Limits, TaskResult
 from ._metrics import LedgerMetrics
@@ -147,32 +147,30 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
         span_id = span.context.span_id
         name = span.name
         kind = normalize.classify(name, attributes)
-        call = None
-        if kind == _LLM:
-            call = normalize.llm_call(attributes)
-            if self._foreign:  # the window: one call two instrumentations recorded in two traces
-                with self._calls_lock:
-                    repeat = self._calls.repeats(span.context.trace_id, start_time, end_time, None, scope, call, normalize.response_id(attributes))
-                if repeat:
-                    self.ledger.count("agentyield.spans.duplicate", "gen_ai.provider.name", call.provider)
-                    self.ledger.end_other(span_id)
-                    return {}
-        booked = finish(
-            self.ledger, span_id, name, attributes, lambda: [(event.name, event.attributes or {}) for event in span.events],
-            span.status.status_code is _ERROR, (end_time - start_time) / 1e9, start_time / 1e9, scope, kind, call,
-        )
-        priced = booked.priced
-        if priced is not None:
-            if priced.drift is not None:
-                _report_drift(span if live else None, priced.drift, priced.agent, booked.call.model if booked.call else "unknown")
-            # Which price table priced it is an attribute of agentyield's instrumentation scope, not of each span.
-            out: dict[str, Any] = {_COST_USD: float(priced.cost)} if priced.cost is not None else {_PRICED: False}
-            if priced.phase != _WORK:
-                out[sc.PHASE] = priced.phase
-            return out
-        if booked.task is not None:
-            return _task_attributes(booked.task)
-        return {}
+        if kind != _LLM:
+            booked = finish(
+                self.ledger, span_id, name, attributes, lambda: [(event.name, event.attributes or {}) for event in span.events],
+                span.status.status_code is _ERROR, (end_time - start_time) / 1e9, start_time / 1e9, scope, kind,
+            )
+            return _task_attributes(booked.task) if booked.task is not None else {}
+        call = normalize.llm_call(attributes)
+        if self._foreign:  # the window: one call two instrumentations recorded in two traces
+            with self._calls_lock:
+                repeat = self._calls.repeats(span.context.trace_id, start_time, end_time, None, scope, call, normalize.response_id(attributes))
+            if repeat:
+                self.ledger.count("agentyield.spans.duplicate", "gen_ai.provider.name", call.provider)
+                self.ledger.end_other(span_id)
+                return {}
+        priced = finish_llm(self.ledger, span_id, call, (end_time - start_time) / 1e9, start_time / 1e9)
+        if priced is None:
+            return {}
+        if priced.drift is not None:
+            _report_drift(span if live else None, priced.drift, priced.agent, call.model)
+        # Which price table priced it is an attribute of agentyield's instrumentation scope, not of each span.
+        out: dict[str, Any] = {_COST_USD: float(priced.cost)} if priced.cost is not None else {_PRICED: False}
+        if priced.phase != _WORK:
+            out[sc.PHASE] = priced.phase
+        return out
 
     def shutdown(self) -> None:
         pass
