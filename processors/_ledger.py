@@ -38,6 +38,8 @@ from ._trajectory import measures
 __all__ = ["Ledger", "Limits", "PricedCall", "TaskResult", "Totals"]
 
 _TOKEN_USAGE, _OPERATION_DURATION = "gen_ai.client.token.usage", "gen_ai.client.operation.duration"
+_OUTSIDE_CALL = _Node(None, sc.PHASE_WORK, True)
+"""The node of every LLM span with no known parent (nodes are never changed, so one serves them all)."""
 
 
 class Ledger(LiveMeasures):
@@ -93,6 +95,14 @@ class Ledger(LiveMeasures):
         """A span began: remember its task, phase and enclosing tool call (inherited from its parent) until it ends."""
         with self._lock:
             parent = self._nodes.get(parent_id) if parent_id is not None else None
+            if kind == Kind.LLM and phase is None:  # every call: it inherits all it knows from its parent
+                if len(self._nodes) >= self.limits.max_open_spans:
+                    self.limits_hit["open_spans"] += 1
+                elif parent is None:
+                    self._nodes[span_id] = _OUTSIDE_CALL
+                else:
+                    self._nodes[span_id] = _Node(parent.task, parent.phase, True, parent.is_llm, parent.tool)
+                return
             current = parent.task if parent is not None else None
             node_phase = phase or (parent.phase if parent is not None else sc.PHASE_WORK)
             enclosing_tool = parent.tool if parent is not None else None
