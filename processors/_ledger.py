@@ -244,7 +244,7 @@ class Ledger(LiveMeasures):
                     if self.reprice or call.recorded_cost is None:
                         price = cost_of(uncached, cache_read, write_5m, write_1h, output_tokens, rates)
                     savings = cache_read * rates.read_saving
-                    premium = write_5m * rates.write_premium_5m + write_1h * rates.write_premium_1h
+                    premium = rates.write_premium(write_5m, write_1h)
                     series.savings += savings
                     series.write_premium += premium
                 missed, drift = self._watch_cache(series, call, input_tokens, uncached, rates)

@@ -64,11 +64,21 @@ class Rates:
     rather than for every call booked."""
     write_premium_5m: Decimal = field(init=False, repr=False, compare=False)
     write_premium_1h: Decimal = field(init=False, repr=False, compare=False)
+    no_write_premium: Decimal = field(init=False, repr=False, compare=False)
+    """`write_premium()` of a call that wrote nothing: a zero, with the exponent the arithmetic gives it."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "read_saving", self.uncached_input - self.cache_read)
         object.__setattr__(self, "write_premium_5m", self.cache_write_5m - self.uncached_input)
         object.__setattr__(self, "write_premium_1h", self.cache_write_1h - self.uncached_input)
+        object.__setattr__(self, "no_write_premium", self._premium(0, 0))
+
+    def write_premium(self, write_5m: int, write_1h: int) -> Decimal:
+        """What a call's cache writes cost above the uncached rate (most calls write nothing: taken once)."""
+        return self._premium(write_5m, write_1h) if write_5m or write_1h else self.no_write_premium
+
+    def _premium(self, write_5m: int, write_1h: int) -> Decimal:
+        return write_5m * self.write_premium_5m + write_1h * self.write_premium_1h
 
 
 @dataclass(frozen=True, slots=True)

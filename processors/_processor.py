@@ -143,20 +143,18 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
         """Book a span (`live`: one agentyield is about to end, which can still take events); return the derived
         attributes it should carry."""
         start_time = span.start_time
-        scope = span.instrumentation_scope.name if span.instrumentation_scope is not None else None
         span_id = span.context.span_id
-        name = span.name
-        kind = normalize.classify(name, attributes)
+        kind = normalize.classify(span.name, attributes)
         if kind != _LLM:
             booked = finish(
-                self.ledger, span_id, name, attributes, lambda: [(event.name, event.attributes or {}) for event in span.events],
-                span.status.status_code is _ERROR, (end_time - start_time) / 1e9, start_time / 1e9, scope, kind,
+                self.ledger, span_id, span.name, attributes, lambda: [(event.name, event.attributes or {}) for event in span.events],
+                span.status.status_code is _ERROR, (end_time - start_time) / 1e9, start_time / 1e9, _scope(span), kind,
             )
             return _task_attributes(booked.task) if booked.task is not None else {}
         call = normalize.llm_call(attributes)
         if self._foreign:  # the window: one call two instrumentations recorded in two traces
             with self._calls_lock:
-                repeat = self._calls.repeats(span.context.trace_id, start_time, end_time, None, scope, call, normalize.response_id(attributes))
+                repeat = self._calls.repeats(span.context.trace_id, start_time, end_time, None, _scope(span), call, normalize.response_id(attributes))
             if repeat:
                 self.ledger.count("agentyield.spans.duplicate", "gen_ai.provider.name", call.provider)
                 self.ledger.end_other(span_id)
@@ -177,6 +175,11 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True
+
+
+def _scope(span: Any) -> str | None:
+    scope = span.instrumentation_scope
+    return scope.name if scope is not None else None
 
 
 def _report_drift(span: Span | None, drift: Drift, agent: str, model: str) -> None:
