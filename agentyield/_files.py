@@ -15,13 +15,12 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from ._otlp_json import JsonLinesWriter, spans_to_json_line, to_json_line
+from ._otlp_json import JsonLinesWriter, spans_to_json_line
 
-__all__ = ["DEFAULT_DIRECTORY", "JsonLinesMetricExporter", "JsonLinesSpanExporter"]
+__all__ = ["DEFAULT_DIRECTORY", "JsonLinesSpanExporter", "append"]
 
 DEFAULT_DIRECTORY = ".agentyield"
 DIRECTORY_ENV = "AGENTYIELD_DIR"
@@ -30,7 +29,7 @@ _warned: set[Path] = set()
 """Directories whose current run of write failures was already warned about."""
 
 
-def _append(writer: JsonLinesWriter, line: str) -> bool:
+def append(writer: JsonLinesWriter, line: str) -> bool:
     """Write one export request's line. A disk error fails the export: the first of a run of failures is
     one warning, the rest are counted (`writer.failed_writes`), and the first success after them is logged."""
     try:
@@ -74,26 +73,8 @@ class JsonLinesSpanExporter(SpanExporter):  # type: ignore[misc]
         self.writer = JsonLinesWriter(directory, "traces", **rotation)
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        written = _append(self.writer, spans_to_json_line(spans, _Slices()))
+        written = append(self.writer, spans_to_json_line(spans, _Slices()))
         return SpanExportResult.SUCCESS if written else SpanExportResult.FAILURE
 
     def shutdown(self) -> None:
-        pass
-
-
-class JsonLinesMetricExporter(MetricExporter):  # type: ignore[misc]
-    def __init__(self, directory: str | Path, **rotation: Any) -> None:
-        super().__init__()
-        self.writer = JsonLinesWriter(directory, "metrics", **rotation)
-
-    def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
-        from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
-
-        written = _append(self.writer, to_json_line(encode_metrics(metrics_data)))
-        return MetricExportResult.SUCCESS if written else MetricExportResult.FAILURE
-
-    def force_flush(self, timeout_millis: float = 10_000) -> bool:
-        return True
-
-    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
         pass
