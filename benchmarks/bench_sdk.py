@@ -195,19 +195,17 @@ _READY: dict[str, dict[bool, list[Any]]] = {}
 
 
 def _touch(obj: Any) -> None:
-    """Read every attribute the SDK set when it built this chunk (nested models and lists too): in a real stream
-    the SDK has just built each chunk, so it is in the CPU's caches when an instrumentation reads it; a chunk
-    parsed once and handed out again is not. Done alike with the instrumentation on and off."""
-    fields = getattr(obj, "__dict__", None)
-    if fields is None:
-        if type(obj) is list:
-            for item in obj:
-                _touch(item)
-        return
+    """Read every attribute the SDK set when it built this chunk (nested models and lists of them too): in a
+    real stream the SDK has just built each chunk, so it is in the CPU's caches when an instrumentation reads it;
+    a chunk parsed once and handed out again is not. Done alike with the instrumentation on and off."""
     getattr(obj, "__pydantic_fields_set__", None)
-    getattr(obj, "__pydantic_extra__", None)
-    for value in fields.values():
-        _touch(value)
+    for value in obj.__dict__.values():  # `hasattr` reads each value's header, where a scalar's type is
+        if type(value) is list:
+            for item in value:
+                if hasattr(item, "__dict__"):
+                    _touch(item)
+        elif hasattr(value, "__dict__"):
+            _touch(value)
 
 
 class Preparsed:
