@@ -232,9 +232,10 @@ def _preparsed_streams(switch: bc.Switch, state: bench_sdk.Preparsed, c: Any, sd
     switch.set(False)
 
     def added(chunks: int, with_setup: bool) -> float:
-        on, off = (statistics.median(setup + read if with_setup else read for setup, read in times[on, chunks])
-                   for on in (True, False))
-        return on - off
+        def median(on: bool) -> float:
+            return statistics.median(setup + read if with_setup else read for setup, read in times[on, chunks])
+
+        return median(True) - median(False)
 
     long_, short = bench_sdk.STREAM_CHUNKS, bench_sdk.SHORT_CHUNKS
     return added(long_, True), (added(long_, False) - added(short, False)) / (long_ - short)

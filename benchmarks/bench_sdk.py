@@ -217,8 +217,8 @@ class Preparsed:
 
 @contextlib.contextmanager
 def preparsed(c: Any, sdk_name: str) -> Iterator[Preparsed]:
-    """The SDK's `Stream` hands out ready chunk objects instead of parsing SSE: a real SDK `Stream`, ~40x
-    cheaper to read, so what an instrumentation adds per chunk stands out of the noise. Each chunk is touched
+    """The SDK's `Stream` hands out ready chunk objects instead of parsing SSE: a real SDK `Stream`, several
+    times cheaper to read, so what an instrumentation adds per chunk stands out of the noise. Each chunk is touched
     (`_touch`) before it is handed out, as if just built."""
     import importlib
 
