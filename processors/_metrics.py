@@ -18,7 +18,7 @@ from opentelemetry.metrics import CallbackOptions, Observation
 from agentyield import _semconv as sc
 from agentyield._version import __version__
 
-from ._trajectory import TASK_HISTOGRAMS
+from ._trajectory import SHRINK_HISTOGRAM_DEFS, SHRINK_HISTOGRAMS, TASK_HISTOGRAMS
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
@@ -98,7 +98,7 @@ HISTOGRAMS: dict[str, tuple[str, str, tuple[str, ...], tuple[float, ...] | None]
     ),
 }
 HISTOGRAMS.update(
-    {name: (unit, text, (AGENT, sc.TASK_NAME), buckets) for name, (unit, text, buckets) in TASK_HISTOGRAMS.items()}
+    {name: (unit, text, (AGENT, sc.TASK_NAME), buckets) for name, (unit, text, buckets) in (TASK_HISTOGRAMS | SHRINK_HISTOGRAM_DEFS).items()}
 )
 MAX_BUFFERED = 100_000
 INT64_MAX = 2**63 - 1
@@ -135,6 +135,8 @@ class LedgerMetrics:
         if len(self._buffer) >= MAX_BUFFERED:
             self._ledger.limits_hit["histogram_buffer"] += 1
             return
+        if value < 0 and name in SHRINK_HISTOGRAMS:
+            name, value = SHRINK_HISTOGRAMS[name], -value
         self._buffer.append((name, value, labels))
 
     def _flush(self) -> None:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from ._population import TaskRow
     from ._records import ArtifactRecord
 
-__all__ = ["LOOP_LENGTH", "MAX_DISTINCT_CALLS", "TASK_HISTOGRAMS", "Trajectory", "measures", "table"]
+__all__ = ["LOOP_LENGTH", "MAX_DISTINCT_CALLS", "SHRINK_HISTOGRAMS", "SHRINK_HISTOGRAM_DEFS", "TASK_HISTOGRAMS", "Trajectory", "measures", "table"]
 
 LOOP_LENGTH = 3
 """The same request this many times in a row is a loop: the same tool with the same arguments, or the same LLM
@@ -28,7 +28,6 @@ _COUNT_BUCKETS = (0, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 1000
 _SHARE_BUCKETS = (0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1)
 _RATIO_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
 _TOKEN_BUCKETS = (0, 64, 256, 1024, 4096, 16384, 65536)
-"""A shrinking context (compaction) falls in the first bucket; negative bounds would cost the exported `_sum`."""
 
 # name -> (unit, description, buckets); every one is recorded once per finished task, by agent and task name.
 TASK_HISTOGRAMS: dict[str, tuple[str, str, tuple[float, ...]]] = {
@@ -43,6 +42,16 @@ TASK_HISTOGRAMS: dict[str, tuple[str, str, tuple[float, ...]]] = {
     "agentyield.task.verification.share": ("1", "Share of the task's own cost spent in verification", _SHARE_BUCKETS),
     "agentyield.task.token_multiplier": ("1", "All tokens of a task with sub-tasks divided by its own", _RATIO_BUCKETS),
     "agentyield.task.signal_yield": ("1", "Share of a task's LLM calls followed by a learning signal", _SHARE_BUCKETS),
+}
+
+
+SHRINK_HISTOGRAMS: dict[str, str] = {"agentyield.task.context.growth": "agentyield.task.context.shrink"}
+"""OpenTelemetry histograms take no negative value (the SDK drops it with a warning): a task whose context
+shrank on average (compaction, a new conversation) is recorded, as the size of its mean shrink, in the second
+histogram. Net mean growth = (growth sum - shrink sum) / (growth count + shrink count)."""
+SHRINK_HISTOGRAM_DEFS = {
+    shrink: ("{token}", "Mean shrink of the input from one LLM call to the next, for tasks whose input shrank", _TOKEN_BUCKETS)
+    for shrink in SHRINK_HISTOGRAMS.values()
 }
 
 

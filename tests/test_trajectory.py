@@ -292,3 +292,19 @@ def test_the_request_fingerprint_is_keyed_and_skips_transport_arguments() -> Non
     code = "from agentyield.instrumentation._fingerprint import request_hash; print(request_hash(%r))" % (request,)
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert len(other) == len(same) == 16 and other != same
+
+
+def test_a_shrinking_context_is_recorded_as_its_shrink(instrumented: None, metric_reader: Any) -> None:
+    """OpenTelemetry histograms drop negative values: a task whose input shrank (compaction) is recorded in
+    `agentyield.task.context.shrink`, by the size of its mean shrink, and not lost; a growing one in growth."""
+    shrinking, growing = [(3000, 0, 10), (1200, 0, 10), (900, 0, 10)], [(100, 0, 10), (400, 0, 10)]
+    client, _ = clients(scripted([*shrinking, *growing]))
+    for name, calls in (("compact", shrinking), ("grow", growing)):
+        with agentyield.task(name, agent="coder"):
+            for _ in calls:
+                client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "go"}])
+    metrics = points(metric_reader)
+    compact = labels(gen_ai__agent__name="coder", agentyield__task__name="compact")
+    grow = labels(gen_ai__agent__name="coder", agentyield__task__name="grow")
+    assert metrics["agentyield.task.context.shrink"] == {compact: (1, (3000 - 900) / 2)}
+    assert metrics["agentyield.task.context.growth"] == {grow: (1, 400 - 100)}

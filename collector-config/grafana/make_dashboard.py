@@ -187,6 +187,18 @@ def mean_per_task(metric: str, by: str = "gen_ai_agent_name") -> str:
     return f"{summed_rate(by, sel(metric + '_sum'), HOUR)} / {summed_rate(by, sel(metric + '_count'), HOUR)}"
 
 
+def net_growth_per_task(by: str = "gen_ai_agent_name") -> str:
+    """Mean context growth per task, shrinking tasks included: histograms hold no negative value, so a task
+    whose context shrank is in a histogram of its own (`or x * 0`: an agent with only one of the two)."""
+    def rate(metric: str) -> str:
+        return summed_rate(by, sel(metric), HOUR)
+
+    grew, shrank = "agentyield_task_context_growth", "agentyield_task_context_shrink"
+    total = f"(({rate(grew + '_sum')} or {rate(shrank + '_sum')} * 0) - ({rate(shrank + '_sum')} or {rate(grew + '_sum')} * 0))"
+    tasks = f"(({rate(grew + '_count')} or {rate(shrank + '_count')} * 0) + ({rate(shrank + '_count')} or {rate(grew + '_count')} * 0))"
+    return f"{total} / {tasks}"
+
+
 def agent_panels(layout: Layout) -> None:
     """Trajectory, context, the cache watched live, routability and budgets (docs/metrics.md, "Tool calls and live
     agent measures")."""
@@ -231,9 +243,9 @@ def agent_panels(layout: Layout) -> None:
     layout.add(
         timeseries(
             "Context growth per turn (tokens, mean per task, trailing 1h)",
-            "Mean over tasks of the input growth from one LLM call to the next (agentyield.task.context.growth): "
-            "how fast the context an agent re-sends grows.",
-            [target(mean_per_task("agentyield_task_context_growth"), "{{gen_ai_agent_name}}")],
+            "Mean over tasks of the input growth from one LLM call to the next (agentyield.task.context.growth, "
+            "less agentyield.task.context.shrink for tasks whose context shrank): how fast the context an agent re-sends grows.",
+            [target(net_growth_per_task(), "{{gen_ai_agent_name}}")],
             unit="short",
             links=agent_links(),
         )
