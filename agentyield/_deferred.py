@@ -1,8 +1,9 @@
 """agentyield's span processor as `instrument()` adds it: built, and the price data loaded, off start-up.
 
-The derivation core (ledger, pricing, metrics) and genai-prices' data (~160 ms to import on a quiet machine,
+The derivation core (ledger, pricing, metrics), the meter provider it records into (when agentyield makes its
+own, the OpenTelemetry metrics SDK: ~40 ms) and genai-prices' data (~160 ms to import on a quiet machine,
 more than a client SDK) are needed only by the first span, so `instrument()` adds this stand-in and starts
-a thread that builds the real processor and loads the price data. A span that comes before the thread is
+a thread that resolves the meter provider, builds the real processor and loads the price data. A span that comes before the thread is
 done waits for what is left of its work, under the same locks: the first call is priced exactly, never left
 unpriced or priced from half-loaded data. A typical first call spends far longer waiting for the model's
 answer than the loading takes, so it does not wait at all.
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from opentelemetry.sdk.trace import SpanProcessor
 
@@ -46,12 +47,13 @@ if hasattr(os, "register_at_fork"):
 
 
 class DeferredProcessor(SpanProcessor):  # type: ignore[misc]
-    """Forwards to an `AgentYieldSpanProcessor` built on first need, by `warm()`'s thread or the first span.
-    Once built, the SDK calls the real processor's `on_start`/`on_end` directly (no hop through here)."""
+    """Forwards to an `AgentYieldSpanProcessor` built on first need, by `warm()`'s thread or the first span,
+    recording into the meter provider `meter_provider()` returns then. Once built, the SDK calls the real
+    processor's `on_start`/`on_end` directly (no hop through here)."""
 
     def __init__(
         self,
-        meter_provider: MeterProvider,
+        meter_provider: Callable[[], MeterProvider],
         *,
         prices: PriceBook | None,
         default_agent: str,
@@ -78,7 +80,7 @@ class DeferredProcessor(SpanProcessor):  # type: ignore[misc]
                 if self._processor is None:
                     from agentyield.processors._processor import AgentYieldSpanProcessor
 
-                    built = AgentYieldSpanProcessor(self._meter_provider, **self._options)
+                    built = AgentYieldSpanProcessor(self._meter_provider(), **self._options)
                     self.on_start, self.on_end = built.on_start, built.on_end  # type: ignore[method-assign]
                     self._processor = built
                 processor = self._processor

@@ -4,21 +4,23 @@ Used when the application configured no exporter and no `OTEL_EXPORTER_OTLP_*` e
 developer sees results (`agentyield report`) with no Collector and no Docker. They run behind the SDK's
 batch span processor and periodic metric reader: serialization and writes happen on those background
 threads (bounded queue; what it drops is counted and named at exit, `_lifecycle`), never on the agent's.
+Those threads still need the GIL, so a batch of spans is encoded span by span and the GIL handed back every
+half millisecond (`_Slices`): the agent's threads never wait for a whole batch.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from ._otlp_json import JsonLinesWriter, spans_to_json_line, to_json_line
+from ._otlp_json import JsonLinesWriter, spans_to_json_line
 
-__all__ = ["DEFAULT_DIRECTORY", "JsonLinesMetricExporter", "JsonLinesSpanExporter"]
+__all__ = ["DEFAULT_DIRECTORY", "JsonLinesSpanExporter", "append"]
 
 DEFAULT_DIRECTORY = ".agentyield"
 DIRECTORY_ENV = "AGENTYIELD_DIR"
@@ -27,7 +29,7 @@ _warned: set[Path] = set()
 """Directories whose current run of write failures was already warned about."""
 
 
-def _append(writer: JsonLinesWriter, line: str) -> bool:
+def append(writer: JsonLinesWriter, line: str) -> bool:
     """Write one export request's line. A disk error fails the export: the first of a run of failures is
     one warning, the rest are counted (`writer.failed_writes`), and the first success after them is logged."""
     try:
@@ -46,31 +48,33 @@ def _append(writer: JsonLinesWriter, line: str) -> bool:
     return True
 
 
+_SLICE_S = 0.0005
+"""How long the exporter's thread encodes before it lets the agent's threads run."""
+_PAUSE_S = 0.0002
+"""How long it lets them: long enough for a thread waiting for the GIL to wake up and take it."""
+
+
+class _Slices:
+    """Called between spans while a batch is encoded: every `_SLICE_S` it sleeps `_PAUSE_S`, which releases
+    the GIL. Without it the agent's thread waits for the GIL for up to the interpreter's switch interval
+    (5 ms) whenever it wants it back, several times per batch: the calls that wait are the tail (p99)."""
+
+    def __init__(self) -> None:
+        self.since = time.perf_counter()
+
+    def __call__(self) -> None:
+        if time.perf_counter() - self.since >= _SLICE_S:
+            time.sleep(_PAUSE_S)
+            self.since = time.perf_counter()
+
+
 class JsonLinesSpanExporter(SpanExporter):  # type: ignore[misc]
     def __init__(self, directory: str | Path, **rotation: Any) -> None:
         self.writer = JsonLinesWriter(directory, "traces", **rotation)
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        written = _append(self.writer, spans_to_json_line(spans))
+        written = append(self.writer, spans_to_json_line(spans, _Slices()))
         return SpanExportResult.SUCCESS if written else SpanExportResult.FAILURE
 
     def shutdown(self) -> None:
-        pass
-
-
-class JsonLinesMetricExporter(MetricExporter):  # type: ignore[misc]
-    def __init__(self, directory: str | Path, **rotation: Any) -> None:
-        super().__init__()
-        self.writer = JsonLinesWriter(directory, "metrics", **rotation)
-
-    def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
-        from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
-
-        written = _append(self.writer, to_json_line(encode_metrics(metrics_data)))
-        return MetricExportResult.SUCCESS if written else MetricExportResult.FAILURE
-
-    def force_flush(self, timeout_millis: float = 10_000) -> bool:
-        return True
-
-    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
         pass

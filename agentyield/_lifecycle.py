@@ -21,11 +21,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-__all__ = ["SHUTDOWN_TIMEOUT_ENV", "CountedMetricExporter", "CountedSpanExporter", "Delivery", "own"]
+__all__ = ["SHUTDOWN_TIMEOUT_ENV", "CountedSpanExporter", "Delivery", "own", "prepare"]
 
 SHUTDOWN_TIMEOUT_ENV = "AGENTYIELD_SHUTDOWN_TIMEOUT"
 _DEFAULT_TIMEOUT_S = 5.0
@@ -82,30 +81,10 @@ class CountedSpanExporter(SpanExporter):  # type: ignore[misc]
         self.inner.shutdown()
 
 
-class CountedMetricExporter(MetricExporter):  # type: ignore[misc]
-    def __init__(self, inner: MetricExporter, delivery: Delivery) -> None:
-        super().__init__(preferred_temporality=inner._preferred_temporality, preferred_aggregation=inner._preferred_aggregation)
-        self.inner = inner
-        self.delivery = delivery
-
-    def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
-        self.delivery.metrics_pending = True
-        result = self.inner.export(metrics_data, timeout_millis=timeout_millis, **kwargs)
-        self.delivery.metrics_pending = False
-        if result != MetricExportResult.SUCCESS:
-            self.delivery.metric_exports_failed += 1
-        return result
-
-    def force_flush(self, timeout_millis: float = 10_000) -> bool:
-        return bool(self.inner.force_flush(timeout_millis))
-
-    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
-        self.inner.shutdown(timeout_millis=timeout_millis, **kwargs)
-
-
 _owned: list[tuple[Any, Delivery]] = []
 _timeout_s = _DEFAULT_TIMEOUT_S
 _previous_handlers: dict[int, Any] = {}
+_prepared = False
 
 
 def _read_timeout() -> float:
@@ -120,15 +99,23 @@ def _read_timeout() -> float:
     return seconds
 
 
+def prepare() -> None:
+    """Exit and signal handling for the providers agentyield will own, once. Signal handlers can only be set
+    from the main thread: `attach()` calls this there for a meter provider its start-up thread will make."""
+    global _timeout_s, _prepared
+    if _prepared:
+        return
+    _prepared = True
+    _timeout_s = _read_timeout()
+    atexit.register(_at_exit)
+    _install_signal_handlers()
+
+
 def own(provider: Any, delivery: Delivery) -> None:
     """End `provider` (set up by agentyield) at exit and on SIGTERM/SIGINT, within the shutdown timeout."""
-    global _timeout_s
     if hasattr(provider, "add_span_processor"):
         provider.add_span_processor(_EndedSpans(delivery))
-    if not _owned:
-        _timeout_s = _read_timeout()
-        atexit.register(_at_exit)
-        _install_signal_handlers()
+    prepare()
     _owned.append((provider, delivery))
 
 

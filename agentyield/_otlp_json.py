@@ -13,7 +13,8 @@ import math
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from json.encoder import encode_basestring_ascii as _quote  # json.dumps' own string encoder, in C
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from ._forksafe import fork_safe_lock
 
@@ -42,86 +43,138 @@ def to_json_line(request: Message) -> str:
     return json.dumps(hex_ids(data), separators=(",", ":")) + "\n"
 
 
-def _value(value: Any) -> dict[str, Any]:
+def _value(value: Any) -> str:
     """An attribute value in OTLP/JSON (protobuf's JSON mapping: 64-bit integers as strings)."""
-    if value is None:
-        return {}
-    if isinstance(value, bool):
-        return {"boolValue": value}
-    if isinstance(value, str):
-        return {"stringValue": value}
+    if isinstance(value, str):  # the most common first: this runs for every attribute of every span
+        return '{"stringValue":' + _quote(value) + "}"
+    if isinstance(value, bool):  # before int: a bool is an int
+        return '{"boolValue":true}' if value else '{"boolValue":false}'
     if isinstance(value, int):
-        return {"intValue": str(value)}
+        return '{"intValue":"%d"}' % value
     if isinstance(value, float):
-        return {"doubleValue": value if math.isfinite(value) else ("NaN" if value != value else "Infinity" if value > 0 else "-Infinity")}
+        if math.isfinite(value):
+            return '{"doubleValue":' + float.__repr__(value) + "}"
+        return '{"doubleValue":"NaN"}' if value != value else '{"doubleValue":"Infinity"}' if value > 0 else '{"doubleValue":"-Infinity"}'
+    if value is None:
+        return "{}"
     if isinstance(value, bytes):
-        return {"bytesValue": base64.b64encode(value).decode()}
+        return '{"bytesValue":"' + base64.b64encode(value).decode() + '"}'
     if isinstance(value, Mapping):
-        return {"kvlistValue": {"values": _attributes(value)}} if value else {"kvlistValue": {}}
+        return '{"kvlistValue":{"values":' + _attributes(value) + "}}" if value else '{"kvlistValue":{}}'
     if isinstance(value, Sequence):
-        return {"arrayValue": {"values": [_value(v) for v in value]}} if value else {"arrayValue": {}}
+        return '{"arrayValue":{"values":[' + ",".join([_value(v) for v in value]) + "]}}" if value else '{"arrayValue":{}}'
     raise TypeError(f"invalid attribute value type {type(value).__name__}")
 
 
-def _attributes(attributes: Any) -> list[dict[str, Any]]:
+_KEYS: dict[str, str] = {}
+"""`{"key":"<key>","value":` per attribute key seen, up to `_KEYS_CAP` keys (attribute names are few; past the
+cap the rest are encoded each time)."""
+_KEYS_CAP = 4096
+
+
+def _attributes(attributes: Any) -> str:
+    """`[...]` of key-value objects, or "" when there are none (protobuf's JSON mapping leaves them out)."""
     out = []
     for key, value in (attributes or {}).items():
+        prefix = _KEYS.get(key)
+        if prefix is None:
+            prefix = '{"key":' + _quote(str(key)) + ',"value":'
+            if len(_KEYS) < _KEYS_CAP and type(key) is str:
+                _KEYS[key] = prefix
         try:
-            out.append({"key": str(key), "value": _value(value)})
+            out.append(prefix + _value(value) + "}")
         except TypeError:
             continue  # as the SDK's encoder does: a value of no OTLP type is left out
-    return out
+    return "[" + ",".join(out) + "]" if out else ""
 
 
-def _with(target: dict[str, Any], **fields: Any) -> dict[str, Any]:
-    """`target` plus the fields that are not empty (protobuf's JSON mapping leaves defaults out)."""
-    target.update((k, v) for k, v in fields.items() if v)
-    return target
+def _object(*fields: tuple[str, Any]) -> str:
+    """A JSON object of the fields that are not empty (protobuf's JSON mapping leaves defaults out); each
+    value is JSON already."""
+    return "{" + ",".join([f'"{name}":{value}' for name, value in fields if value]) + "}"
 
 
-def _span(span: ReadableSpan) -> dict[str, Any]:
+def _nanos(value: int | None) -> str:
+    return f'"{value}"' if value else ""
+
+
+def _count(value: int) -> str:
+    return str(value) if value else ""
+
+
+def _span(span: ReadableSpan) -> str:
+    """One span as its OTLP/JSON object, built as a string: no dict or list outlives this call, so encoding a
+    batch leaves the garbage collector nothing to do (a full collection holds the GIL for as long as the
+    agent's heap takes to scan)."""
     context, parent, status = span.get_span_context(), span.parent, span.status
-    flags = 0x100 | (0x200 if parent is not None and parent.is_remote else 0)
-    out: dict[str, Any] = {"traceId": f"{context.trace_id:032x}", "spanId": f"{context.span_id:016x}"}
-    _with(
-        out,
-        traceState=",".join(f"{k}={v}" for k, v in context.trace_state.items()) if context.trace_state is not None else "",
-        parentSpanId=f"{parent.span_id:016x}" if parent is not None else "",
-        name=span.name,
-        kind=span.kind.value + 1,
-        startTimeUnixNano=str(span.start_time) if span.start_time else "",
-        endTimeUnixNano=str(span.end_time) if span.end_time else "",
-        attributes=_attributes(span.attributes),
-        droppedAttributesCount=span.dropped_attributes,
-        events=[_with({}, timeUnixNano=str(e.timestamp) if e.timestamp else "", name=e.name, attributes=_attributes(e.attributes),
-                      droppedAttributesCount=e.dropped_attributes) for e in span.events],
-        droppedEventsCount=span.dropped_events,
-        links=[_with({"traceId": f"{link.context.trace_id:032x}", "spanId": f"{link.context.span_id:016x}"}, attributes=_attributes(link.attributes),
-                     droppedAttributesCount=link.dropped_attributes, flags=0x100 | (0x200 if link.context.is_remote else 0)) for link in span.links],
-        droppedLinksCount=span.dropped_links,
+    trace_state = ",".join(f"{k}={v}" for k, v in context.trace_state.items()) if context.trace_state is not None else ""
+    events = ",".join([
+        _object(("timeUnixNano", _nanos(e.timestamp)), ("name", e.name and _quote(e.name)), ("attributes", _attributes(e.attributes)),
+                ("droppedAttributesCount", _count(e.dropped_attributes)))
+        for e in span.events
+    ])
+    links = ",".join([
+        _object(("traceId", f'"{link.context.trace_id:032x}"'), ("spanId", f'"{link.context.span_id:016x}"'),
+                ("attributes", _attributes(link.attributes)), ("droppedAttributesCount", _count(link.dropped_attributes)),
+                ("flags", str(0x100 | (0x200 if link.context.is_remote else 0))))
+        for link in span.links
+    ])
+    return _object(
+        ("traceId", f'"{context.trace_id:032x}"'),
+        ("spanId", f'"{context.span_id:016x}"'),
+        ("traceState", trace_state and _quote(trace_state)),
+        ("parentSpanId", f'"{parent.span_id:016x}"' if parent is not None else ""),
+        ("name", span.name and _quote(span.name)),
+        ("kind", str(span.kind.value + 1)),
+        ("startTimeUnixNano", _nanos(span.start_time)),
+        ("endTimeUnixNano", _nanos(span.end_time)),
+        ("attributes", _attributes(span.attributes)),
+        ("droppedAttributesCount", _count(span.dropped_attributes)),
+        ("events", events and f"[{events}]"),
+        ("droppedEventsCount", _count(span.dropped_events)),
+        ("links", links and f"[{links}]"),
+        ("droppedLinksCount", _count(span.dropped_links)),
+        ("status", _object(("code", _count(status.status_code.value)), ("message", status.description and _quote(status.description)))
+         if status is not None else ""),
+        ("flags", str(0x100 | (0x200 if parent is not None and parent.is_remote else 0))),
     )
-    if status is not None:
-        out["status"] = _with({}, code=status.status_code.value, message=status.description or "")
-    out["flags"] = flags
-    return out
 
 
-def spans_to_json_line(spans: Sequence[ReadableSpan]) -> str:
+def _scope(scope: Any) -> str:
+    if scope is None:
+        return "{}"
+    return _object(("name", scope.name and _quote(scope.name)), ("version", scope.version and _quote(scope.version)),
+                   ("attributes", _attributes(scope.attributes)))
+
+
+def spans_to_json_line(spans: Sequence[ReadableSpan], between: Callable[[], None] | None = None) -> str:
     """One export request of `spans` as an OTLP JSON line, built straight from the SDK's spans: the same JSON
     as protobuf's `MessageToDict` of the OTLP exporters' `encode_spans` (ids in hex), at a fraction of the
-    CPU, which the exporter's background thread otherwise holds the GIL for while the agent waits."""
-    grouped: dict[Any, dict[Any, list[dict[str, Any]]]] = {}
+    CPU, which the exporter's background thread otherwise holds the GIL for while the agent waits. Each span
+    is encoded on its own and `between()` is called after each, so an exporter can hand the GIL back to the
+    agent's threads in short slices (one large `json.dumps` would hold it for the whole batch)."""
+    grouped: dict[Any, dict[Any, list[str]]] = {}
+    last: tuple[Any, Any] | None = None
+    encoded: list[str] = []
     for span in spans:
-        grouped.setdefault(span.resource, {}).setdefault(span.instrumentation_scope or None, []).append(_span(span))
+        resource, scope = span.resource, span.instrumentation_scope or None
+        if last is None or resource is not last[0] or scope is not last[1]:  # Resource hashes by dumping its attributes
+            encoded = grouped.setdefault(resource, {}).setdefault(scope, [])
+            last = resource, scope
+        encoded.append(_span(span))
+        if between is not None:
+            between()
     resource_spans = []
     for resource, scopes in grouped.items():
-        scope_spans = []
-        for scope, encoded in scopes.items():
-            described = _with({}, name=scope.name, version=scope.version or "", attributes=_attributes(scope.attributes)) if scope else {}
-            scope_spans.append(_with({"scope": described, "spans": encoded}, schemaUrl=scope.schema_url if scope else ""))
-        resource_spans.append(_with({"resource": _with({}, attributes=_attributes(resource.attributes)), "scopeSpans": scope_spans},
-                                    schemaUrl=resource.schema_url))
-    return json.dumps({"resourceSpans": resource_spans}, separators=(",", ":")) + "\n"
+        scope_spans = [
+            _object(("scope", _scope(scope)), ("spans", "[" + ",".join(encoded) + "]"),
+                    ("schemaUrl", _quote(scope.schema_url) if scope is not None and scope.schema_url else ""))
+            for scope, encoded in scopes.items()
+        ]
+        resource_spans.append(_object(("resource", _object(("attributes", _attributes(resource.attributes)))),
+                                      ("scopeSpans", "[" + ",".join(scope_spans) + "]"),
+                                      ("schemaUrl", resource.schema_url and _quote(resource.schema_url))))
+    return '{"resourceSpans":[' + ",".join(resource_spans) + "]}\n"
 
 
 class JsonLinesWriter:

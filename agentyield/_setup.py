@@ -15,6 +15,7 @@ agent (one warning, and agentyield runs without that feature); and what the mach
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import os
@@ -86,7 +87,7 @@ _EXPORTERS = {
         "opentelemetry.exporter.otlp.proto.http.trace_exporter:OTLPSpanExporter",
     ),
     "metrics": (
-        "agentyield._files:JsonLinesMetricExporter",
+        "agentyield._meters:JsonLinesMetricExporter",
         "opentelemetry.exporter.otlp.proto.grpc.metric_exporter:OTLPMetricExporter",
         "opentelemetry.exporter.otlp.proto.http.metric_exporter:OTLPMetricExporter",
     ),
@@ -134,25 +135,45 @@ def resolve_tracer_provider(given: TracerProvider | None, directory: str | Path 
     return provider
 
 
-def resolve_meter_provider(given: MeterProvider | None, directory: str | Path | None = None) -> MeterProvider:
-    """Same rule as for traces: the caller's, else the application's global one, else agentyield's own."""
-    if given is not None:
-        return given
+def _global_meter_provider() -> MeterProvider | None:
+    """The meter provider the application set globally, if it did."""
     current = metrics.get_meter_provider()
     # The API's placeholder (a proxy until one is set) lives in its internal module, like the no-op one.
-    if not isinstance(current, metrics.NoOpMeterProvider) and type(current).__module__ != "opentelemetry.metrics._internal":
+    if isinstance(current, metrics.NoOpMeterProvider) or type(current).__module__ == "opentelemetry.metrics._internal":
+        return None
+    return current
+
+
+def resolve_meter_provider(given: MeterProvider | None, directory: str | Path | None = None) -> MeterProvider:
+    """Same rule as for traces: the caller's, else the application's global one, else agentyield's own.
+
+    `attach()` leaves this to the start-up thread (`_deferred`): the metrics SDK is imported and the provider
+    made there, off the one line's time. An application that sets its own global provider before that thread
+    sets agentyield's gets its own used, as if it had set it before `instrument()`; one that sets it after
+    is refused by the API, as it would have been before (the API lets a global provider be set once)."""
+    if given is not None:
+        return given
+    current = _global_meter_provider()
+    if current is not None:
         return current
     from opentelemetry.sdk.metrics import MeterProvider as SDKMeterProvider
     from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
-    from ._lifecycle import CountedMetricExporter, Delivery, own
+    from ._lifecycle import Delivery, own
+    from ._meters import CountedMetricExporter
 
     exporter, destination = _exporter("metrics", directory)
     delivery = Delivery(destination, is_metrics=True)
     reader = PeriodicExportingMetricReader(CountedMetricExporter(exporter, delivery))
     provider = SDKMeterProvider(metric_readers=[reader], shutdown_on_exit=False)
+    current = _global_meter_provider()  # the application's, if it set one while this one was made
+    if current is None:
+        metrics.set_meter_provider(provider)
+        current = metrics.get_meter_provider()
+    if current is not provider:
+        provider.shutdown()  # nothing recorded into it yet: ends its reader's thread, exports nothing
+        return current
     own(provider, delivery)
-    metrics.set_meter_provider(provider)
     return provider
 
 
@@ -250,9 +271,14 @@ def attach(
     if processor is None and hasattr(tracer_provider, "add_span_processor"):
         if meter_provider is None:
             meter_provider = _prometheus_meter_provider(prometheus_port, prometheus_address)
-        # A stand-in that builds the span processor and loads the price data on a thread (_deferred).
+        if meter_provider is None and _global_meter_provider() is None:
+            from ._lifecycle import prepare
+
+            prepare()  # from this thread: agentyield's own meter provider is made on the start-up thread
+        # A stand-in that resolves the meter provider, builds the span processor and loads the price data on a
+        # thread (_deferred).
         processor = DeferredProcessor(
-            resolve_meter_provider(meter_provider, directory),
+            functools.partial(resolve_meter_provider, meter_provider, directory),
             prices=book,
             default_agent=agent or "default",
             verification_tools=verification_tools,

@@ -13,6 +13,10 @@ openai SDK against an in-process mock, with agentyield set up the way a user wou
   otlp-grpc  the same with `OTEL_EXPORTER_OTLP_PROTOCOL=grpc`, to a local sink
   none       the application's own providers with no exporter (the span processor derives, nothing leaves)
 
+With `--before SRC` (a directory holding an earlier `agentyield` package, e.g. from `git archive`, laid out as
+installed: `SRC/agentyield/processors`, `SRC/agentyield/instrumentation`), the mode `embedded-before` runs
+the embedded default from that source in the same rotation, for a before/after measured in one run.
+
 Exporters run on the batch span processor's thread, so the agent's calls only wait for the GIL that thread
 holds; the tail (p99) shows it. The sink is another process that reads each request and answers success, so
 no receiver's work lands on the agent. Modes rotate between rounds; each figure is a median over rounds.
@@ -32,6 +36,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 MODES = ("off", "embedded", "otlp-http", "otlp-grpc", "none")
+BEFORE = "embedded-before"
 
 
 def child(mode: str, calls: int) -> dict[str, Any]:
@@ -119,26 +124,31 @@ class Sink:
         return {}
 
 
-def run_child(sink: Sink, mode: str, calls: int) -> dict[str, Any]:
+def run_child(sink: Sink, mode: str, calls: int, before: str | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as directory:
         env = {**{k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGENTYIELD_"))},
                "AGENTYIELD_DIR": directory, **sink.env(mode)}
-        out = subprocess.run([sys.executable, str(HERE / "bench_exporters.py"), "--child", mode, "--calls", str(calls)],
+        if mode == BEFORE:
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, (before, env.get("PYTHONPATH"))))
+        child_mode = "embedded" if mode == BEFORE else mode
+        out = subprocess.run([sys.executable, str(HERE / "bench_exporters.py"), "--child", child_mode, "--calls", str(calls)],
                              capture_output=True, text=True, env=env, timeout=600, cwd=HERE)
     if out.returncode != 0:
         raise RuntimeError(f"bench_exporters.py --child {mode} failed:\n{out.stderr[-2000:]}")
-    return json.loads(out.stdout.splitlines()[-1])  # type: ignore[no-any-return]
+    return {**json.loads(out.stdout.splitlines()[-1]), "mode": mode}
 
 
-def measure(calls: int, rounds: int, log: Any = None, modes: tuple[str, ...] = MODES) -> list[dict[str, Any]]:
+def measure(calls: int, rounds: int, log: Any = None, modes: tuple[str, ...] = MODES, before: str | None = None) -> list[dict[str, Any]]:
     """Every mode, `rounds` times, the order rotated between rounds: one result per child."""
     results = []
+    if before:
+        modes = (*modes, BEFORE)
     with Sink() as sink:
         for r in range(rounds):
             for mode in modes[r % len(modes):] + modes[: r % len(modes)]:
                 if log:
                     log(f"exporters, round {r + 1}/{rounds}: {mode}")
-                result = run_child(sink, mode, calls)
+                result = run_child(sink, mode, calls, before)
                 result["round"] = r
                 results.append(result)
     return results
@@ -149,6 +159,7 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=1500)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--modes", nargs="+", choices=MODES, default=MODES)
+    parser.add_argument("--before", metavar="SRC", help="also run the embedded default from this earlier source tree")
     parser.add_argument("--json", action="store_true", help="print every child's result as one JSON list instead")
     parser.add_argument("--child", choices=MODES)
     parser.add_argument("--sink", action="store_true")
@@ -159,7 +170,7 @@ def main() -> int:
     if args.child:
         print(json.dumps(child(args.child, args.calls)))
         return 0
-    results = measure(args.calls, args.rounds, modes=tuple(args.modes))
+    results = measure(args.calls, args.rounds, modes=tuple(args.modes), before=args.before)
     if args.json:
         print(json.dumps(results))
         return 0
@@ -168,7 +179,8 @@ def main() -> int:
     table = bench_report.exporter_medians({"exporters": results})
     off = table["off"]["p99_ms"] if "off" in table else float("nan")
     for mode, q in table.items():
-        print(f"{mode:10s} p50 {q['p50_ms']:7.2f} ms  p99 {q['p99_ms']:7.2f} ms  p99 x off {q['p99_ms'] / off:5.2f}")
+        added = q["p99_ms"] - off
+        print(f"{mode:15s} p50 {q['p50_ms']:7.2f} ms  p99 {q['p99_ms']:7.2f} ms  p99 added {added:6.2f} ms  p99 x off {q['p99_ms'] / off:5.2f}")
     return 0
 
 

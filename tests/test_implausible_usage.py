@@ -19,7 +19,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader, PeriodicExportingMetricReader
 
 from agentyield import _semconv as sc
-from agentyield._files import JsonLinesMetricExporter
+from agentyield._meters import JsonLinesMetricExporter
 from agentyield.processors import Ledger, PriceBook
 from agentyield.processors._metrics import LedgerMetrics
 from agentyield.processors._records import LLMCallRecord

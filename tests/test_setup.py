@@ -83,16 +83,18 @@ def test_sets_up_otlp_from_environment_when_nothing_is_configured() -> None:
 
 def test_metrics_go_out_over_the_otlp_protocol_the_environment_names() -> None:
     code = """
+        import threading
         from opentelemetry import metrics
         import agentyield
         agentyield.instrument()
+        [t.join() for t in threading.enumerate() if t.name == "agentyield-warm"]  # it makes the meter provider
         reader = metrics.get_meter_provider()._all_metric_readers.pop()
         print(type(reader._exporter.inner).__module__)
         """
     endpoint = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9", "OTEL_METRIC_EXPORT_INTERVAL": "3600000"}
     assert run(code, **endpoint) == "opentelemetry.exporter.otlp.proto.http.metric_exporter"
     assert run(code, OTEL_EXPORTER_OTLP_METRICS_PROTOCOL="grpc", **endpoint) == "opentelemetry.exporter.otlp.proto.grpc.metric_exporter"
-    assert run(code, OTEL_METRIC_EXPORT_INTERVAL="3600000") == "agentyield._files"
+    assert run(code, OTEL_METRIC_EXPORT_INTERVAL="3600000") == "agentyield._meters"
 
 
 def test_embedded_default_writes_otlp_json_lines_and_flushes_at_exit(tmp_path) -> None:  # type: ignore[no-untyped-def]

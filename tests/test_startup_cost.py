@@ -177,9 +177,9 @@ print(json.dumps([attempts, expected_costs()]))
     assert costs == pytest.approx(expected, abs=1e-12)  # written by the embedded default, priced
 
 
-# Loading genai-prices' data is made slow (a sleep before its module runs, as on a cold disk), so the first call
+# Loading a module (genai-prices' data) is made slow (a sleep before it runs, as on a cold disk), so the first call
 # certainly comes while it is still loading; the test also records which thread loads it.
-SLOW_PRICE_DATA = """
+SLOW_IMPORT = """
 import importlib.abc, importlib.util, time
 loading = threading.Event()
 loaded_by = []
@@ -195,7 +195,7 @@ class SlowLoader(importlib.abc.Loader):
         self.loader.exec_module(module)
 class SlowFinder(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
-        if name != "genai_prices.data":
+        if name != SLOW_MODULE:
             return None
         sys.meta_path.remove(self)
         spec = importlib.util.find_spec(name)
@@ -203,6 +203,7 @@ class SlowFinder(importlib.abc.MetaPathFinder):
         return spec
 sys.meta_path.insert(0, SlowFinder())
 """
+SLOW_PRICE_DATA = 'SLOW_MODULE = "genai_prices.data"\n' + SLOW_IMPORT
 
 
 def test_the_first_call_is_priced_exactly_while_the_price_data_loads(tmp_path: Path) -> None:
@@ -266,3 +267,60 @@ call_openai()
 print(json.dumps([len(costs(first)), len(costs(second))]))
 """
     assert run(code, tmp_path) == [[0, 1]]
+
+
+def test_the_one_line_leaves_the_metrics_sdk_to_its_thread(tmp_path: Path) -> None:
+    """The one line (embedded default) imports the OpenTelemetry metrics SDK and makes its meter provider on its
+    start-up thread, not the caller's; that provider becomes the global one and writes the derived metrics."""
+    code = """
+import importlib.abc
+loaded_by = []
+class Recorder(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "opentelemetry.sdk.metrics":
+            loaded_by.append(threading.current_thread().name)
+sys.meta_path.insert(0, Recorder())
+import agentyield
+agentyield.instrument()
+""" + CALLS + """
+call_openai()
+settle()
+from opentelemetry import metrics
+provider = metrics.get_meter_provider()
+provider.force_flush()
+print(json.dumps([loaded_by, type(provider).__module__]))
+"""
+    [[loaded_by, provider_module]] = run(code, tmp_path)
+    assert loaded_by == ["agentyield-warm"]
+    assert provider_module == "opentelemetry.sdk.metrics._internal"
+    from process_util import metric_names
+
+    assert "agentyield.llm.calls" in metric_names(tmp_path)
+
+
+def test_an_application_setting_its_meter_provider_while_the_thread_works_gets_the_metrics(tmp_path: Path) -> None:
+    """An application that sets its global meter provider after the one line, while agentyield's thread is still
+    making its own, gets its own provider used (as if it had set it first): the derived metrics go there,
+    agentyield's provider is dropped without writing anything, and no warning says a provider was refused."""
+    code = 'SLOW_MODULE = "agentyield._meters"\n' + SLOW_IMPORT + CALLS + """
+from opentelemetry import metrics
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+import agentyield
+agentyield.instrument()
+loading.wait(60)
+reader = InMemoryMetricReader()
+mine = MeterProvider(metric_readers=[reader])
+metrics.set_meter_provider(mine)
+call_openai()
+settle()
+data = reader.get_metrics_data()
+names = sorted({m.name for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics})
+print(json.dumps([loaded_by, metrics.get_meter_provider() is mine, "agentyield.llm.calls" in names]))
+"""
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(PREAMBLE) + code], capture_output=True, text=True, timeout=300,
+                            cwd=tmp_path, env=agent_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [["agentyield-warm"], True, True]
+    assert result.stderr == ""  # no "Overriding of current MeterProvider is not allowed"
+    assert not (tmp_path / "metrics.jsonl").exists()
