@@ -95,13 +95,18 @@ def request_hash(kwargs: Mapping[str, Any]) -> str | None:
                 continue
             value = kwargs[name]
             parts.append(name)
-            if isinstance(value, (list, tuple)):  # a conversation: a loop re-sends the same one, same last message
+            kind = _KINDS.get(type(value)) or _kind(value)
+            if kind is list:  # a conversation: a loop re-sends the same one, same last message
                 parts.append(f"[{len(value)}")
                 if value:
                     if name == "tools":
                         parts.append(_tool_parts(value[-1]))
                     else:
                         _feed(parts, value[-1], 0)
+            elif kind is str and len(value) <= 2 * _EDGE:  # the common leaves, without a call
+                parts.append("'" + value)
+            elif kind is int:
+                parts.append(f"={value!r}")
             else:
                 _feed(parts, value, 0)
         if not parts:
@@ -132,19 +137,32 @@ def _tool_parts(tool: Any) -> str:
     return joined
 
 
-_SCALARS = frozenset({type(None), bool, int, float})
+def _kind(value: Any) -> type:
+    """How a value is read: as a string, a scalar (`int`), an object (`dict`), a list, or else (`object`); in this
+    order, for subclasses (a `str` enum is a string)."""
+    if isinstance(value, str):
+        return str
+    if value is None or isinstance(value, (bool, int, float)):
+        return int
+    if isinstance(value, dict):
+        return dict
+    if isinstance(value, (list, tuple)):
+        return list
+    return object
+
+
+_KINDS: dict[type, type] = {str: str, dict: dict, list: list, tuple: list, int: int, float: int, bool: int, type(None): int}
+"""`_kind` of the exact types requests are made of, without its checks."""
 
 
 def _feed(parts: list[str], value: Any, depth: int) -> None:
     """Add one value, reading a bounded part of it (each part tagged with its type, so "1" and 1 differ)."""
     if depth > _MAX_DEPTH:
         raise RecursionError("request too deeply nested to fingerprint")
-    kind = type(value)
-    if kind is str or isinstance(value, str):
+    kind = _KINDS.get(type(value)) or _kind(value)
+    if kind is str:
         parts.append(f"'{len(value)}:{value[:_EDGE]}{value[-_EDGE:]}" if len(value) > 2 * _EDGE else "'" + value)
-    elif kind in _SCALARS or isinstance(value, (bool, int, float)):
-        parts.append(f"={value!r}")
-    elif isinstance(value, dict):
+    elif kind is dict:
         parts.append(f"{{{len(value)}")
         depth += 1
         for key in sorted(value)[:_MAX_ITEMS]:  # keys of mixed types cannot be sorted: TypeError, no fingerprint
@@ -154,7 +172,9 @@ def _feed(parts: list[str], value: Any, depth: int) -> None:
                 parts.append("'" + item)
             else:
                 _feed(parts, item, depth)
-    elif isinstance(value, (list, tuple)):
+    elif kind is int:
+        parts.append(f"={value!r}")
+    elif kind is list:
         parts.append(f"[{len(value)}")
         for item in value[:_MAX_ITEMS]:
             _feed(parts, item, depth + 1)

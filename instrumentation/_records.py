@@ -31,12 +31,9 @@ def content_json(value: Any) -> str:
 
 
 def get(obj: Any, name: str) -> Any:
-    """A field of an SDK model or of the plain dict a raw payload decodes to; None when absent."""
-    if obj is None:
-        return None
-    if isinstance(obj, dict):
-        return obj.get(name)
-    return getattr(obj, name, None)
+    """A field of an SDK model or of the plain dict a raw payload decodes to; None when absent (and of None).
+    The readers below repeat this one line rather than call it: it runs a dozen times per call."""
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
 
 
 class Endpoint:
@@ -140,7 +137,7 @@ class UsageReader:
 
     def count(self, obj: Any, name: str, *, required: bool = False) -> int | None:
         """The count in `obj.name`; a required count that is absent is reported like a malformed one."""
-        value = get(obj, name)
+        value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
         if type(value) is int and 0 <= value <= MAX_TOKEN_COUNT:
             return value
         if value is not None or required:
@@ -177,7 +174,7 @@ class FieldReader:
 
     def items(self, obj: Any, name: str, path: str | None = None) -> list[Any] | tuple[Any, ...]:
         """The list in `obj.name`; () when absent or not a list."""
-        value = get(obj, name)
+        value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
         if isinstance(value, (list, tuple)):
             return value
         if value is not None:
@@ -186,7 +183,7 @@ class FieldReader:
 
     def text(self, obj: Any, name: str, path: str | None = None) -> str | None:
         """The string in `obj.name`; None when absent or not a string."""
-        value = get(obj, name)
+        value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
         if value is None or isinstance(value, str):
             return value
         self.skip(path or name)

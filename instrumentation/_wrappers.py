@@ -41,21 +41,25 @@ async def _acall(wrapped: Callable[..., Any], args: tuple[Any, ...], kwargs: dic
 
 
 _AS_CALLER_MAX = 1024
-_as_caller_cache: dict[tuple[Any, int, bool], Callable[..., Any]] = {}
+_as_caller_cache: dict[tuple[int, int, bool], tuple[types.CodeType, Callable[..., Any]]] = {}
 
 
 def as_caller(frame: types.FrameType, is_async: bool) -> Callable[..., Any]:
     """The trampoline (`_call` or `_acall`) compiled as if it were line `frame.f_lineno` of the caller's code,
-    with the caller's globals (warnings take their module and registry from them). Cached per call site."""
-    key = (frame.f_code, frame.f_lineno, is_async)
-    function = _as_caller_cache.get(key)
-    if function is None:
-        template = _acall if is_async else _call
-        code = template.__code__.replace(co_filename=frame.f_code.co_filename, co_firstlineno=frame.f_lineno, co_name=frame.f_code.co_name)
-        function = types.FunctionType(code, frame.f_globals, template.__name__)
-        if len(_as_caller_cache) >= _AS_CALLER_MAX:  # bounded: call sites are few, but code can be generated
-            _as_caller_cache.clear()
-        _as_caller_cache[key] = function
+    with the caller's globals (warnings take their module and registry from them). Cached per call site: by the
+    code's identity and the call's instruction offset (hashing a code object, or finding its line, costs more
+    than the rest of this)."""
+    caller = frame.f_code
+    key = (id(caller), frame.f_lasti, is_async)
+    cached = _as_caller_cache.get(key)
+    if cached is not None and cached[0] is caller:
+        return cached[1]
+    template = _acall if is_async else _call
+    code = template.__code__.replace(co_filename=caller.co_filename, co_firstlineno=frame.f_lineno, co_name=caller.co_name)
+    function = types.FunctionType(code, frame.f_globals, template.__name__)
+    if len(_as_caller_cache) >= _AS_CALLER_MAX:  # bounded: call sites are few, but code can be generated
+        _as_caller_cache.clear()
+    _as_caller_cache[key] = (caller, function)  # the reference keeps the id from being reused
     return function
 
 

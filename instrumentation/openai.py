@@ -38,6 +38,7 @@ _OPERATION_NAME = {CHAT: "chat", RESPONSES: "chat", EMBEDDINGS: "embeddings"}
 _RESPONSES_TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
 _LEADING_ROLES = frozenset({"system", "developer"})
 
+_NUMBERS = frozenset({int, float})
 _PARAMS = (
     ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE),
     ("top_p", sc.GEN_AI_REQUEST_TOP_P),
@@ -45,10 +46,6 @@ _PARAMS = (
     ("presence_penalty", sc.GEN_AI_REQUEST_PRESENCE_PENALTY),
     ("seed", sc.GEN_AI_REQUEST_SEED),
 )
-
-
-def _number(value: Any) -> bool:
-    return type(value) in (int, float)
 
 
 def _usage(usage: Any, operation: str) -> Usage | None:
@@ -123,7 +120,7 @@ class OpenAIProvider:
             return request
         for key, attribute in _PARAMS:
             value = kwargs.get(key)
-            if _number(value):
+            if type(value) in _NUMBERS:
                 attributes[attribute] = value
         max_tokens = kwargs.get("max_output_tokens" if operation == RESPONSES else "max_completion_tokens")
         if type(max_tokens) is not int:
