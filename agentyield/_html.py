@@ -103,8 +103,9 @@ function legend(body, keys, texts) {
 }
 function timeTicks(t0, t1) {
   var steps = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800, 2592000, 7776000, 31536000];
+  // The smallest step giving at most 8 ticks: steps grow by at most 2.5x below a day, so at least 3 ticks fall inside.
   var span = Math.max(t1 - t0, 1000), step = steps[steps.length - 1] * 1000, out = [], i;
-  for (i = 0; i < steps.length; i++) if (span / (steps[i] * 1000) <= 5) { step = steps[i] * 1000; break; }
+  for (i = 0; i < steps.length; i++) if (span / (steps[i] * 1000) <= 8) { step = steps[i] * 1000; break; }
   for (var v = Math.ceil(t0 / step) * step; v <= t1; v += step) out.push(v);
   var iso = function (v) { return new Date(v).toISOString(); }, day0 = iso(t0).slice(0, 10), day1 = iso(t1).slice(0, 10);
   var fmt = step < 60000 ? function (v) { return iso(v).slice(11, 19); }

@@ -12,8 +12,9 @@ path, and a conversation grows without bound, so its cost is bounded instead of 
 a list argument (the messages, the tools) counts by its length and its last element, and a long string by its
 length and its first and last `_EDGE` characters. Identical requests always match; two requests in a row that
 differ only inside an earlier message, or in the middle of a long string, match too (the documented blind
-spot). It is keyed with a random key per process, so it matches only within one process and cannot be matched
-against a guessed conversation.
+spot). The last tool definition is read once per object, like the prefix's tools (one edited in place keeps
+its reading). It is keyed with a random key per process, so it matches only within one process and cannot be
+matched against a guessed conversation.
 """
 
 from __future__ import annotations
@@ -97,29 +98,62 @@ def request_hash(kwargs: Mapping[str, Any]) -> str | None:
             if isinstance(value, (list, tuple)):  # a conversation: a loop re-sends the same one, same last message
                 parts.append(f"[{len(value)}")
                 if value:
-                    _feed(parts, value[-1], 0)
+                    if name == "tools":
+                        parts.append(_tool_parts(value[-1]))
+                    else:
+                        _feed(parts, value[-1], 0)
             else:
                 _feed(parts, value, 0)
         if not parts:
             return None
-        return blake2b("\x00".join(parts).encode("utf-8", "surrogatepass"), digest_size=8, key=_REQUEST_KEY).hexdigest()
+        digest = _KEYED.copy()  # the keyed state, set up once (a new keyed hash costs more than hashing a request)
+        digest.update("\x00".join(parts).encode("utf-8", "surrogatepass"))
+        return digest.hexdigest()
     except (TypeError, ValueError, RecursionError):  # an unreadable value means no fingerprint, never a lost call
         return None
+
+
+_KEYED = blake2b(digest_size=8, key=_REQUEST_KEY)
+_tool_memo: dict[int, tuple[Any, str]] = {}
+
+
+def _tool_parts(tool: Any) -> str:
+    """The parts of a tool definition, joined, memoized by identity like the prefix fingerprint's tools (an agent
+    sends the same definitions on every call): the same string `_feed` adds, at the cost of a lookup."""
+    cached = _tool_memo.get(id(tool))
+    if cached is not None and cached[0] is tool:
+        return cached[1]
+    parts: list[str] = []
+    _feed(parts, tool, 0)
+    joined = "\x00".join(parts)
+    if len(_tool_memo) >= _MAX_MEMO:
+        _tool_memo.clear()
+    _tool_memo[id(tool)] = (tool, joined)  # the reference keeps the id from being reused
+    return joined
+
+
+_SCALARS = frozenset({type(None), bool, int, float})
 
 
 def _feed(parts: list[str], value: Any, depth: int) -> None:
     """Add one value, reading a bounded part of it (each part tagged with its type, so "1" and 1 differ)."""
     if depth > _MAX_DEPTH:
         raise RecursionError("request too deeply nested to fingerprint")
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is str or isinstance(value, str):
         parts.append(f"'{len(value)}:{value[:_EDGE]}{value[-_EDGE:]}" if len(value) > 2 * _EDGE else "'" + value)
-    elif value is None or isinstance(value, (bool, int, float)):
+    elif kind in _SCALARS or isinstance(value, (bool, int, float)):
         parts.append(f"={value!r}")
     elif isinstance(value, dict):
         parts.append(f"{{{len(value)}")
+        depth += 1
         for key in sorted(value)[:_MAX_ITEMS]:  # keys of mixed types cannot be sorted: TypeError, no fingerprint
             parts.append(f":{key}")
-            _feed(parts, value[key], depth + 1)
+            item = value[key]
+            if type(item) is str and len(item) <= 2 * _EDGE and depth <= _MAX_DEPTH:  # the common leaf, inline
+                parts.append("'" + item)
+            else:
+                _feed(parts, item, depth)
     elif isinstance(value, (list, tuple)):
         parts.append(f"[{len(value)}")
         for item in value[:_MAX_ITEMS]:

@@ -246,8 +246,11 @@ class ChatStreamState:
     """Reads chat chunks: usage from the final chunk, ids from the first, finish reasons and tool names.
 
     The SDK hands on a `data:` line that is not a chunk as it is (a list, say): a chunk or choice whose
-    attributes are missing, or a field of the wrong type, is skipped and named, never an error. The reads of
-    each chunk are plain attribute reads under a `try` (free when nothing raises): this runs once per chunk.
+    attributes are missing, or a field of the wrong type, is skipped and named, never an error. This runs once
+    per chunk, and an SDK model's attribute read is slow (pydantic's `__getattr__` keeps the interpreter from
+    specializing it): a chunk that only carries text is recognized with the fewest reads, plain reads under a
+    `try` (free when nothing raises), and only the other chunks (finish reasons, tool calls, text captured, or
+    anything malformed) are read field by field, with every check.
     """
 
     __slots__ = ("provider", "hide", "usage", "id", "model", "reasons", "tools", "text", "fields")
@@ -266,7 +269,7 @@ class ChatStreamState:
         self.fields = FieldReader()
 
     def feed(self, chunk: Any) -> bool:
-        try:  # plain attribute reads (the fast path) on the SDK's objects only; a malformed one is skipped and named
+        try:
             choices = chunk.choices
             usage = chunk.usage
         except AttributeError:  # not a chunk: the SDK hands a `data:` line that is not an object on as it is
@@ -279,9 +282,22 @@ class ChatStreamState:
         if self.id is None:
             self.id = self.fields.text(chunk, "id")
             self.model = self.fields.text(chunk, "model")
+        if self.text is None and choices:
+            try:  # the fast path: nothing to read in a text-only chunk
+                for choice in choices:
+                    if choice.finish_reason is not None or choice.delta.tool_calls:
+                        break
+                else:
+                    return False
+            except (AttributeError, TypeError):  # read again below, field by field
+                pass
+        self._choices(choices)
+        return False
+
+    def _choices(self, choices: Any) -> None:
         if type(choices) is not list:
             self.fields.skip("choices")
-            return False
+            return
         for choice in choices:
             try:
                 reason = choice.finish_reason
@@ -300,7 +316,6 @@ class ChatStreamState:
                     self.text.append(content)
                 elif content is not None:
                     self.fields.skip("choices.delta.content")
-        return False
 
     def _finish_reason(self, reason: Any, index: Any) -> None:
         if isinstance(reason, str) and type(index) is int:

@@ -11,9 +11,9 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from ._budget import Budget
-from ._cache_watch import Drift
+from ._cache_watch import Drift, _Stream
 from ._population import ToolUse
-from ._pricing import Rates
+from ._pricing import Rates, Tiers
 from ._records import TaskRecord
 from ._trajectory import Trajectory
 
@@ -163,6 +163,13 @@ class _Series:
     missed_usd: Decimal = Decimal(0)
     """Missed caching: the uncached input of calls that re-sent a recently sent prefix yet read no cache,
     priced at what reading it from cache would have saved."""
+    cache_stream: _Stream | None = None
+    """Its (agent, model)'s stream in the ledger's `CacheWatch`, once found."""
+    price_period: int | None = None
+    price_tiers: Tiers | None = None
+    """The rates of its (provider, model, request model) in the half hour `price_period`, resolved once for it."""
+    mixed: bool = False
+    """The overflow series past `max_series`: its calls are of many models, so it keeps no rates."""
     genai_labels: tuple[Any, ...] = ()
     input_labels: tuple[Any, ...] = ()
     output_labels: tuple[Any, ...] = ()

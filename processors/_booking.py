@@ -15,7 +15,7 @@ from . import _normalize as normalize
 from ._ledger import Ledger, PricedCall, TaskResult, Totals
 from ._records import ArtifactRecord, LLMCallRecord
 
-__all__ = ["Booked", "begin", "finish"]
+__all__ = ["Booked", "begin", "finish", "finish_llm"]
 
 
 def begin(
@@ -75,9 +75,7 @@ def finish(
     kind = kind or normalize.classify(name, attributes)
     if kind == normalize.Kind.LLM:
         call = call or normalize.llm_call(attributes)
-        call.duration_s = duration_s
-        call.time_s = start_s
-        return Booked(kind, call, ledger.end_llm(span_id, call))
+        return Booked(kind, call, finish_llm(ledger, span_id, call, duration_s, start_s))
     if kind == normalize.Kind.TOOL:
         tool = normalize.tool_call(name, attributes, is_error)
         tool.duration_s = duration_s
@@ -98,3 +96,11 @@ def finish(
         if normalize.looks_like_llm(attributes):
             ledger.count("agentyield.spans.unrecognized", "otel.scope.name", scope or "unknown")
     return Booked(kind)
+
+
+def finish_llm(ledger: Ledger, span_id: int, call: LLMCallRecord, duration_s: float, start_s: float | None) -> PricedCall | None:
+    """`finish` for a span known to be an LLM call, whose call the caller has read: the span processor's path
+    for agentyield's own calls, with nothing else to decide."""
+    call.duration_s = duration_s
+    call.time_s = start_s
+    return ledger.end_llm(span_id, call)

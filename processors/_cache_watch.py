@@ -81,8 +81,26 @@ class _Detector:
 
 @dataclass(slots=True)
 class _Stream:
+    """One (agent, model)'s detector and prefix memory; the ledger keeps a reference on each call series, so
+    booking a call costs no key lookup."""
+
     detector: _Detector = field(default_factory=_Detector)
     last_sent: OrderedDict[str, float] = field(default_factory=OrderedDict)
+
+    def observe(self, time_s: float, prefix: str | None, input_tokens: int, cache_read: int | None) -> tuple[bool, Drift | None]:
+        """`CacheWatch.observe` for this stream's key."""
+        missed = False
+        if prefix is not None:
+            last_sent = self.last_sent
+            seen = last_sent.pop(prefix, None)
+            missed = seen is not None and cache_read == 0 and time_s - seen <= CACHE_TTL_S
+            last_sent[prefix] = time_s
+            if len(last_sent) > MAX_PREFIXES:
+                last_sent.popitem(last=False)
+        drift = None
+        if cache_read is not None and input_tokens > 0:
+            drift = self.detector.observe(cache_read / input_tokens, prefix)
+        return missed, drift
 
 
 class CacheWatch:
@@ -97,22 +115,16 @@ class CacheWatch:
     def __contains__(self, key: tuple[str, str]) -> bool:
         return key in self._streams
 
+    def stream(self, key: tuple[str, str]) -> _Stream:
+        """The key's stream, made on first use."""
+        stream = self._streams.get(key)
+        if stream is None:
+            stream = self._streams[key] = _Stream()
+        return stream
+
     def observe(
         self, key: tuple[str, str], time_s: float, prefix: str | None, input_tokens: int, cache_read: int | None
     ) -> tuple[bool, Drift | None]:
         """One call that reported its input: (did it miss the cache, the break it revealed, if any).
         `cache_read` None: the call did not report its cache use, so it is judged neither way."""
-        stream = self._streams.get(key)
-        if stream is None:
-            stream = self._streams[key] = _Stream()
-        missed = False
-        if prefix is not None:
-            seen = stream.last_sent.pop(prefix, None)
-            missed = seen is not None and cache_read == 0 and time_s - seen <= CACHE_TTL_S
-            stream.last_sent[prefix] = time_s
-            if len(stream.last_sent) > MAX_PREFIXES:
-                stream.last_sent.popitem(last=False)
-        drift = None
-        if cache_read is not None and input_tokens > 0:
-            drift = stream.detector.observe(cache_read / input_tokens, prefix)
-        return missed, drift
+        return self.stream(key).observe(time_s, prefix, input_tokens, cache_read)

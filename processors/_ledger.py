@@ -29,13 +29,17 @@ from ._cache_watch import CacheWatch
 from ._live import LiveMeasures
 from ._normalize import Kind
 from ._population import ToolUse
-from ._pricing import PriceBook, Rates, TokenCounts, cost
+from ._pricing import PriceBook, Rates, Tiers, TokenCounts, cost_of
 from ._records import ArtifactRecord, LLMCallRecord, TaskRecord, ToolCallRecord
 from ._rollouts import Rollouts
 from ._routing import routable
 from ._trajectory import measures
 
 __all__ = ["Ledger", "Limits", "PricedCall", "TaskResult", "Totals"]
+
+_TOKEN_USAGE, _OPERATION_DURATION = "gen_ai.client.token.usage", "gen_ai.client.operation.duration"
+_OUTSIDE_CALL = _Node(None, sc.PHASE_WORK, True)
+"""The node of every LLM span with no known parent (nodes are never changed, so one serves them all)."""
 
 
 class Ledger(LiveMeasures):
@@ -91,6 +95,14 @@ class Ledger(LiveMeasures):
         """A span began: remember its task, phase and enclosing tool call (inherited from its parent) until it ends."""
         with self._lock:
             parent = self._nodes.get(parent_id) if parent_id is not None else None
+            if kind == Kind.LLM and phase is None:  # every call: it inherits all it knows from its parent
+                if len(self._nodes) >= self.limits.max_open_spans:
+                    self.limits_hit["open_spans"] += 1
+                elif parent is None:
+                    self._nodes[span_id] = _OUTSIDE_CALL
+                else:
+                    self._nodes[span_id] = _Node(parent.task, parent.phase, True, parent.is_llm, parent.tool)
+                return
             current = parent.task if parent is not None else None
             node_phase = phase or (parent.phase if parent is not None else sc.PHASE_WORK)
             enclosing_tool = parent.tool if parent is not None else None
@@ -138,7 +150,8 @@ class Ledger(LiveMeasures):
         key = (call.provider, call.model, call.request_model, agent, phase, call.operation)
         series = self._series.get(key)
         if series is None:
-            if len(self._series) >= self.limits.max_series:
+            mixed = len(self._series) >= self.limits.max_series
+            if mixed:
                 self.limits_hit["series"] += 1
                 key = (OTHER, OTHER, OTHER, OTHER, phase, call.operation)
                 series = self._series.get(key)
@@ -150,12 +163,26 @@ class Ledger(LiveMeasures):
                     self._label(sc.GEN_AI_AGENT_NAME, key[3]),
                     phase,
                     call.operation,
+                    mixed=mixed,
                 )
         return series
 
+    def _tiers(self, series: _Series, call: LLMCallRecord) -> Tiers | None:
+        """The call's rates by tier: its model's, else its request model's; resolved once per series and half hour."""
+        prices = self.prices
+        period = prices.period(call.time_s)
+        if period == series.price_period:
+            return series.price_tiers
+        tiers = prices.tiers(call.provider, call.model, period)
+        if tiers is None and call.request_model != call.model:
+            tiers = prices.tiers(call.provider, call.request_model, period)
+        if not series.mixed:
+            series.price_period, series.price_tiers = period, tiers
+        return tiers
+
     def _book_call(self, call: LLMCallRecord, task: _Task | None, agent: str, phase: str) -> PricedCall:
-        series = self._series_for(call, agent, phase)
-        target = task.own if task is not None else self._window(agent)
+        series = self._series.get((call.provider, call.model, call.request_model, agent, phase, call.operation)) or self._series_for(call, agent, phase)
+        target = task.own if task is not None else (self.windows.get(agent) or self._window(agent))
         target.llm_calls += 1
         price: Decimal | None = None
         rates: Rates | None = None
@@ -187,6 +214,7 @@ class Ledger(LiveMeasures):
                 # Input that excludes cache tokens (not the conventions' meaning): pricing it would be wrong.
                 series.inconsistent += 1
             else:
+                reasoning = call.reasoning_tokens
                 series.with_usage += 1
                 series.input += uncached
                 target.input += uncached
@@ -197,38 +225,33 @@ class Ledger(LiveMeasures):
                 series.cache_read += cache_read
                 series.cache_write += cache_write
                 series.output += output_tokens
-                series.reasoning += call.reasoning_tokens
+                series.reasoning += reasoning
                 target.cache_read += cache_read
                 target.cache_write += cache_write
                 target.output += output_tokens
-                target.reasoning += call.reasoning_tokens
+                target.reasoning += reasoning
                 if task is not None:
                     task.trajectory.llm(input_tokens, cache_read)
                     if task.rollout_group is not None:
                         self._rollout_call(task, call, input_tokens, output_tokens)
-                rates = self.prices.rates(call.provider, call.model, input_tokens, at=call.time_s)
-                if rates is None and call.request_model != call.model:
-                    rates = self.prices.rates(call.provider, call.request_model, input_tokens, at=call.time_s)
-                if rates is not None:
-                    write_1h = min(call.cache_write_1h_tokens or 0, cache_write)
-                    write_5m = cache_write - write_1h
+                tiers = self._tiers(series, call)
+                write_1h = min(call.cache_write_1h_tokens or 0, cache_write)
+                write_5m = cache_write - write_1h
+                if tiers is not None:
+                    rates = tiers.for_input(input_tokens)
                     if write_5m and call.cache_write_1h_tokens is None and rates.cache_write_1h != rates.cache_write_5m:
                         series.ttl_assumed += 1  # no TTL split reported: priced at the 5-minute rate
                     if self.reprice or call.recorded_cost is None:
-                        price = cost(TokenCounts(uncached, cache_read, write_5m, write_1h, output_tokens), rates)
-                    savings = cache_read * (rates.uncached_input - rates.cache_read)
-                    premium = write_5m * (rates.cache_write_5m - rates.uncached_input) + write_1h * (
-                        rates.cache_write_1h - rates.uncached_input
-                    )
+                        price = cost_of(uncached, cache_read, write_5m, write_1h, output_tokens, rates)
+                    savings = cache_read * rates.read_saving
+                    premium = rates.write_premium(write_5m, write_1h)
                     series.savings += savings
                     series.write_premium += premium
                 missed, drift = self._watch_cache(series, call, input_tokens, uncached, rates)
                 if routable(call):
                     series.routable += 1
                     if self.small_model is not None:
-                        write_1h = min(call.cache_write_1h_tokens or 0, cache_write)
-                        counts = TokenCounts(uncached, cache_read, cache_write - write_1h, write_1h, output_tokens)
-                        self._route(series, call, counts, rates)
+                        self._route(series, call, TokenCounts(uncached, cache_read, write_5m, write_1h, output_tokens), rates)
         if not_billed:
             price = Decimal(0)
             series.not_billed += 1
@@ -240,11 +263,11 @@ class Ledger(LiveMeasures):
             self._charge(task, price, input_tokens + output_tokens)
         sink = self.sink
         if input_tokens is not None:
-            sink("gen_ai.client.token.usage", input_tokens, series.input_labels)
+            sink(_TOKEN_USAGE, input_tokens, series.input_labels)
         if output_tokens is not None:
-            sink("gen_ai.client.token.usage", output_tokens, series.output_labels)
+            sink(_TOKEN_USAGE, output_tokens, series.output_labels)
         if call.duration_s is not None:
-            sink("gen_ai.client.operation.duration", call.duration_s, (*series.genai_labels, call.error_type))
+            sink(_OPERATION_DURATION, call.duration_s, (*series.genai_labels, call.error_type))
         if price is None:
             series.unpriced += 1
             target.unpriced_calls += 1

@@ -46,12 +46,15 @@ class LiveMeasures:
     ) -> tuple[bool, Drift | None]:
         """Missed caching and cache breaks (`_cache_watch`), per agent and model, for a call that reported usage:
         (did it miss the cache, the break it revealed). The one place the missed-caching rule is applied."""
-        key = (series.agent, series.model)
-        if key not in self.cache_watch and len(self.cache_watch) >= self.limits.max_series:
-            self.limits_hit["cache_watch"] += 1
-            return False, None
+        stream = series.cache_stream
+        if stream is None:
+            key = (series.agent, series.model)
+            if key not in self.cache_watch and len(self.cache_watch) >= self.limits.max_series:
+                self.limits_hit["cache_watch"] += 1
+                return False, None
+            stream = series.cache_stream = self.cache_watch.stream(key)
         cache_read = call.cache_read_tokens or 0 if call.cache_reported else None
-        missed, drift = self.cache_watch.observe(key, call.time_s or time.time(), call.prefix_hash, input_tokens, cache_read)
+        missed, drift = stream.observe(call.time_s or time.time(), call.prefix_hash, input_tokens, cache_read)
         if missed:
             series.missed_calls += 1
             if rates is None:

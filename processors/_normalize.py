@@ -101,7 +101,11 @@ def _count(attributes: Mapping[str, Any], names: tuple[str, ...], rejected: list
 
 
 def _text(attributes: Mapping[str, Any], figure: str) -> str | None:
-    for name in FIGURES[figure]:
+    return _text_of(attributes, FIGURES[figure])
+
+
+def _text_of(attributes: Mapping[str, Any], names: tuple[str, ...]) -> str | None:
+    for name in names:
         value = attributes.get(name)
         if value is not None:
             return value if isinstance(value, str) and value else None
@@ -113,51 +117,68 @@ def response_id(attributes: Mapping[str, Any]) -> str | None:
     return _text(attributes, "response_id")
 
 
+# The figures of an LLM call, read once per LLM span (the hot path of every entry point): each row's names
+# bound once here rather than looked up in the table per call.
+_REQUEST_MODEL, _RESPONSE_MODEL, _PROVIDER, _AGENT = (FIGURES[f] for f in ("request_model", "response_model", "provider", "agent"))
+_INPUT, _OUTPUT, _OPERATION = FIGURES["input"], FIGURES["output"], FIGURES["operation"]
+_CACHE_READ, _CACHE_WRITE, _CACHE_WRITE_1H, _REASONING = (FIGURES[f] for f in ("cache_read", "cache_write", "cache_write_1h", "reasoning"))
+_PRIVACY, _TOOL_CALLS = (sc.PRIVACY_FINDINGS,), (sc.TOOL_CALLS_COUNT,)
+
+
 def llm_call(attributes: Mapping[str, Any]) -> LLMCallRecord:
     """An LLM call's figures from whichever convention wrote them; a figure none wrote stays None."""
-    request_model = _text(attributes, "request_model")
-    model = _text(attributes, "response_model") or request_model
+    request_model = _text_of(attributes, _REQUEST_MODEL)
+    model = _text_of(attributes, _RESPONSE_MODEL) or request_model
     rejected: list[str] = []
-    input_tokens = _count(attributes, FIGURES["input"], rejected)
-    output_tokens = _count(attributes, FIGURES["output"], rejected)
-    operation = _first(attributes, FIGURES["operation"])
+    input_tokens = _count(attributes, _INPUT, rejected)
+    output_tokens = _count(attributes, _OUTPUT, rejected)
+    operation = _first(attributes, _OPERATION)
     operation = OPERATION_ALIASES.get(operation, operation) if isinstance(operation, str) else "chat"
     if operation == "embeddings" and output_tokens is None and input_tokens is not None:
         output_tokens = 0  # embeddings have no output tokens by definition
-    provider = _text(attributes, "provider")
+    provider = _text_of(attributes, _PROVIDER)
     provider = provider.lower() if provider else "unknown"  # OpenInference capitalises some
-    cache_read = _count(attributes, FIGURES["cache_read"], rejected)
-    cache_write = _count(attributes, FIGURES["cache_write"], rejected)
+    cache_read = _count(attributes, _CACHE_READ, rejected)
+    cache_write = _count(attributes, _CACHE_WRITE, rejected)
     for source in EXCLUSIVE_INPUT:
         if attributes.get(source.marker[0]) == source.marker[1] and provider in source.providers:
             if source.zero_cache_unknown_if is not None and attributes.get(source.zero_cache_unknown_if) is True:
                 cache_read, cache_write = cache_read or None, cache_write or None
             if input_tokens is not None:  # a malformed cache count leaves the total unknown, not short
-                cut = any(name in rejected for name in (FIGURES["cache_read"][0], FIGURES["cache_write"][0]))
+                cut = any(name in rejected for name in (_CACHE_READ[0], _CACHE_WRITE[0]))
                 input_tokens = None if cut else sc.input_with_cache(input_tokens, cache_read, cache_write)
             break
+    cache_write_1h = _count(attributes, _CACHE_WRITE_1H, rejected)
+    reasoning = _count(attributes, _REASONING, rejected) or 0
+    recorded = attributes.get(sc.COST_USD)
+    prefix = attributes.get(sc.PROMPT_PREFIX_HASH)
+    request = attributes.get(sc.REQUEST_HASH)
+    # Positional, in the record's field order: a class called with keywords costs about 3x as much (CPython
+    # passes them through a dict), and this runs once per LLM span.
     return LLMCallRecord(
-        provider=provider,
-        model=model or "unknown",
-        request_model=request_model or model or "unknown",
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        cache_read_tokens=cache_read,
-        cache_write_tokens=cache_write,
-        cache_write_1h_tokens=_count(attributes, FIGURES["cache_write_1h"], rejected),
-        reasoning_tokens=_count(attributes, FIGURES["reasoning"], rejected) or 0,
-        usage_missing=input_tokens is None or output_tokens is None or attributes.get(sc.USAGE_MISSING) is True,
-        usage_invalid=bool(rejected) or bool(attributes.get(sc.USAGE_INVALID_FIELDS)),
-        phase=phase_of(attributes),
-        operation=operation,
-        error_type=attributes.get(sc.ERROR_TYPE),
-        privacy_findings=_count(attributes, (sc.PRIVACY_FINDINGS,)),
-        agent=_text(attributes, "agent"),
-        recorded_cost=float(recorded) if type(recorded := attributes.get(sc.COST_USD)) in (int, float) and recorded >= 0 else None,
-        recorded_unpriced=attributes.get(sc.PRICED) is False,
-        tool_calls=_count(attributes, (sc.TOOL_CALLS_COUNT,)) or 0,
-        prefix_hash=prefix if isinstance(prefix := attributes.get(sc.PROMPT_PREFIX_HASH), str) else None,
-        request_hash=request if isinstance(request := attributes.get(sc.REQUEST_HASH), str) else None,
+        provider,
+        model or "unknown",  # model
+        request_model or model or "unknown",  # request_model
+        input_tokens,
+        output_tokens,
+        cache_read,  # cache_read_tokens
+        cache_write,  # cache_write_tokens
+        cache_write_1h,  # cache_write_1h_tokens
+        reasoning,  # reasoning_tokens
+        input_tokens is None or output_tokens is None or attributes.get(sc.USAGE_MISSING) is True,  # usage_missing
+        bool(rejected) or bool(attributes.get(sc.USAGE_INVALID_FIELDS)),  # usage_invalid
+        phase_of(attributes),  # phase
+        operation,
+        attributes.get(sc.ERROR_TYPE),  # error_type
+        None,  # duration_s: the entry point's
+        _count(attributes, _PRIVACY),  # privacy_findings
+        _text_of(attributes, _AGENT),  # agent
+        None,  # time_s: the entry point's
+        float(recorded) if type(recorded) in (int, float) and recorded >= 0 else None,  # recorded_cost
+        attributes.get(sc.PRICED) is False,  # recorded_unpriced
+        prefix if isinstance(prefix, str) else None,  # prefix_hash
+        request if isinstance(request, str) else None,  # request_hash
+        _count(attributes, _TOOL_CALLS) or 0,  # tool_calls
     )
 
 

@@ -17,7 +17,7 @@ import json
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -28,7 +28,7 @@ from agentyield._forksafe import fork_safe_lock
 
 from ._price_source import price_source
 
-__all__ = ["PriceBook", "PriceFileError", "Rates", "TokenCounts", "cost"]
+__all__ = ["PriceBook", "PriceFileError", "Rates", "Tiers", "TokenCounts", "cost", "cost_of"]
 
 _MILLION = Decimal(1_000_000)
 _PERIOD_S = 1800
@@ -59,10 +59,30 @@ class Rates:
     output: Decimal
     per_call: Decimal = Decimal(0)
     """USD per request, whatever its tokens (e.g. Perplexity's per-request fee)."""
+    read_saving: Decimal = field(init=False, repr=False, compare=False)
+    """What a token read from cache saves against the uncached rate; these differences are taken once, here,
+    rather than for every call booked."""
+    write_premium_5m: Decimal = field(init=False, repr=False, compare=False)
+    write_premium_1h: Decimal = field(init=False, repr=False, compare=False)
+    no_write_premium: Decimal = field(init=False, repr=False, compare=False)
+    """`write_premium()` of a call that wrote nothing: a zero, with the exponent the arithmetic gives it."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "read_saving", self.uncached_input - self.cache_read)
+        object.__setattr__(self, "write_premium_5m", self.cache_write_5m - self.uncached_input)
+        object.__setattr__(self, "write_premium_1h", self.cache_write_1h - self.uncached_input)
+        object.__setattr__(self, "no_write_premium", self._premium(0, 0))
+
+    def write_premium(self, write_5m: int, write_1h: int) -> Decimal:
+        """What a call's cache writes cost above the uncached rate (most calls write nothing: taken once)."""
+        return self._premium(write_5m, write_1h) if write_5m or write_1h else self.no_write_premium
+
+    def _premium(self, write_5m: int, write_1h: int) -> Decimal:
+        return write_5m * self.write_premium_5m + write_1h * self.write_premium_1h
 
 
 @dataclass(frozen=True, slots=True)
-class _Tiered:
+class Tiers:
     """Rates by tier: `tiers[i]` applies when total input tokens exceed `starts[i]` (cliff pricing)."""
 
     base: Rates
@@ -79,17 +99,22 @@ class _Tiered:
 
 
 def cost(tokens: TokenCounts, rates: Rates) -> Decimal:
-    """The USD cost of one call: each disjoint token kind at its own rate (reasoning is billed as output).
+    """The USD cost of one call: each disjoint token kind at its own rate (reasoning is billed as output)."""
+    return cost_of(tokens.uncached_input, tokens.cache_read, tokens.cache_write_5m, tokens.cache_write_1h, tokens.output, rates)
+
+
+def cost_of(uncached_input: int, cache_read: int, cache_write_5m: int, cache_write_1h: int, output: int, rates: Rates) -> Decimal:
+    """`cost()` from the counts themselves (the ledger's hot path makes no `TokenCounts` per call).
 
     Kinds with no tokens are skipped: Decimal arithmetic is the costliest step of booking a call.
     """
-    total = tokens.uncached_input * rates.uncached_input + tokens.output * rates.output + rates.per_call
-    if tokens.cache_read:
-        total += tokens.cache_read * rates.cache_read
-    if tokens.cache_write_5m:
-        total += tokens.cache_write_5m * rates.cache_write_5m
-    if tokens.cache_write_1h:
-        total += tokens.cache_write_1h * rates.cache_write_1h
+    total = uncached_input * rates.uncached_input + output * rates.output + rates.per_call
+    if cache_read:
+        total += cache_read * rates.cache_read
+    if cache_write_5m:
+        total += cache_write_5m * rates.cache_write_5m
+    if cache_write_1h:
+        total += cache_write_1h * rates.cache_write_1h
     return total
 
 
@@ -106,7 +131,7 @@ _FILE_KEYS = {
 }
 
 
-def _load_price_file(path: str | Path) -> dict[tuple[str, str], _Tiered]:
+def _load_price_file(path: str | Path) -> dict[tuple[str, str], Tiers]:
     """Entries `{provider, model, input_mtok, output_mtok, [cache_read_mtok, cache_write_mtok, cache_write_1h_mtok]}`
     in USD per million tokens, under a top-level `models` list, as JSON or YAML."""
     path = Path(path)
@@ -128,7 +153,7 @@ def _load_price_file(path: str | Path) -> dict[tuple[str, str], _Tiered]:
     models = data.get("models") if isinstance(data, dict) else None
     if not isinstance(models, list):
         raise PriceFileError(f"{path}: expected a top-level 'models' list")
-    book: dict[tuple[str, str], _Tiered] = {}
+    book: dict[tuple[str, str], Tiers] = {}
     for index, entry in enumerate(models):
         where = f"{path}: models[{index}]"
         if not isinstance(entry, dict) or not isinstance(entry.get("model"), str) or not isinstance(entry.get("provider"), str):
@@ -137,7 +162,7 @@ def _load_price_file(path: str | Path) -> dict[tuple[str, str], _Tiered]:
         if unknown:
             raise PriceFileError(f"{where}: unknown keys {sorted(unknown)}")
         values: dict[str, Decimal] = {}
-        for key, field in _FILE_KEYS.items():
+        for key, kind in _FILE_KEYS.items():
             raw = entry.get(key)
             if raw is None:
                 continue
@@ -147,7 +172,7 @@ def _load_price_file(path: str | Path) -> dict[tuple[str, str], _Tiered]:
                 raise PriceFileError(f"{where}: {key} must be a number, got {raw!r}") from None
             if not value.is_finite() or value < 0:
                 raise PriceFileError(f"{where}: {key} must be a non-negative number, got {raw!r}")
-            values[field] = value / _MILLION
+            values[kind] = value / _MILLION
         if "uncached_input" not in values or "output" not in values:
             raise PriceFileError(f"{where}: needs at least input_mtok and output_mtok")
         uncached = values["uncached_input"]
@@ -158,7 +183,7 @@ def _load_price_file(path: str | Path) -> dict[tuple[str, str], _Tiered]:
             cache_write_1h=values.get("cache_write_1h", values.get("cache_write_5m", uncached)),
             output=values["output"],
         )
-        book[(entry["provider"], entry["model"])] = _Tiered(rates, (), ())
+        book[(entry["provider"], entry["model"])] = Tiers(rates, (), ())
     return book
 
 
@@ -171,7 +196,7 @@ class PriceBook:
 
     def __init__(self, price_file: str | Path | None = None, *, clock: Callable[[], float] = time.time) -> None:
         self._user = _load_price_file(price_file) if price_file else {}
-        self._resolved: dict[tuple[str, str, int], _Tiered | None] = {}
+        self._resolved: dict[tuple[str, str, int], Tiers | None] = {}
         """(provider, model, half hour) -> rates; replaying old and new calls side by side keeps both."""
         self._lock = fork_safe_lock(self)
         self._clock = clock
@@ -185,18 +210,26 @@ class PriceBook:
 
     def rates(self, provider: str, model: str, total_input: int, at: float | None = None) -> Rates | None:
         """The rates in force at `at` (seconds since the epoch; None: now) for a call of `total_input` tokens."""
-        period = int((self._clock() if at is None else at) // _PERIOD_S)
+        tiered = self.tiers(provider, model, self.period(at))
+        return None if tiered is None else tiered.for_input(total_input)
+
+    def period(self, at: float | None = None) -> int:
+        """The half hour `at` (None: now) falls in: the unit of time for which rates are resolved."""
+        return int((self._clock() if at is None else at) // _PERIOD_S)
+
+    def tiers(self, provider: str, model: str, period: int) -> Tiers | None:
+        """A model's rates by tier in that half hour (`for_input` picks a call's), resolved once per book."""
         key = (provider, model, period)
         try:
-            tiered = self._resolved[key]
+            return self._resolved[key]
         except KeyError:
             with self._lock:
                 if len(self._resolved) >= 1024:  # bounded: a flood of model names cannot grow this forever
                     self._resolved.clear()
                 tiered = self._resolved[key] = self._resolve(provider, model, period * _PERIOD_S)
-        return None if tiered is None else tiered.for_input(total_input)
+            return tiered
 
-    def _resolve(self, provider: str, model: str, at: float) -> _Tiered | None:
+    def _resolve(self, provider: str, model: str, at: float) -> Tiers | None:
         user = self._user.get((provider, model))
         if user is not None:
             return user
@@ -239,7 +272,7 @@ def _price_provider(snapshot: Any, provider: str) -> Any:
     return find_provider_by_id(snapshot.providers, price_id)
 
 
-def _from_genai_prices(provider: str, model: str, now: datetime) -> _Tiered | None:
+def _from_genai_prices(provider: str, model: str, now: datetime) -> Tiers | None:
     snapshot = _snapshot()
     from genai_prices import Usage
     from genai_prices.types import TieredPrices
@@ -282,4 +315,4 @@ def _from_genai_prices(provider: str, model: str, now: datetime) -> _Tiered | No
         {tier.start for value in vars(model_price).values() if isinstance(value, TieredPrices) for tier in value.tiers}
     )
     base_point = min([1_000_000, *starts])
-    return _Tiered(rates_at(base_point), tuple(starts), tuple(rates_at(start + 1) for start in starts))
+    return Tiers(rates_at(base_point), tuple(starts), tuple(rates_at(start + 1) for start in starts))

@@ -21,7 +21,7 @@ from agentyield._forksafe import fork_safe_lock
 from agentyield._guard import internal_error
 
 from . import _normalize as normalize
-from ._booking import begin, finish
+from ._booking import begin, finish, finish_llm
 from ._cache_watch import Drift
 from ._ledger import Ledger, Limits, TaskResult
 from ._metrics import LedgerMetrics
@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 __all__ = ["AgentYieldSpanProcessor"]
 
 _MAX_ENRICHED = 100_000
+_CLIENT, _ERROR, _LLM = SpanKind.CLIENT, StatusCode.ERROR, normalize.Kind.LLM
+_COST_USD, _PRICED, _WORK = sc.COST_USD, sc.PRICED, sc.PHASE_WORK
 CACHE_DRIFT = "agentyield.cache.drift"
 _drift_log = logging.getLogger(CACHE_DRIFT)
 
@@ -73,8 +75,8 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
         try:
             parent = span.parent
             parent_id = parent.span_id if parent else None
-            if span.kind is SpanKind.CLIENT and span.instrumentation_scope.name == "agentyield":
-                self.ledger.start(span.context.span_id, parent_id, normalize.Kind.LLM)  # our own LLM span
+            if span.kind is _CLIENT and span.instrumentation_scope.name == "agentyield":
+                self.ledger.start(span.context.span_id, parent_id, _LLM)  # our own LLM span
                 return
             if not self._foreign and span.instrumentation_scope is not None and span.instrumentation_scope.name != "agentyield":
                 self._foreign = True
@@ -90,14 +92,15 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
 
         Returns the derived attributes (cost, task totals) for the caller to set before `end(end_time)`; `on_end`
         then knows the span is booked already. The caller ends the span at the instant it was booked with, so
-        the durations the ledger records are the span's own.
+        the durations the ledger records are the spans' own.
         """
         try:
-            if len(self._enriched) >= _MAX_ENRICHED:
+            enriched = self._enriched
+            if len(enriched) >= _MAX_ENRICHED:
                 self.ledger.limits_hit["enriched_spans"] += 1
                 return {}  # booked at on_end instead, without derived attributes
-            self._enriched.add(span.context.span_id)
-            return self._book(span, attributes, end_time, live=True)
+            enriched.add(span.context.span_id)
+            return self._book(span, attributes, end_time, True)
         except Exception as exc:  # noqa: BLE001
             internal_error("processor.book_ending", exc)
             return {}
@@ -128,8 +131,9 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
             span_id = span.context.span_id
             if self._budgeted:
                 self._budgeted.pop(span_id, None)
-            if span_id in self._enriched:
-                self._enriched.discard(span_id)
+            enriched = self._enriched
+            if span_id in enriched:
+                enriched.discard(span_id)
                 return
             self._book(span, dict(span.attributes or {}), span.end_time or time.time_ns())
         except Exception as exc:  # noqa: BLE001
@@ -138,42 +142,44 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
     def _book(self, span: Any, attributes: Mapping[str, Any], end_time: int, live: bool = False) -> dict[str, Any]:
         """Book a span (`live`: one agentyield is about to end, which can still take events); return the derived
         attributes it should carry."""
-        is_error = span.status.status_code is StatusCode.ERROR
-        duration_s = (end_time - span.start_time) / 1e9
-        events = lambda: [(event.name, event.attributes or {}) for event in span.events]  # noqa: E731
-        scope = span.instrumentation_scope.name if span.instrumentation_scope is not None else None
+        start_time = span.start_time
+        span_id = span.context.span_id
         kind = normalize.classify(span.name, attributes)
-        call = normalize.llm_call(attributes) if kind == normalize.Kind.LLM else None
-        if call is not None and self._foreign:  # the window: one call two instrumentations recorded in two traces
-            context = span.context
+        if kind != _LLM:
+            booked = finish(
+                self.ledger, span_id, span.name, attributes, lambda: [(event.name, event.attributes or {}) for event in span.events],
+                span.status.status_code is _ERROR, (end_time - start_time) / 1e9, start_time / 1e9, _scope(span), kind,
+            )
+            return _task_attributes(booked.task) if booked.task is not None else {}
+        call = normalize.llm_call(attributes)
+        if self._foreign:  # the window: one call two instrumentations recorded in two traces
             with self._calls_lock:
-                repeat = self._calls.repeats(context.trace_id, span.start_time, end_time, None, scope, call, normalize.response_id(attributes))
+                repeat = self._calls.repeats(span.context.trace_id, start_time, end_time, None, _scope(span), call, normalize.response_id(attributes))
             if repeat:
                 self.ledger.count("agentyield.spans.duplicate", "gen_ai.provider.name", call.provider)
-                self.ledger.end_other(context.span_id)
+                self.ledger.end_other(span_id)
                 return {}
-        booked = finish(
-            self.ledger, span.context.span_id, span.name, attributes, events, is_error, duration_s, span.start_time / 1e9,
-            scope=scope, kind=kind, call=call,
-        )
-        if booked.priced is not None:
-            priced = booked.priced
-            if priced.drift is not None:
-                _report_drift(span if live else None, priced.drift, priced.agent, booked.call.model if booked.call else "unknown")
-            # Which price table priced it is an attribute of agentyield's instrumentation scope, not of each span.
-            out: dict[str, Any] = {sc.COST_USD: float(priced.cost)} if priced.cost is not None else {sc.PRICED: False}
-            if priced.phase != sc.PHASE_WORK:
-                out[sc.PHASE] = priced.phase
-            return out
-        if booked.task is not None:
-            return _task_attributes(booked.task)
-        return {}
+        priced = finish_llm(self.ledger, span_id, call, (end_time - start_time) / 1e9, start_time / 1e9)
+        if priced is None:
+            return {}
+        if priced.drift is not None:
+            _report_drift(span if live else None, priced.drift, priced.agent, call.model)
+        # Which price table priced it is an attribute of agentyield's instrumentation scope, not of each span.
+        out: dict[str, Any] = {_COST_USD: float(priced.cost)} if priced.cost is not None else {_PRICED: False}
+        if priced.phase != _WORK:
+            out[sc.PHASE] = priced.phase
+        return out
 
     def shutdown(self) -> None:
         pass
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True
+
+
+def _scope(span: Any) -> str | None:
+    scope = span.instrumentation_scope
+    return scope.name if scope is not None else None
 
 
 def _report_drift(span: Span | None, drift: Drift, agent: str, model: str) -> None:

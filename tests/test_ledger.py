@@ -85,6 +85,20 @@ def test_open_span_and_task_limits_are_counted(prices: PriceBook) -> None:
     assert result.total.llm_calls == 0
 
 
+def test_calls_past_the_series_limit_are_each_priced_at_their_own_model(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A series resolves its rates once; the overflow series holds calls of many models, so each is priced anew."""
+    path = tmp_path / "prices.json"
+    rates = {"a": (1, 4), "b": (3, 9), "c": (5, 20)}
+    path.write_text('{"models": [%s]}' % ", ".join(
+        f'{{"provider": "local", "model": "{m}", "input_mtok": {i}, "output_mtok": {o}}}' for m, (i, o) in rates.items()))
+    ledger = Ledger(PriceBook(path), limits=Limits(max_series=1))
+    for model in ("a", "b", "c", "b", "a"):
+        priced = ledger.end_llm(1, call(model=model, input_tokens=1000, output_tokens=100))
+        i, o = rates[model]
+        assert priced is not None and priced.cost == 1000 * Decimal(i) / 1_000_000 + 100 * Decimal(o) / 1_000_000
+    assert ledger.limits_hit["series"] == 3
+
+
 def test_nested_llm_span_is_a_duplicate(prices: PriceBook) -> None:
     ledger = Ledger(prices)
     ledger.start(1, None, Kind.LLM)

@@ -125,6 +125,47 @@ async def test_openai_chat_stream_with_a_data_list_line_keeps_usage(
     assert span.attributes[sc.STREAM_END] == "completed"
 
 
+async def test_openai_chat_stream_with_malformed_choices_keeps_the_rest(
+    mode: str, instrument: Callable[..., None], span_exporter: Any
+) -> None:
+    """Chunks a text-only chunk's quick look cannot read (choices not a list, a choice not an object, no delta)
+    between well-formed ones: each is read field by field, named once, and costs nothing else."""
+
+    def respond(body: dict[str, Any], path: str) -> Any:
+        base = {"id": "chatcmpl-odd", "object": "chat.completion.chunk", "created": 1764000000, "model": "gpt-4o-2024-08-06"}
+        weather = {"index": 0, "id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": ""}}
+        choices = [
+            [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}],
+            "not a list",
+            {},
+            None,
+            [["a choice that is a list"]],
+            [{"index": 0, "delta": None, "finish_reason": None}],
+            [{"index": 0, "delta": {"tool_calls": [weather]}, "finish_reason": None}],
+            [{"index": 1, "delta": {"content": "w "}, "finish_reason": 7}],
+            [{"index": 1, "delta": None, "finish_reason": "length"}],
+            [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}],
+            [],
+        ]
+        events = [(None, {**base, "usage": None, "choices": c}) for c in choices]
+        events[-1][1]["usage"] = CHAT_USAGE
+        asked = bool((body.get("stream_options") or {}).get("include_usage"))  # as the API: only when asked
+        return event_stream(sse(events if asked else events[:-1], done=True))
+
+    mock = OpenAIMock(respond)
+    baseline, seen = await before_and_after(
+        instrument, lambda: openai_call(mode, mock, "chat.completions.create", model="gpt-4o", messages=MESSAGES, stream=True)
+    )
+
+    assert seen == baseline and len(seen) == 10  # the usage-only chunk agentyield asked for is hidden
+    span = only_span(span_exporter)
+    assert usage_attributes(span) == CHAT_USAGE_ATTRIBUTES
+    assert span.attributes[sc.RESPONSE_UNREADABLE_FIELDS] == ("choices", "choices.finish_reason")
+    assert span.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("tool_calls", "length")  # by choice index
+    assert span.attributes[sc.TOOL_CALLS_NAMES] == ("get_weather",)
+    assert span.attributes[sc.GEN_AI_RESPONSE_ID] == "chatcmpl-odd"
+
+
 async def test_openai_responses_output_true_keeps_usage(mode: str, instrument: Callable[..., None], span_exporter: Any) -> None:
     mock = OpenAIMock(lambda body, path: hx.Response(200, json={**response_object(), "output": True}))
     baseline, seen = await before_and_after(instrument, lambda: openai_call(mode, mock, "responses.create", model="gpt-5", input="hi"))

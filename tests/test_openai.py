@@ -10,8 +10,8 @@ import pydantic
 import pytest
 
 from agentyield import _semconv as sc
-from conftest import llm_spans, only_span, usage_attributes
-from openai_mock import OpenAIMock, chat_completion, clients, hx, response_object
+from conftest import llm_spans, only_span, sse, usage_attributes
+from openai_mock import CHAT_USAGE, OpenAIMock, chat_completion, clients, hx, response_object
 
 MESSAGES = [
     {"role": "system", "content": "You are a careful research agent. SECRET-SYSTEM-PROMPT"},
@@ -142,6 +142,39 @@ async def test_chat_stream_without_caller_usage_sees_the_same_chunks(instrument:
     assert span.attributes[sc.STREAM_USAGE_REQUESTED] is True
     assert span.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("stop",)
     assert span.attributes[sc.GEN_AI_RESPONSE_ID] == "chatcmpl-stream1"
+
+
+async def test_chat_stream_tool_calls_and_choices_named(instrumented: None, span_exporter: Any, mode: str) -> None:
+    """Tool names come in the first delta of each call, finish reasons in each choice's last chunk (n=2)."""
+
+    def call_delta(index: int, name: str | None, arguments: str) -> dict[str, Any]:
+        function = {"name": name, "arguments": arguments} if name else {"arguments": arguments}
+        return {"index": index, **({"id": f"call_{index}", "type": "function"} if name else {}), "function": function}
+
+    def respond(body: dict[str, Any], path: str) -> Any:
+        base = {"id": "chatcmpl-tools", "object": "chat.completion.chunk", "created": 1764000000, "model": "gpt-4o-2024-08-06", "usage": None}
+        deltas = [
+            (0, {"role": "assistant", "content": None, "tool_calls": [call_delta(0, "get_weather", "")]}, None),
+            (1, {"role": "assistant", "content": "Let me"}, None),
+            (0, {"tool_calls": [call_delta(0, None, '{"city": "Paris"}')]}, None),
+            (0, {"tool_calls": [call_delta(1, "get_time", "")]}, None),
+            (1, {"content": " check."}, None),
+            (0, {"tool_calls": [call_delta(1, None, '{"tz": "CET"}')]}, None),
+            (1, {}, "stop"),
+            (0, {}, "tool_calls"),
+        ]
+        events = [(None, {**base, "choices": [{"index": i, "delta": d, "finish_reason": f}]}) for i, d, f in deltas]
+        events.append((None, {**base, "choices": [], "usage": CHAT_USAGE}))
+        return hx.Response(200, content=sse(events, done=True), headers={"content-type": "text/event-stream"})
+
+    chunks = await chat_stream_chunks(mode, *clients(OpenAIMock(respond)), n=2)
+    assert len(chunks) == 8  # the usage chunk agentyield asked for is hidden
+    span = only_span(span_exporter)
+    assert span.attributes[sc.TOOL_CALLS_NAMES] == ("get_weather", "get_time")
+    assert span.attributes[sc.TOOL_CALLS_COUNT] == 2
+    assert span.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("tool_calls", "stop")  # by choice index
+    assert usage_attributes(span) == CHAT_USAGE_ATTRIBUTES
+    assert sc.RESPONSE_UNREADABLE_FIELDS not in span.attributes
 
 
 async def test_chat_stream_with_caller_usage_keeps_usage_chunk(instrumented: None, span_exporter: Any, mode: str) -> None:

@@ -486,3 +486,15 @@ def test_provider_names_resolve_to_their_own_prices(book: PriceBook, provider: s
 def test_a_host_is_never_priced_as_a_provider_it_mentions(book: PriceBook, host: str) -> None:
     assert book.rates(host, "gpt-4o", 1000) is None
     assert book.rates(host, "claude-sonnet-4-5", 1000) is None
+
+
+def test_rates_take_each_difference_once_to_the_last_digit(book: PriceBook) -> None:
+    """The differences a call's savings and write premium need are taken once per rates; they equal the per-call
+    arithmetic digit for digit, exponent included (Decimal keeps it), and so does a call that wrote nothing."""
+    for provider, model, total_input in (("openai", "gpt-4o", 1000), ("anthropic", "claude-sonnet-4-5", 300_000)):
+        rates = book.rates(provider, model, total_input)
+        assert rates is not None
+        assert repr(rates.read_saving) == repr(rates.uncached_input - rates.cache_read)
+        for write_5m, write_1h in ((0, 0), (1200, 0), (0, 700), (1200, 700)):
+            expected = write_5m * (rates.cache_write_5m - rates.uncached_input) + write_1h * (rates.cache_write_1h - rates.uncached_input)
+            assert repr(rates.write_premium(write_5m, write_1h)) == repr(expected)

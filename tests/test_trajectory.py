@@ -3,6 +3,7 @@ mock endpoint, real tools), every expected value computed here from the scenario
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from pathlib import Path
@@ -273,6 +274,11 @@ def test_the_request_fingerprint_is_keyed_and_skips_transport_arguments() -> Non
     assert request_hash(edited) != before
     assert request_hash({**request, "response_format": ArtifactRecord}) is not None  # a class (a schema) by its name
     assert request_hash({**request, "tools": [{1: "a", "b": 2}]}) is None  # mixed keys cannot be sorted: no fingerprint
+    tools = [{"type": "function", "function": {"name": "a", "parameters": {"type": "object"}}}]
+    with_tools = request_hash({**request, "tools": tools})
+    assert request_hash({**request, "tools": tools}) == with_tools  # read once per object, then remembered
+    assert request_hash({**request, "tools": json.loads(json.dumps(tools))}) == with_tools  # equal, other objects
+    assert request_hash({**request, "tools": [{"type": "function", "function": {"name": "b", "parameters": {"type": "object"}}}]}) != with_tools
     # The cost is bounded: a list by its length and its last element, a long string by its length and its ends.
     history = [{"role": "user", "content": "a" * 10_000}, {"role": "user", "content": "go on"}]
     edited = [{"role": "user", "content": "b" * 10_000}, {"role": "user", "content": "go on"}]
