@@ -5,10 +5,10 @@
 
 Runs in the contender's own virtual environment and prints one JSON object. Every round times, in shuffled
 order: each SDK's call uninstrumented and instrumented (the `Switch`), single calls alternating in random
-order (medians of each); single floor spans (their median); and (uninstrumented, instrumented) pairs of
-pre-parsed and real 500-chunk streams. The caller (`run.py`) runs
-several such processes per contender, interleaved with the other contenders', and compares each one's added
-time to the floor measured in the same process, so a busy minute moves both.
+order (medians of each); single floor spans (their median); (uninstrumented, instrumented) pairs of real
+500-chunk streams; and pre-parsed streams of 500 and 20 chunks, on and off alternating (`_preparsed_streams`).
+The caller (`run.py`) runs several such processes per contender, interleaved with the other contenders', and
+compares each one's added time to the floor measured in the same process, so a busy minute moves both.
 """
 
 from __future__ import annotations
@@ -97,7 +97,9 @@ def main() -> int:
     parser.add_argument("--contender", required=True)
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--calls", type=int, default=60)
-    parser.add_argument("--stream-pairs", type=int, default=2)
+    parser.add_argument("--stream-pairs", type=int, default=2, help="real-parse stream pairs per round and SDK")
+    parser.add_argument("--streams", type=int, default=12,
+                        help="pre-parsed streams of each kind (off/on x 500/20 chunks) per round and SDK")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--load", nargs=3, type=int, metavar=("PAIRS", "PER_THREAD", "MEMORY_CALLS"),
                         help="afterwards, bench_load.py's measurement in this process")
@@ -162,13 +164,13 @@ def main() -> int:
     out: dict[str, Any] = {"contender": args.contender, "covered": covered, "floor": [],
                            "versions": bc.versions(args.contender)}
     for sdk in covered:
-        out[sdk] = {"base": [], "on": [], "floor_situ": [], "parsed": [], "stream": []}
+        out[sdk] = {"base": [], "on": [], "floor_situ": [], "parsed": [], "marginal": [], "stream": []}
     for _ in range(args.rounds):
         phases: list[Callable[[], None]] = [lambda: out["floor"].append(floor_median(tracer, args.calls))]
         for sdk in covered:
             phases.append(lambda sdk=sdk: _call_phase(out[sdk], switch, calls(sdk), args.calls, rng, tracer))
             phases.append(lambda sdk=sdk: _stream_phase(out[sdk], switch, clients[sdk], sdk, streams(sdk),
-                                                        args.stream_pairs, rng))
+                                                        args.stream_pairs, args.streams, rng))
         rng.shuffle(phases)
         for phase in phases:
             phase()
@@ -192,15 +194,51 @@ def _call_phase(samples: dict[str, list[float]], switch: bc.Switch, fn: Callable
 
 
 def _stream_phase(samples: dict[str, list[float]], switch: bc.Switch, c: Any, sdk: str, fn: Callable[[], Any],
-                  pairs: int, rng: random.Random) -> None:
-    """Added µs per stream, real SDK parsing and pre-parsed (per chunk = / 500 in the report)."""
+                  pairs: int, streams: int, rng: random.Random) -> None:
+    """Added µs per real 500-chunk stream (SDK parsing included), and over pre-parsed streams: the whole long
+    stream's added µs, and the marginal added µs per chunk (see `_preparsed_streams`)."""
     for _ in range(pairs):
         off, on = paired(switch, fn, 1, rng)
         samples["stream"].append(on - off)
-    with bench_sdk.preparsed(c, sdk):
-        for _ in range(pairs):
-            off, on = paired(switch, fn, 10, rng)
-            samples["parsed"].append(on - off)
+    with bench_sdk.preparsed(c, sdk) as state:
+        whole, marginal = _preparsed_streams(switch, state, c, sdk, streams, rng)
+    samples["parsed"].append(whole)
+    samples["marginal"].append(marginal)
+
+
+def _preparsed_streams(switch: bc.Switch, state: bench_sdk.Preparsed, c: Any, sdk: str, n: int,
+                       rng: random.Random) -> tuple[float, float]:
+    """n single streams of each kind (off/on x long/short), the four kinds in random order each time, each timed
+    in two parts: the call's set-up (until `create` returns the stream) and the reading of the stream.
+    Returns (whole, marginal) from the medians of each kind: whole = the long stream's added µs, set-up and
+    reading; marginal = (the long stream's added reading µs - the short one's) / (500 - 20), a chunk's cost
+    without the stream's fixed one. Timing the reading alone leaves out the set-up's noise (the same for
+    every contender: each one's clock starts once `create` has returned)."""
+    times: dict[tuple[bool, int], list[tuple[float, float]]] = {
+        (on, chunks): [] for on in (False, True) for chunks in (bench_sdk.STREAM_CHUNKS, bench_sdk.SHORT_CHUNKS)}
+    kinds = list(times)
+    gc.collect()
+    for _ in range(n):
+        rng.shuffle(kinds)
+        for on, chunks in kinds:
+            switch.set(on)
+            state.chunks = chunks
+            start = clock()
+            stream = bench_sdk.call(c, sdk, stream=True)
+            opened = clock()
+            for _chunk in stream:
+                pass
+            times[on, chunks].append(((opened - start) / 1000, (clock() - opened) / 1000))
+    switch.set(False)
+
+    def added(chunks: int, with_setup: bool) -> float:
+        def median(on: bool) -> float:
+            return statistics.median(setup + read if with_setup else read for setup, read in times[on, chunks])
+
+        return median(True) - median(False)
+
+    long_, short = bench_sdk.STREAM_CHUNKS, bench_sdk.SHORT_CHUNKS
+    return added(long_, True), (added(long_, False) - added(short, False)) / (long_ - short)
 
 
 if __name__ == "__main__":

@@ -51,6 +51,9 @@ class Plan:
     calls: int
     """Calls each way (off, on) per round and SDK."""
     stream_pairs: int
+    """Real-parse stream pairs per round and SDK."""
+    streams: int
+    """Pre-parsed streams of each kind (off/on x 500/20 chunks) per round and SDK."""
     startup_reps: int
     load_pairs: int
     load_per_thread: int
@@ -64,9 +67,9 @@ class Plan:
 
 # Sized for under ten minutes on a 2-core machine: about 5 minutes on a quiet one. One under-load pair per
 # contender moved its ratio by +-0.3 between runs, so three (median with range).
-FULL = Plan(passes=1, rounds=3, calls=50, stream_pairs=1, startup_reps=1, load_pairs=3, load_per_thread=10,
+FULL = Plan(passes=1, rounds=3, calls=50, stream_pairs=1, streams=40, startup_reps=1, load_pairs=3, load_per_thread=10,
             memory_calls=30, exporter_calls=600, exporter_rounds=3, derive_spans=10_000, serve_traces=1000)
-QUICK = Plan(passes=1, rounds=1, calls=3, stream_pairs=1, startup_reps=1, load_pairs=1, load_per_thread=1,
+QUICK = Plan(passes=1, rounds=1, calls=3, stream_pairs=1, streams=2, startup_reps=1, load_pairs=1, load_per_thread=1,
              memory_calls=2, exporter_calls=20, exporter_rounds=1, derive_spans=200, serve_traces=40)
 
 
@@ -187,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
                 log(f"per call{' and under load' if p == 0 else ''}, pass {p + 1}/{plan.passes}: {contender}")
                 load = ["--load", str(plan.load_pairs), str(plan.load_per_thread), str(plan.memory_calls)] if p == 0 else []
                 out = worker("bench_percall.py", contender, python(contender), "--rounds", str(plan.rounds),
-                             "--calls", str(plan.calls), "--stream-pairs", str(plan.stream_pairs), "--seed", str(p), *load)
+                             "--calls", str(plan.calls), "--stream-pairs", str(plan.stream_pairs),
+                             "--streams", str(plan.streams), "--seed", str(p), *load)
                 if out is not None:
                     out["pass"] = p
                     if "load" in out:

@@ -92,7 +92,7 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
 
         Returns the derived attributes (cost, task totals) for the caller to set before `end(end_time)`; `on_end`
         then knows the span is booked already. The caller ends the span at the instant it was booked with, so
-        the durations the ledger records are the spans' own.
+        the durations the ledger records are the span's own.
         """
         try:
             enriched = self._enriched

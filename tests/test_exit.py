@@ -29,7 +29,9 @@ def test_exit_is_bounded_and_says_what_was_not_delivered(tmp_path: Path) -> None
         took = time.monotonic() - done
     assert agent.returncode == 0, stderr
     assert took < 15, f"exit took {took:.1f} s"  # 2 s of shutdown plus interpreter exit; not half a minute
-    assert stderr.splitlines() == [
-        f"agentyield: at exit, could not deliver {3 + 1} spans to {endpoint}/v1/traces within 2 s (AGENTYIELD_SHUTDOWN_TIMEOUT)",
-        f"agentyield: at exit, could not deliver 1 metric exports to {endpoint}/v1/metrics within 2 s (AGENTYIELD_SHUTDOWN_TIMEOUT)",
-    ]
+    spans, metrics = stderr.splitlines()
+    assert spans == f"agentyield: at exit, could not deliver {3 + 1} spans to {endpoint}/v1/traces within 2 s (AGENTYIELD_SHUTDOWN_TIMEOUT)"
+    # The meter provider's shutdown is given the same 2 s as its export timeout: its failed export ends right at
+    # the deadline, so whether the timeout is named as the cause depends on which side of it the thread ends.
+    assert metrics in (f"agentyield: at exit, could not deliver 1 metric exports to {endpoint}/v1/metrics{why}"
+                       for why in ("", " within 2 s (AGENTYIELD_SHUTDOWN_TIMEOUT)")), metrics
