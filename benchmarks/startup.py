@@ -97,7 +97,9 @@ def _run(python: str, case: str, directory: str, extra_env: Mapping[str, str]) -
     code = "import time as _t\n_out = {}\n" + "".join(_STEP.format(name=name, code=step) for name, step in CASES[case])
     code += "_out['total_ms'] = sum(v for k, v in _out.items() if k.endswith('_ms') and not k.endswith('cpu_ms'))\n"
     code += "_out['process_cpu_ms'] = _t.process_time() * 1e3\nimport json; print(json.dumps(_out))\n"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGENTYIELD_"))}
+    # PYTHONDONTWRITEBYTECODE would keep the warm-up run from writing the bytecode caches: every run would compile
+    # agentyield's source (an editable install), which an installed package never does.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGENTYIELD_")) and k != "PYTHONDONTWRITEBYTECODE"}
     env.update(extra_env, AGENTYIELD_DIR=directory)
     result = subprocess.run([python, "-c", code], capture_output=True, text=True, env=env, cwd=directory, timeout=300)
     if result.returncode != 0:
