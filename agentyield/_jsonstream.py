@@ -72,15 +72,7 @@ class _Text:
 
     def members(self) -> Iterator[str]:
         """The keys of the object that starts here; the caller reads each key's value before the next."""
-        self.expect("{")
-        first = True
-        while True:
-            if self.peek() == "}":
-                self.at += 1
-                return
-            if not first:
-                self.expect(",")
-            first = False
+        for _ in self._items("{", "}"):
             key = self.value()
             if not isinstance(key, str):
                 raise ValueError(f"expected a key at character {self.consumed + self.at}")
@@ -89,10 +81,14 @@ class _Text:
 
     def elements(self) -> Iterator[None]:
         """Once per element of the array that starts here; the caller reads each element."""
-        self.expect("[")
+        return self._items("[", "]")
+
+    def _items(self, opening: str, closing: str) -> Iterator[None]:
+        """Once per item between `opening` and `closing`, past the comma before it."""
+        self.expect(opening)
         first = True
         while True:
-            if self.peek() == "]":
+            if self.peek() == closing:
                 self.at += 1
                 return
             if not first:
