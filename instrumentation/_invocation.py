@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from opentelemetry import context as context_api
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind, Status, StatusCode, get_current_span
 
 from agentyield import _semconv as sc
 from agentyield._guard import internal_error
@@ -58,9 +58,12 @@ class Telemetry:
         attributes[sc.GEN_AI_PROVIDER_NAME] = request.provider or provider
         if self.config.agent is not None and current_task() is None:
             attributes[sc.GEN_AI_AGENT_NAME] = self.config.agent  # outside tasks, say whose spend this is
-        fingerprint = request_hash(request.kwargs)
-        if fingerprint is not None:
-            attributes[sc.REQUEST_HASH] = fingerprint
+        # The loop rule compares the fingerprints of a task's own calls; a call with no parent span is in no task
+        # (a task is a span around its calls), so nothing would read its fingerprint (docs/metrics.md, "loops").
+        if get_current_span().get_span_context().is_valid:
+            fingerprint = request_hash(request.kwargs)
+            if fingerprint is not None:
+                attributes[sc.REQUEST_HASH] = fingerprint
         model = request.model
         if model:
             attributes[sc.GEN_AI_REQUEST_MODEL] = model

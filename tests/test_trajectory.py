@@ -253,6 +253,27 @@ def test_identical_llm_requests_in_a_row_are_loops(instrumented: None, metric_re
     assert metrics["agentyield.llm.loops"] == {series: expected}
 
 
+def test_the_request_fingerprint_is_written_on_calls_with_a_parent_span(instrumented: None, span_exporter: Any, tracer_provider: Any) -> None:
+    """Only calls that can be in a task carry the fingerprint the loop rule reads: a call at the root of its trace
+    is in no task, so it goes without (it is not computed); a call under any span, a task or another, has one."""
+    from agentyield import _semconv as sc
+
+    mock = OpenAIMock()
+    client, _ = clients(mock)
+    ask = lambda: client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "go"}])  # noqa: E731
+    ask()
+    with agentyield.task("t"):
+        ask()
+    with tracer_provider.get_tracer("app").start_as_current_span("request handler"):
+        ask()
+    calls = [s for s in span_exporter.get_finished_spans() if s.name == "chat gpt-4o"]
+    assert [s.parent is not None for s in calls] == [False, True, True]
+    hashes = [s.attributes.get(sc.REQUEST_HASH) for s in calls]
+    assert hashes[0] is None
+    assert all(re.fullmatch("[0-9a-f]{16}", h) for h in hashes[1:])
+    assert hashes[1] == hashes[2]  # the same request
+
+
 def test_the_request_fingerprint_is_keyed_and_skips_transport_arguments() -> None:
     """Equal requests give equal fingerprints in one process, whatever objects carry them; the key is per process
     (a fresh interpreter gives another value for the same request); unreadable values give none."""
