@@ -139,12 +139,27 @@ class Ledger(LiveMeasures):
         with self._lock:
             node = self._nodes.pop(span_id, None)
             if node is not None and node.duplicate:
-                self.counters["agentyield.spans.duplicate"][(self._label(sc.GEN_AI_PROVIDER_NAME, call.provider),)] += 1
+                self._count_duplicate(call.provider)
                 return None
             task = node.task if node is not None else None
             phase = call.phase or (node.phase if node is not None else sc.PHASE_WORK)
             agent = task.agent if task is not None else (call.agent or self.default_agent)
             return self._book_call(call, task, agent, phase)
+
+    def end_duplicate(self, span_id: int, provider: str) -> bool:
+        """If this LLM span is a duplicate (another layer's span of the call it is inside: an SDK's own span under
+        ours), count it and forget it: True. Else False, and the span is still to be booked (`end_llm`). Lets an
+        entry point skip reading a duplicate's call."""
+        with self._lock:
+            node = self._nodes.get(span_id)
+            if node is None or not node.duplicate:
+                return False
+            del self._nodes[span_id]
+            self._count_duplicate(provider)
+            return True
+
+    def _count_duplicate(self, provider: str) -> None:
+        self.counters["agentyield.spans.duplicate"][(self._label(sc.GEN_AI_PROVIDER_NAME, provider),)] += 1
 
     def _series_for(self, call: LLMCallRecord, agent: str, phase: str) -> _Series:
         key = (call.provider, call.model, call.request_model, agent, phase, call.operation)

@@ -125,6 +125,12 @@ _CACHE_READ, _CACHE_WRITE, _CACHE_WRITE_1H, _REASONING = (FIGURES[f] for f in ("
 _PRIVACY, _TOOL_CALLS = (sc.PRIVACY_FINDINGS,), (sc.TOOL_CALLS_COUNT,)
 
 
+def provider_of(attributes: Mapping[str, Any]) -> str:
+    """An LLM call's provider from whichever convention wrote it, lower case, else "unknown"."""
+    provider = _text_of(attributes, _PROVIDER)
+    return provider.lower() if provider else "unknown"  # OpenInference capitalises some
+
+
 def llm_call(attributes: Mapping[str, Any]) -> LLMCallRecord:
     """An LLM call's figures from whichever convention wrote them; a figure none wrote stays None."""
     request_model = _text_of(attributes, _REQUEST_MODEL)
@@ -136,8 +142,7 @@ def llm_call(attributes: Mapping[str, Any]) -> LLMCallRecord:
     operation = OPERATION_ALIASES.get(operation, operation) if isinstance(operation, str) else "chat"
     if operation == "embeddings" and output_tokens is None and input_tokens is not None:
         output_tokens = 0  # embeddings have no output tokens by definition
-    provider = _text_of(attributes, _PROVIDER)
-    provider = provider.lower() if provider else "unknown"  # OpenInference capitalises some
+    provider = provider_of(attributes)
     cache_read = _count(attributes, _CACHE_READ, rejected)
     cache_write = _count(attributes, _CACHE_WRITE, rejected)
     for source in EXCLUSIVE_INPUT:

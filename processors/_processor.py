@@ -151,6 +151,8 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
                 span.status.status_code is _ERROR, (end_time - start_time) / 1e9, start_time / 1e9, _scope(span), kind,
             )
             return _task_attributes(booked.task) if booked.task is not None else {}
+        if not live and self.ledger.end_duplicate(span_id, normalize.provider_of(attributes)):
+            return {}  # another instrumentation's span of a call it is inside: that call's span books it
         call = normalize.llm_call(attributes)
         if self._foreign:  # the window: one call two instrumentations recorded in two traces
             with self._calls_lock:
