@@ -26,8 +26,9 @@ def begin(
     attributes: Mapping[str, Any],
     verification_tools: frozenset[str],
     kind: str | None = None,
-) -> None:
-    """A span started: tell the ledger what it is (task, tool, LLM call, ...) and its phase.
+) -> bool:
+    """A span started: tell the ledger what it is (task, tool, LLM call, ...) and its phase. Returns whether it
+    is inside an LLM call (part of that call).
 
     `kind` overrides what the span says it is (a trace-level rule decided: a duplicate is OTHER)."""
     kind = kind or normalize.classify(name, attributes)
@@ -38,7 +39,7 @@ def begin(
         if tool in verification_tools:
             phase = sc.PHASE_VERIFICATION
     task = normalize.task_record(attributes, (), False, span_id) if kind == normalize.Kind.TASK else None
-    ledger.start(span_id, parent_id, kind, task=task, phase=phase, tool=tool)
+    return ledger.start(span_id, parent_id, kind, task=task, phase=phase, tool=tool)
 
 
 # Not frozen: a frozen dataclass's __init__ sets each field through object.__setattr__, about 4x slower, and

@@ -91,18 +91,20 @@ class Ledger(LiveMeasures):
 
     def start(
         self, span_id: int, parent_id: int | None, kind: str, *, task: TaskRecord | None = None, phase: str | None = None, tool: str | None = None
-    ) -> None:
-        """A span began: remember its task, phase and enclosing tool call (inherited from its parent) until it ends."""
+    ) -> bool:
+        """A span began: remember its task, phase and enclosing tool call (inherited from its parent) until it ends.
+        Returns whether it is inside an LLM call (its parent is one): then it is part of that call."""
         with self._lock:
             parent = self._nodes.get(parent_id) if parent_id is not None else None
+            inside_call = parent is not None and parent.is_llm
             if kind == Kind.LLM and phase is None:  # every call: it inherits all it knows from its parent
                 if len(self._nodes) >= self.limits.max_open_spans:
                     self.limits_hit["open_spans"] += 1
                 elif parent is None:
                     self._nodes[span_id] = _OUTSIDE_CALL
                 else:
-                    self._nodes[span_id] = _Node(parent.task, parent.phase, True, parent.is_llm, parent.tool)
-                return
+                    self._nodes[span_id] = _Node(parent.task, parent.phase, True, inside_call, parent.tool)
+                return inside_call
             current = parent.task if parent is not None else None
             node_phase = phase or (parent.phase if parent is not None else sc.PHASE_WORK)
             enclosing_tool = parent.tool if parent is not None else None
@@ -122,13 +124,14 @@ class Ledger(LiveMeasures):
                     current.budgeted = current.budget is not None or (current.parent is not None and current.parent.budgeted)
             if len(self._nodes) >= self.limits.max_open_spans:
                 self.limits_hit["open_spans"] += 1
-                return
+                return inside_call
             if kind == Kind.TOOL:
                 duplicate = tool is not None and tool == enclosing_tool
                 enclosing_tool = tool
             else:
-                duplicate = kind == Kind.LLM and parent is not None and parent.is_llm
+                duplicate = kind == Kind.LLM and inside_call
             self._nodes[span_id] = _Node(current, node_phase, kind == Kind.LLM, duplicate, enclosing_tool)
+            return inside_call
 
     def end_other(self, span_id: int) -> None:
         with self._lock:

@@ -68,8 +68,8 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
         rule as `agentyield serve`'s, docs/interop.md)."""
         self._calls_lock = fork_safe_lock(self, "_calls_lock")
         self._foreign = False
-        """Another instrumentation's span has started: until then no call can be seen by two, so agentyield's
-        own calls skip the window (set before any span that could overlap one of ours ends)."""
+        """Another instrumentation's span has started outside any LLM call: until then no call can be seen in two
+        traces, so agentyield's own calls skip the window (set before any span that could overlap one of ours ends)."""
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         try:
@@ -78,10 +78,12 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
             if span.kind is _CLIENT and span.instrumentation_scope.name == "agentyield":
                 self.ledger.start(span.context.span_id, parent_id, _LLM)  # our own LLM span
                 return
-            if not self._foreign and span.instrumentation_scope is not None and span.instrumentation_scope.name != "agentyield":
-                self._foreign = True
             attributes = dict(span.attributes or {})
-            begin(self.ledger, span.context.span_id, parent_id, span.name, attributes, self.verification_tools)
+            inside_call = begin(self.ledger, span.context.span_id, parent_id, span.name, attributes, self.verification_tools)
+            # Another instrumentation's span inside an LLM call is part of that call, in its trace (the anthropic
+            # SDK's own span under ours): only one outside a call can record a call in another trace.
+            if not inside_call and not self._foreign and span.instrumentation_scope is not None and span.instrumentation_scope.name != "agentyield":
+                self._foreign = True
             if (sc.BUDGET_USD in attributes or sc.BUDGET_TOKENS in attributes) and len(self._budgeted) < self.ledger.limits.max_open_tasks:
                 self._budgeted[span.context.span_id] = span
         except Exception as exc:  # noqa: BLE001

@@ -306,3 +306,36 @@ def test_processor_failure_never_reaches_the_host(monkeypatch: pytest.MonkeyPatc
     got = points(reader)
     assert "agentyield.llm.calls" not in got
     assert got["agentyield.tasks"] == {labels(gen_ai__agent__name="a", agentyield__task__name="t", agentyield__task__outcome="unknown"): 1}
+
+
+def test_another_layers_span_inside_a_call_is_that_call_and_needs_no_window() -> None:
+    """An SDK's own LLM span inside agentyield's (the anthropic SDK's) is a duplicate, counted without being read,
+    and cannot be the same call in another trace: the cross-trace window stays off until a span of another
+    instrumentation starts outside any call, and then catches that call recorded in a trace of its own."""
+    from agentyield.processors import AgentYieldSpanProcessor
+
+    tracer_provider, _, meter_provider, reader = make_providers()
+    processor = AgentYieldSpanProcessor(meter_provider)
+    tracer_provider.add_span_processor(processor)
+    ours, sdk = tracer_provider.get_tracer("agentyield"), tracer_provider.get_tracer("com.example.sdk")
+    call = {sc.GEN_AI_OPERATION_NAME: "chat", sc.GEN_AI_PROVIDER_NAME: "openai", sc.GEN_AI_REQUEST_MODEL: "gpt-4o",
+            sc.GEN_AI_RESPONSE_MODEL: MODEL, sc.GEN_AI_USAGE_INPUT_TOKENS: 2006, sc.GEN_AI_USAGE_OUTPUT_TOKENS: 300,
+            sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: 1920, sc.GEN_AI_RESPONSE_ID: "chatcmpl-1"}
+
+    with ours.start_as_current_span("chat gpt-4o", kind=trace.SpanKind.CLIENT, attributes=call):
+        with sdk.start_as_current_span("chat gpt-4o", attributes=call):
+            pass
+    assert processor._foreign is False
+    metrics = points(reader)
+    assert metrics["agentyield.spans.duplicate"] == {labels(gen_ai__provider__name="openai"): 1}
+    assert sum(metrics["agentyield.llm.calls"].values()) == 1
+
+    # The same call recorded by another instrumentation in a trace of its own, overlapping ours: booked once.
+    with ours.start_as_current_span("chat gpt-4o", kind=trace.SpanKind.CLIENT, attributes={**call, sc.GEN_AI_RESPONSE_ID: "chatcmpl-2"}):
+        with sdk.start_as_current_span("chat gpt-4o", context=trace.set_span_in_context(trace.INVALID_SPAN),
+                                       attributes={**call, sc.GEN_AI_RESPONSE_ID: "chatcmpl-2"}):
+            pass
+    assert processor._foreign is True
+    metrics = points(reader)
+    assert metrics["agentyield.spans.duplicate"] == {labels(gen_ai__provider__name="openai"): 2}
+    assert sum(metrics["agentyield.llm.calls"].values()) == 2
