@@ -81,8 +81,8 @@ class CallWindow:
             keys.append((service, call.provider, call.model, call.input_tokens, call.output_tokens, call.cache_read_tokens, call.cache_write_tokens))
         for key in keys:
             for trace_id, start, end, other, other_scope in self._calls.get(key, ()):
-                # Another trace, overlapping in time, another source, and ids that agree (cheapest test first).
-                if trace_id != trace and start <= last and first <= end and other_scope != scope and (
+                # Overlapping in time (what most remembered calls fail), another trace, another source, and ids that agree.
+                if start <= last and first <= end and trace_id != trace and other_scope != scope and (
                     other == response if other is not None and response is not None else (other is None) != (response is None)
                 ):
                     return True
