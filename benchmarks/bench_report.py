@@ -295,7 +295,8 @@ def render(results: dict[str, Any]) -> str:
         f"{load[0]:.1f} at the start and {load[1]:.1f} at the end"
         + (" — **a loaded machine** (other builds and tests ran at the same time): absolute times are inflated and "
            "noisy; compare the ratios." if loaded else "."),
-        f"Run: {plan['passes']} per-call processes per contender x {plan['rounds']} rounds of {plan['calls']} calls "
+        f"Run: {plan['passes']} per-call processes per contender ({max(plan['passes'], plan.get('own_passes', 0))} for agentyield and "
+        f"its baseline) x {plan['rounds']} rounds of {plan['calls']} calls "
         f"each way, {plan['startup_reps']} start-up repetitions, {results['elapsed_s'] / 60:.1f} minutes"
         + (" (a `--quick` smoke run: not for quoting)." if results.get("quick") else "."), "",
         "## Per call and per chunk", "",

@@ -173,11 +173,14 @@ class _Series:
     genai_labels: tuple[Any, ...] = ()
     input_labels: tuple[Any, ...] = ()
     output_labels: tuple[Any, ...] = ()
+    ok_labels: tuple[Any, ...] = ()
+    """The duration's labels of a call without an error (most calls): one tuple, not one per call."""
 
     def __post_init__(self) -> None:
         self.genai_labels = (self.operation, self.provider, self.request_model, self.model)
         self.input_labels = (*self.genai_labels, "input")
         self.output_labels = (*self.genai_labels, "output")
+        self.ok_labels = (*self.genai_labels, None)
 
 
 def _is_http_error(error_type: str | None) -> bool:

@@ -285,7 +285,8 @@ class Ledger(LiveMeasures):
         if output_tokens is not None:
             sink(_TOKEN_USAGE, output_tokens, series.output_labels)
         if call.duration_s is not None:
-            sink(_OPERATION_DURATION, call.duration_s, (*series.genai_labels, call.error_type))
+            error = call.error_type
+            sink(_OPERATION_DURATION, call.duration_s, series.ok_labels if error is None else (*series.genai_labels, error))
         if price is None:
             series.unpriced += 1
             target.unpriced_calls += 1
