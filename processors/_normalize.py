@@ -125,10 +125,13 @@ _CACHE_READ, _CACHE_WRITE, _CACHE_WRITE_1H, _REASONING = (FIGURES[f] for f in ("
 _PRIVACY, _TOOL_CALLS = (sc.PRIVACY_FINDINGS,), (sc.TOOL_CALLS_COUNT,)
 
 
+UNKNOWN_PROVIDER = "unknown"
+
+
 def provider_of(attributes: Mapping[str, Any]) -> str:
-    """An LLM call's provider from whichever convention wrote it, lower case, else "unknown"."""
+    """An LLM call's provider from whichever convention wrote it, lower case, else `UNKNOWN_PROVIDER`."""
     provider = _text_of(attributes, _PROVIDER)
-    return provider.lower() if provider else "unknown"  # OpenInference capitalises some
+    return provider.lower() if provider else UNKNOWN_PROVIDER  # OpenInference capitalises some
 
 
 def llm_call(attributes: Mapping[str, Any]) -> LLMCallRecord:

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 __all__ = ["AgentYieldSpanProcessor"]
 
 _MAX_ENRICHED = 100_000
+_MAX_FOREIGN_PROVIDERS = 64
+ANY_PROVIDER = "*"
 _CLIENT, _ERROR, _LLM = SpanKind.CLIENT, StatusCode.ERROR, normalize.Kind.LLM
 _COST_USD, _PRICED, _WORK = sc.COST_USD, sc.PRICED, sc.PHASE_WORK
 CACHE_DRIFT = "agentyield.cache.drift"
@@ -67,9 +69,10 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
         """Recent LLM calls: one call that two instrumentations recorded in two traces is booked once (the same
         rule as `agentyield serve`'s, docs/interop.md)."""
         self._calls_lock = fork_safe_lock(self, "_calls_lock")
-        self._foreign = False
-        """Another instrumentation's span has started outside any LLM call: until then no call can be seen in two
-        traces, so agentyield's own calls skip the window (set before any span that could overlap one of ours ends)."""
+        self._foreign: frozenset[str] = frozenset()
+        """The providers of other instrumentations' spans that started outside any LLM call (`ANY_PROVIDER`: one
+        that named none at start). A call of another provider cannot be seen in two traces, so it skips the window:
+        set at such a span's start, before any span that could overlap it ends. Replaced, never mutated."""
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         try:
@@ -82,12 +85,20 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
             inside_call = begin(self.ledger, span.context.span_id, parent_id, span.name, attributes, self.verification_tools)
             # Another instrumentation's span inside an LLM call is part of that call, in its trace (the anthropic
             # SDK's own span under ours): only one outside a call can record a call in another trace.
-            if not inside_call and not self._foreign and span.instrumentation_scope is not None and span.instrumentation_scope.name != "agentyield":
-                self._foreign = True
+            if not inside_call and span.instrumentation_scope is not None and span.instrumentation_scope.name != "agentyield":
+                self._note_foreign(normalize.provider_of(attributes))
             if (sc.BUDGET_USD in attributes or sc.BUDGET_TOKENS in attributes) and len(self._budgeted) < self.ledger.limits.max_open_tasks:
                 self._budgeted[span.context.span_id] = span
         except Exception as exc:  # noqa: BLE001
             internal_error("processor.on_start", exc)
+
+    def _note_foreign(self, provider: str) -> None:
+        foreign = self._foreign
+        if provider in foreign or ANY_PROVIDER in foreign:
+            return
+        if provider == normalize.UNKNOWN_PROVIDER or len(foreign) >= _MAX_FOREIGN_PROVIDERS:
+            provider = ANY_PROVIDER
+        self._foreign = foreign | {provider}
 
     def book_ending(self, span: Span, attributes: Mapping[str, Any], end_time: int) -> dict[str, Any]:
         """Book a span agentyield is about to end at `end_time` (ns), from all the attributes it will have.
@@ -156,7 +167,8 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
         if not live and self.ledger.end_duplicate(span_id, normalize.provider_of(attributes)):
             return {}  # another instrumentation's span of a call it is inside: that call's span books it
         call = normalize.llm_call(attributes)
-        if self._foreign:  # the window: one call two instrumentations recorded in two traces
+        foreign = self._foreign
+        if foreign and (call.provider in foreign or ANY_PROVIDER in foreign):  # the window: one call in two traces
             with self._calls_lock:
                 repeat = self._calls.repeats(span.context.trace_id, start_time, end_time, None, _scope(span), call, normalize.response_id(attributes))
             if repeat:

@@ -311,7 +311,10 @@ def test_processor_failure_never_reaches_the_host(monkeypatch: pytest.MonkeyPatc
 def test_another_layers_span_inside_a_call_is_that_call_and_needs_no_window() -> None:
     """An SDK's own LLM span inside agentyield's (the anthropic SDK's) is a duplicate, counted without being read,
     and cannot be the same call in another trace: the cross-trace window stays off until a span of another
-    instrumentation starts outside any call, and then catches that call recorded in a trace of its own."""
+    instrumentation starts outside any call, and then catches that call recorded in a trace of its own. It is on
+    for that span's provider only (a call of another provider cannot be the same call), or for every provider
+    when a span names none at start."""
+    from agentyield.processors._processor import ANY_PROVIDER
     from agentyield.processors import AgentYieldSpanProcessor
 
     tracer_provider, _, meter_provider, reader = make_providers()
@@ -325,7 +328,7 @@ def test_another_layers_span_inside_a_call_is_that_call_and_needs_no_window() ->
     with ours.start_as_current_span("chat gpt-4o", kind=trace.SpanKind.CLIENT, attributes=call):
         with sdk.start_as_current_span("chat gpt-4o", attributes=call):
             pass
-    assert processor._foreign is False
+    assert processor._foreign == frozenset()
     metrics = points(reader)
     assert metrics["agentyield.spans.duplicate"] == {labels(gen_ai__provider__name="openai"): 1}
     assert sum(metrics["agentyield.llm.calls"].values()) == 1
@@ -335,7 +338,11 @@ def test_another_layers_span_inside_a_call_is_that_call_and_needs_no_window() ->
         with sdk.start_as_current_span("chat gpt-4o", context=trace.set_span_in_context(trace.INVALID_SPAN),
                                        attributes={**call, sc.GEN_AI_RESPONSE_ID: "chatcmpl-2"}):
             pass
-    assert processor._foreign is True
+    assert processor._foreign == {"openai"}
     metrics = points(reader)
     assert metrics["agentyield.spans.duplicate"] == {labels(gen_ai__provider__name="openai"): 2}
     assert sum(metrics["agentyield.llm.calls"].values()) == 2
+
+    with sdk.start_as_current_span("request handler"):  # names no provider: it could become any call
+        pass
+    assert processor._foreign == {"openai", ANY_PROVIDER}
