@@ -110,6 +110,27 @@ def _percall_section(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _instructions(results: dict[str, Any]) -> list[str]:
+    """The before/after in instructions per call (bench_instructions.py), when both were counted."""
+    runs = {run["contender"]: run for run in results.get("instructions", [])}
+    now, before = runs.get("agentyield"), runs.get("agentyield-baseline")
+    if now is None or before is None:
+        return []
+    skipped = now.get("skipped") or before.get("skipped")
+    if skipped:
+        return ["", f"Instructions per call: not counted ({skipped})."]
+    lines = ["", f"Instructions per call, counted by callgrind ({now['calls']} calls per block; deterministic: the same "
+             "code counts the same on a busy machine as on a quiet one, but an instruction is not a unit of time). "
+             "*x floor* = added instructions / the floor span's, in the same process.", "",
+             "| call | now, added instructions | before, added instructions | now ÷ before | now, x floor | before, x floor |",
+             "|---|---|---|---|---|---|"]
+    for sdk in SDKS:
+        a, b = now[sdk]["added"], before[sdk]["added"]
+        lines.append(f"| {sdk} | {a / 1000:.0f}k | {b / 1000:.0f}k | {_ratio(a, b):.2f} | {_ratio(a, now['floor']):.2f} | "
+                     f"{_ratio(b, before['floor']):.2f} |")
+    return lines
+
+
 def _before_after(results: dict[str, Any]) -> list[str]:
     rounds = per_round(results.get("percall", []))
     if "agentyield-baseline" not in rounds or "agentyield" not in rounds:
@@ -323,7 +344,7 @@ def render(results: dict[str, Any]) -> str:
         "### Before and after (agentyield's hot path)", "",
         "The same per-call measurement, agentyield at the baseline commit against the working tree, in the same run "
         "(*now ÷ before* below 1: the hot path got leaner).", "",
-        *_before_after(results), "",
+        *_before_after(results), *_instructions(results), "",
         "## Start-up", "",
         "A fresh interpreter per contender per repetition, and a plain one in each repetition. *import + instrument* "
         "is timed after the OpenTelemetry SDK providers are set up (every process pays those alike), before the "
@@ -370,6 +391,12 @@ def summary(results: dict[str, Any]) -> str:
         lines.append(line + f"; {_x(rounds, 'agentyield', sdk, 'marginal_chunk'):.2f} µs per stream chunk "
                      f"(marginal, pre-parsed stream; {_x(rounds, 'agentyield', sdk, 'parsed_chunk'):.2f} µs as the "
                      "whole stream ÷ 500).")
+    runs = {run["contender"]: run for run in results.get("instructions", []) if "skipped" not in run}
+    if "agentyield" in runs and "agentyield-baseline" in runs:
+        now, before = runs["agentyield"], runs["agentyield-baseline"]
+        lines.append("- Instructions per call (callgrind) against agentyield at " + str(results.get("baseline")) + ": "
+                     + "; ".join(f"{sdk} {now[sdk]['added'] / 1000:.0f}k now, {before[sdk]['added'] / 1000:.0f}k before "
+                                 f"({_ratio(now[sdk]['added'], before[sdk]['added']):.2f}x)" for sdk in SDKS) + ".")
     by_rep = _by_rep(results)
     ours = [rep["agentyield-default"] for rep in by_rep.values() if "agentyield-default" in rep]
     if ours:

@@ -11,6 +11,7 @@ and the floor), so a busy minute on a shared machine moves both sides of it; pas
 first rotate the contenders' order. The sections (each a script of its own, printing JSON):
 
   per call, per chunk   bench_percall.py: alternating on/off calls and the floor, in each process
+  instructions          bench_instructions.py: instructions per call under callgrind, agentyield and its baseline
   under load            bench_load.py's measurement (16 threads, 500 concurrent asyncio calls, memory over 10
                         rounds), at the end of each contender's first per-call process (`--load`)
   start-up              bench_startup.py: a fresh interpreter per contender per repetition, and a plain one
@@ -66,14 +67,18 @@ class Plan:
     exporter_rounds: int
     derive_spans: int
     serve_traces: int
+    instruction_calls: int
+    """Calls per block under callgrind (agentyield and its baseline)."""
 
 
 # Sized for under ten minutes on a 2-core machine: about 5 minutes on a quiet one. One under-load pair per
 # contender moved its ratio by +-0.3 between runs, so three (median with range).
 FULL = Plan(passes=1, own_passes=3, rounds=3, calls=50, stream_pairs=1, streams=40, startup_reps=1, load_pairs=3, load_per_thread=10,
-            memory_calls=30, exporter_calls=600, exporter_rounds=3, derive_spans=10_000, serve_traces=1000)
+            memory_calls=30, exporter_calls=600, exporter_rounds=3, derive_spans=10_000, serve_traces=1000,
+            instruction_calls=30)
 QUICK = Plan(passes=1, own_passes=1, rounds=1, calls=3, stream_pairs=1, streams=2, startup_reps=1, load_pairs=1, load_per_thread=1,
-             memory_calls=2, exporter_calls=20, exporter_rounds=1, derive_spans=200, serve_traces=40)
+             memory_calls=2, exporter_calls=20, exporter_rounds=1, derive_spans=200, serve_traces=40,
+             instruction_calls=3)
 
 
 def python_of(contender: str, venvs: Path, baseline: str) -> str:
@@ -153,7 +158,7 @@ def _quote_in_readme(readme: Path, text: str) -> None:
         readme.write_text(content[: start + len(README_START)] + "\n" + text + "\n" + content[end:], encoding="utf-8")
 
 
-SECTIONS = ("percall", "startup", "derive", "exporters")
+SECTIONS = ("percall", "instructions", "startup", "derive", "exporters")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -201,6 +206,13 @@ def main(argv: list[str] | None = None) -> int:
                     if "load" in out:
                         results["load"].append({"contender": contender, **out.pop("load")})
                     results["percall"].append(out)
+    if "instructions" in sections:
+        results["instructions"] = []
+        for contender in (c for c in contenders if c.startswith("agentyield")):
+            log(f"instructions per call (callgrind): {contender}")
+            out = worker("bench_instructions.py", contender, python(contender), "--calls", str(plan.instruction_calls))
+            if out is not None:
+                results["instructions"].append(out)
     if "startup" in sections:
         results["startup"] = []
         everyone = ["plain", "agentyield-default", *contenders]

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
@@ -58,3 +60,24 @@ def test_exporter_latency_children_run_against_the_sink() -> None:
     results = json.loads(done.stdout.splitlines()[-1])
     assert [r["mode"] for r in results] == ["embedded", "otlp-http"]
     assert all(0 < r["p50_ms"] <= r["p99_ms"] for r in results)
+
+
+def test_instructions_per_call_are_counted_and_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    """bench_instructions.py under callgrind (`.ci/run` installs valgrind): blocks of real calls counted; the
+    report's before/after table computed from those counts."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import bench_report
+
+    done = _run("bench_instructions.py", "--contender", "agentyield", "--calls", "2")
+    now = json.loads(done.stdout.splitlines()[-1])
+    assert now["contender"] == "agentyield" and now["calls"] == 2 and "skipped" not in now, now
+    # A bare span is a few hundred thousand instructions; a real SDK call millions, and instrumenting it adds some.
+    assert 50_000 < now["floor"] < 5_000_000
+    for sdk in ("openai", "anthropic"):
+        assert now[sdk]["off"] > 10 * now["floor"] and now[sdk]["added"] == now[sdk]["on"] - now[sdk]["off"] > 0
+    before = {**now, "contender": "agentyield-baseline", "openai": {**now["openai"], "added": now["openai"]["added"] * 2}}
+    lines = bench_report._instructions({"instructions": [now, before]})
+    row = next(line for line in lines if line.startswith("| openai |"))
+    cells = [cell.strip() for cell in row.split("|")[1:-1]]
+    assert cells == ["openai", f"{now['openai']['added'] / 1000:.0f}k", f"{before['openai']['added'] / 1000:.0f}k", "0.50",
+                     f"{now['openai']['added'] / now['floor']:.2f}", f"{before['openai']['added'] / now['floor']:.2f}"]
