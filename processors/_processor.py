@@ -96,9 +96,11 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
         foreign = self._foreign
         if provider in foreign or ANY_PROVIDER in foreign:
             return
-        if provider == normalize.UNKNOWN_PROVIDER or len(foreign) >= _MAX_FOREIGN_PROVIDERS:
-            provider = ANY_PROVIDER
-        self._foreign = foreign | {provider}
+        with self._calls_lock:  # a new provider is rare: two threads adding one each must both land
+            foreign = self._foreign
+            if provider == normalize.UNKNOWN_PROVIDER or len(foreign) >= _MAX_FOREIGN_PROVIDERS:
+                provider = ANY_PROVIDER
+            self._foreign = foreign | {provider}
 
     def book_ending(self, span: Span, attributes: Mapping[str, Any], end_time: int) -> dict[str, Any]:
         """Book a span agentyield is about to end at `end_time` (ns), from all the attributes it will have.
