@@ -88,7 +88,8 @@ class _Stream:
     last_sent: OrderedDict[str, float] = field(default_factory=OrderedDict)
 
     def observe(self, time_s: float, prefix: str | None, input_tokens: int, cache_read: int | None) -> tuple[bool, Drift | None]:
-        """`CacheWatch.observe` for this stream's key."""
+        """One call that reported its input: (did it miss the cache, the break it revealed, if any).
+        `cache_read` None: the call did not report its cache use, so it is judged neither way."""
         missed = False
         if prefix is not None:
             last_sent = self.last_sent
@@ -121,10 +122,3 @@ class CacheWatch:
         if stream is None:
             stream = self._streams[key] = _Stream()
         return stream
-
-    def observe(
-        self, key: tuple[str, str], time_s: float, prefix: str | None, input_tokens: int, cache_read: int | None
-    ) -> tuple[bool, Drift | None]:
-        """One call that reported its input: (did it miss the cache, the break it revealed, if any).
-        `cache_read` None: the call did not report its cache use, so it is judged neither way."""
-        return self.stream(key).observe(time_s, prefix, input_tokens, cache_read)

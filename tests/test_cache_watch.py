@@ -92,9 +92,9 @@ def test_missed_caching_rule_at_the_lifetime_and_for_unreported_cache() -> None:
     from agentyield.processors._cache_watch import CACHE_TTL_S, CacheWatch
 
     watch, key = CacheWatch(), ("agent", "model")
-    assert watch.observe(key, 0.0, "p", 100, 0)[0] is False  # first sent
-    assert watch.observe(key, CACHE_TTL_S, "p", 100, 0)[0] is True  # exactly at the lifetime: still missed
-    assert watch.observe(key, 2 * CACHE_TTL_S + 1, "p", 100, 0)[0] is False  # 301 s later: the cache may have expired
-    assert watch.observe(key, 2 * CACHE_TTL_S + 2, "p", 100, None)[0] is False  # cache use not reported: not judged
-    assert watch.observe(key, 2 * CACHE_TTL_S + 3, "p", 100, 50)[0] is False  # read from the cache
-    assert watch.observe(("other", "model"), 2 * CACHE_TTL_S + 4, "p", 100, 0)[0] is False  # another agent's first
+    assert watch.stream(key).observe(0.0, "p", 100, 0)[0] is False  # first sent
+    assert watch.stream(key).observe(CACHE_TTL_S, "p", 100, 0)[0] is True  # exactly at the lifetime: still missed
+    assert watch.stream(key).observe(2 * CACHE_TTL_S + 1, "p", 100, 0)[0] is False  # 301 s later: the cache may have expired
+    assert watch.stream(key).observe(2 * CACHE_TTL_S + 2, "p", 100, None)[0] is False  # cache use not reported: not judged
+    assert watch.stream(key).observe(2 * CACHE_TTL_S + 3, "p", 100, 50)[0] is False  # read from the cache
+    assert watch.stream(("other", "model")).observe(2 * CACHE_TTL_S + 4, "p", 100, 0)[0] is False  # another agent's first
