@@ -99,7 +99,7 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=60)
     parser.add_argument("--stream-pairs", type=int, default=2, help="real-parse stream pairs per round and SDK")
     parser.add_argument("--streams", type=int, default=12,
-                        help="pre-parsed streams of each kind (off/on x 500/20 chunks) per round and SDK")
+                        help="pre-parsed streams of each kind (off/on x 500/20 chunks) per round and SDK; 0: calls only")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--load", nargs=3, type=int, metavar=("PAIRS", "PER_THREAD", "MEMORY_CALLS"),
                         help="afterwards, bench_load.py's measurement in this process")
@@ -169,8 +169,9 @@ def main() -> int:
         phases: list[Callable[[], None]] = [lambda: out["floor"].append(floor_median(tracer, args.calls))]
         for sdk in covered:
             phases.append(lambda sdk=sdk: _call_phase(out[sdk], switch, calls(sdk), args.calls, rng, tracer))
-            phases.append(lambda sdk=sdk: _stream_phase(out[sdk], switch, clients[sdk], sdk, streams(sdk),
-                                                        args.stream_pairs, args.streams, rng))
+            if args.streams:
+                phases.append(lambda sdk=sdk: _stream_phase(out[sdk], switch, clients[sdk], sdk, streams(sdk),
+                                                            args.stream_pairs, args.streams, rng))
         rng.shuffle(phases)
         for phase in phases:
             phase()

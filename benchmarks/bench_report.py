@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import statistics
 from collections import defaultdict
 from typing import Any
@@ -131,21 +132,65 @@ def _instructions(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def per_process(percall: list[dict[str, Any]], contender: str, sdk: str) -> dict[str, list[float]]:
+    """figure -> one value per process of `contender` (the median over that process's rounds): x floor and x floor in
+    situ. A process is the unit that varies most (its memory layout alone moves a per-call figure by several
+    percent), so the before/after interval resamples processes, not rounds."""
+    out: dict[str, list[float]] = defaultdict(list)
+    for run in percall:
+        if run["contender"] == contender and sdk in run["covered"]:
+            samples = run[sdk]
+            added = [on - base for on, base in zip(samples["on"], samples["base"])]
+            out["x_floor"].append(_median([_ratio(a, f) for a, f in zip(added, run["floor"])]))
+            out["x_situ"].append(_median([_ratio(a, f) for a, f in zip(added, samples["floor_situ"])]))
+    return out
+
+
+RESAMPLES = 4000
+
+
+def ratio_interval(now: list[float], before: list[float], seed: int = 0) -> tuple[float, float, float]:
+    """median(now) / median(before), with its 95% percentile-bootstrap interval: each side's processes resampled
+    with replacement, `RESAMPLES` times (seeded: the same samples give the same interval)."""
+    rng = random.Random(seed)
+    ratios = sorted(
+        _ratio(_median(rng.choices(now, k=len(now))), _median(rng.choices(before, k=len(before)))) for _ in range(RESAMPLES)
+    )
+    return _ratio(_median(now), _median(before)), ratios[int(0.025 * RESAMPLES)], ratios[int(0.975 * RESAMPLES) - 1]
+
+
+def verdict(low: float, high: float) -> str:
+    """What a now ÷ before interval says: slower or leaner only when it lies wholly on one side of 1."""
+    if low > 1:
+        return "slower"
+    if high < 1:
+        return "leaner"
+    return "no measurable difference"
+
+
+def _interval(now: list[float], before: list[float]) -> str:
+    if len(now) < 2 or len(before) < 2:
+        return f"{_ratio(_median(now), _median(before)):.2f} (one process each: no interval)"
+    ratio, low, high = ratio_interval(now, before)
+    return f"{ratio:.2f} ({low:.2f}–{high:.2f}): {verdict(low, high)}"
+
+
 def _before_after(results: dict[str, Any]) -> list[str]:
-    rounds = per_round(results.get("percall", []))
+    percall = results.get("percall", [])
+    rounds = per_round(percall)
     if "agentyield-baseline" not in rounds or "agentyield" not in rounds:
         return ["Not measured in this run (no baseline environment)."]
-    lines = ["| call | now, x floor | before, x floor | now ÷ before | now, x floor in situ | before, x floor in situ | "
-             "now ÷ before, in situ | marginal per chunk now ÷ before | whole stream now ÷ before |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| call | processes now / before | now, x floor in situ | before, x floor in situ | now ÷ before, in situ | "
+             "now ÷ before, x floor | marginal per chunk now ÷ before | whole stream now ÷ before |",
+             "|---|---|---|---|---|---|---|---|"]
     for sdk in SDKS:
-        now, before = rounds["agentyield"][sdk], rounds["agentyield-baseline"][sdk]
-        lines.append(f"| {sdk} | {_spread(now['x_floor'], 2)} | {_spread(before['x_floor'], 2)} | "
-                     f"{_ratio(_median(now['x_floor']), _median(before['x_floor'])):.2f} | "
-                     f"{_spread(now['x_situ'], 2)} | {_spread(before['x_situ'], 2)} | "
-                     f"{_ratio(_median(now['x_situ']), _median(before['x_situ'])):.2f} | "
-                     f"{_ratio(_median(now['marginal_chunk']), _median(before['marginal_chunk'])):.2f} | "
-                     f"{_ratio(_median(now['parsed_chunk']), _median(before['parsed_chunk'])):.2f} |")
+        now, before = per_process(percall, "agentyield", sdk), per_process(percall, "agentyield-baseline", sdk)
+        now_rounds, before_rounds = rounds["agentyield"][sdk], rounds["agentyield-baseline"][sdk]
+        lines.append(f"| {sdk} | {len(now['x_situ'])} / {len(before['x_situ'])} | {_spread(now['x_situ'], 2)} | "
+                     f"{_spread(before['x_situ'], 2)} | {_interval(now['x_situ'], before['x_situ'])} | "
+                     f"{_interval(now['x_floor'], before['x_floor'])} | "
+                     f"{_ratio(_median(now_rounds['marginal_chunk']), _median(before_rounds['marginal_chunk'])):.2f} | "
+                     f"{_ratio(_median(now_rounds['parsed_chunk']), _median(before_rounds['parsed_chunk'])):.2f} |")
     return lines
 
 
@@ -342,8 +387,13 @@ def render(results: dict[str, Any]) -> str:
         "pair of streams per round), dominated by that parser's noise.", "",
         *_percall_section(results),
         "### Before and after (agentyield's hot path)", "",
-        "The same per-call measurement, agentyield at the baseline commit against the working tree, in the same run "
-        "(*now ÷ before* below 1: the hot path got leaner).", "",
+        "The same per-call measurement, agentyield at the baseline commit against the working tree, in the same run, "
+        "each in its own processes, alternating (the first of each also measures streams; the others calls only). "
+        "Here each figure is one value per process (the median over its rounds), since a process's memory layout "
+        "alone moves a per-call figure by several percent: *now ÷ before* = the median of the processes' values now "
+        "/ before (below 1: the hot path got leaner), with its 95% bootstrap interval (each side's processes "
+        "resampled). *Slower* or *leaner* only when the interval lies wholly above or below 1; else the two are not "
+        "measurably different in this run.", "",
         *_before_after(results), *_instructions(results), "",
         "## Start-up", "",
         "A fresh interpreter per contender per repetition, and a plain one in each repetition. *import + instrument* "
@@ -391,6 +441,11 @@ def summary(results: dict[str, Any]) -> str:
         lines.append(line + f"; {_x(rounds, 'agentyield', sdk, 'marginal_chunk'):.2f} µs per stream chunk "
                      f"(marginal, pre-parsed stream; {_x(rounds, 'agentyield', sdk, 'parsed_chunk'):.2f} µs as the "
                      "whole stream ÷ 500).")
+    percall = results.get("percall", [])
+    if "agentyield" in rounds and "agentyield-baseline" in rounds:
+        situ = {sdk: [per_process(percall, c, sdk)["x_situ"] for c in ("agentyield", "agentyield-baseline")] for sdk in SDKS}
+        lines.append(f"- Per call in situ against agentyield at {results.get('baseline')}, now ÷ before (95% interval over "
+                     "processes): " + "; ".join(f"{sdk} {_interval(*situ[sdk])}" for sdk in SDKS) + ".")
     runs = {run["contender"]: run for run in results.get("instructions", []) if "skipped" not in run}
     if "agentyield" in runs and "agentyield-baseline" in runs:
         now, before = runs["agentyield"], runs["agentyield-baseline"]

@@ -49,8 +49,9 @@ class Plan:
     passes: int
     """Per-call processes per contender (interleaved with the others'); the first also measures under load."""
     own_passes: int
-    """Per-call processes of agentyield and its baseline (at least `passes`): before and after are two processes
-    apart, and a process's memory layout alone moves a per-call figure by several percent, so more of them."""
+    """Per-call processes of agentyield and its baseline (at least `passes`; those beyond `passes` time calls only,
+    no streams): before and after are two sets of processes, and a process's memory layout alone moves a per-call
+    figure by several percent, so the report's before/after interval resamples processes, and needs many."""
     rounds: int
     calls: int
     """Calls each way (off, on) per round and SDK."""
@@ -68,15 +69,15 @@ class Plan:
     derive_spans: int
     serve_traces: int
     instruction_calls: int
-    """Calls per block under callgrind (agentyield and its baseline)."""
+    """Calls per block under callgrind (agentyield and its baseline): the counts are deterministic, so few do."""
 
 
 # Sized for under ten minutes on a 2-core machine: about 5 minutes on a quiet one. One under-load pair per
 # contender moved its ratio by +-0.3 between runs, so three (median with range).
-FULL = Plan(passes=1, own_passes=3, rounds=3, calls=50, stream_pairs=1, streams=40, startup_reps=1, load_pairs=3, load_per_thread=10,
+FULL = Plan(passes=1, own_passes=8, rounds=3, calls=50, stream_pairs=1, streams=40, startup_reps=1, load_pairs=3, load_per_thread=10,
             memory_calls=30, exporter_calls=600, exporter_rounds=3, derive_spans=10_000, serve_traces=1000,
-            instruction_calls=30)
-QUICK = Plan(passes=1, own_passes=1, rounds=1, calls=3, stream_pairs=1, streams=2, startup_reps=1, load_pairs=1, load_per_thread=1,
+            instruction_calls=15)
+QUICK = Plan(passes=1, own_passes=2, rounds=1, calls=3, stream_pairs=1, streams=2, startup_reps=1, load_pairs=1, load_per_thread=1,
              memory_calls=2, exporter_calls=20, exporter_rounds=1, derive_spans=200, serve_traces=40,
              instruction_calls=3)
 
@@ -196,11 +197,12 @@ def main(argv: list[str] | None = None) -> int:
         passes = max(plan.passes, plan.own_passes)
         for p in range(passes):
             for contender in rotated(contenders if p < plan.passes else [c for c in contenders if c.startswith("agentyield")], p):
-                log(f"per call{' and under load' if p == 0 else ''}, pass {p + 1}/{passes}: {contender}")
+                log(f"per call{' and under load' if p == 0 else '' if p < plan.passes else ' (calls only)'}, pass {p + 1}/{passes}: {contender}")
                 load = ["--load", str(plan.load_pairs), str(plan.load_per_thread), str(plan.memory_calls)] if p == 0 else []
+                streams = plan.streams if p < plan.passes else 0
                 out = worker("bench_percall.py", contender, python(contender), "--rounds", str(plan.rounds),
                              "--calls", str(plan.calls), "--stream-pairs", str(plan.stream_pairs),
-                             "--streams", str(plan.streams), "--seed", str(p), *load)
+                             "--streams", str(streams), "--seed", str(p), *load)
                 if out is not None:
                     out["pass"] = p
                     if "load" in out:

@@ -4,6 +4,7 @@ within one run and written to BENCHMARKS.md, never asserted by a timed test."""
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -26,11 +27,12 @@ def test_the_suite_measures_agentyield_and_writes_the_report(tmp_path: Path) -> 
     _run("run.py", "--quick", "--contenders", "agentyield", "--only", "percall", "derive",
          "--output", str(output), "--readme", str(readme))
     results = json.loads(output.with_suffix(".json").read_text())
-    (run,) = results["percall"]
-    assert run["contender"] == "agentyield" and run["covered"] == ["openai", "anthropic"]
+    run, calls_only = results["percall"]  # agentyield's second process times calls only
+    assert run["contender"] == calls_only["contender"] == "agentyield" and run["covered"] == ["openai", "anthropic"]
     for sdk in ("openai", "anthropic"):
         assert len(run[sdk]["on"]) == len(run[sdk]["base"]) == len(run[sdk]["floor_situ"]) == 1
         assert len(run[sdk]["marginal"]) == len(run[sdk]["parsed"]) == 1
+        assert len(calls_only[sdk]["on"]) == 1 and calls_only[sdk]["marginal"] == calls_only[sdk]["parsed"] == []
     (load,) = results["load"]
     assert len(load["rss_mb"]) == 10 and load["threads"] and load["asyncio"]
     assert results["derive"]["processor_spans_per_s"] and results["serve"]["end_to_end"]["spans"] > 0
@@ -81,3 +83,54 @@ def test_instructions_per_call_are_counted_and_reported(monkeypatch: pytest.Monk
     cells = [cell.strip() for cell in row.split("|")[1:-1]]
     assert cells == ["openai", f"{now['openai']['added'] / 1000:.0f}k", f"{before['openai']['added'] / 1000:.0f}k", "0.50",
                      f"{now['openai']['added'] / now['floor']:.2f}", f"{before['openai']['added'] / now['floor']:.2f}"]
+
+
+def _process(contender: str, x_situ: float) -> dict[str, object]:
+    """One per-call process's results whose every round adds `x_situ` floors in situ (and 2x that back to back)."""
+    samples = {"base": [1000.0] * 3, "on": [1000.0 + 100 * x_situ] * 3, "floor_situ": [100.0] * 3, "parsed": [], "marginal": [],
+               "stream": []}
+    return {"contender": contender, "covered": ["openai", "anthropic"], "floor": [50.0] * 3, "pass": 1,
+            "openai": samples, "anthropic": samples}
+
+
+def _before_after_cell(now: list[float], before: list[float], column: str) -> str:
+    import bench_report
+
+    percall = [_process("agentyield", x) for x in now] + [_process("agentyield-baseline", x) for x in before]
+    lines = bench_report._before_after({"percall": percall})
+    header = [cell.strip() for cell in lines[0].split("|")]
+    row = next(line for line in lines if line.startswith("| openai |"))
+    return [cell.strip() for cell in row.split("|")][header.index(column)]
+
+
+def test_before_and_after_are_compared_over_processes_with_an_interval(monkeypatch: pytest.MonkeyPatch) -> None:
+    """now ÷ before is the ratio of the medians of the processes' figures, with a bootstrap interval over processes:
+    "slower" or "leaner" only when the interval excludes 1."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import bench_report
+
+    spread = [2.0, 2.1, 2.2, 2.3, 2.4, 2.5, 2.6, 2.7]
+
+    def compared(now: list[float], before: list[float]) -> tuple[float, float, float, str]:
+        cell = _before_after_cell(now, before, "now ÷ before, in situ")
+        ratio, interval, verdict = cell.replace(" (", "|").replace("): ", "|").split("|")
+        low, high = (float(x) for x in interval.split("–"))
+        # Every resample's ratio lies between the most extreme ones the processes allow.
+        assert min(now) / max(before) - 0.005 <= low <= float(ratio) <= high <= max(now) / min(before) + 0.005, cell
+        assert f"{statistics.median(now) / statistics.median(before):.2f}" == ratio
+        return float(ratio), low, high, verdict
+
+    ratio, low, high, verdict = compared(spread, list(reversed(spread)))
+    assert ratio == 1 and low < 1 < high and verdict == "no measurable difference"
+    ratio, low, high, verdict = compared([x * 1.5 for x in spread], spread)
+    assert ratio == 1.5 and low > 1 and verdict == "slower"
+    ratio, low, high, verdict = compared([x / 2 for x in spread], spread)
+    assert ratio == 0.5 and high < 1 and verdict == "leaner"
+    ratio, low, high, verdict = compared([x * 1.03 for x in spread], spread)  # 3% within a 35% spread: not measurable
+    assert low < 1 < high and verdict == "no measurable difference"
+    # Back to back the floor is half the in-situ one in every process (`_process`): the same ratio, the same verdict.
+    assert (_before_after_cell([x * 1.5 for x in spread], spread, "now ÷ before, x floor")
+            == _before_after_cell([x * 1.5 for x in spread], spread, "now ÷ before, in situ"))
+    assert _before_after_cell([2.0], [2.2], "now ÷ before, in situ") == "0.91 (one process each: no interval)"
+    assert _before_after_cell(spread, spread, "processes now / before") == "8 / 8"
+    assert bench_report.ratio_interval(spread, spread) == bench_report.ratio_interval(spread, spread)  # seeded
