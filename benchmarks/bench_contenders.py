@@ -189,11 +189,22 @@ def _attributes(prefixes: tuple[str, ...]) -> dict[tuple[int, str], tuple[Any, A
     return seen
 
 
+def _span_processors() -> dict[tuple[int, str], tuple[Any, Any]]:
+    """The global tracer provider's span processors, as one more attribute: a contender that adds its own (agentyield's
+    derivation) is off only without it. Off with it still there, that processor would book the spans an SDK makes by
+    itself (the anthropic SDK's own span) as another instrumentation's, in the uninstrumented call."""
+    active = getattr(trace.get_tracer_provider(), "_active_span_processor", None)
+    if active is None or not hasattr(active, "_span_processors"):
+        return {}
+    return {(id(active), "_span_processors"): (active, active._span_processors)}
+
+
 _ABSENT = object()
 
 
 class Switch:
-    """Turns an instrumentation off and on by swapping back the SDK attributes it replaced.
+    """Turns an instrumentation off and on by swapping back the SDK attributes it replaced, and the span processors
+    it added to the global tracer provider.
 
     Take `snapshot()` after the calls to measure have run once (every module they need is imported), then
     instrument, then `Switch(snapshot)`: it starts on.
@@ -201,7 +212,7 @@ class Switch:
 
     def __init__(self, before: dict[tuple[int, str], tuple[Any, Any]]) -> None:
         owners = {key[0] for key in before}
-        after = _attributes(SDK_PREFIXES)
+        after = {**_attributes(SDK_PREFIXES), **_span_processors()}
         # (owner, attribute, value before or _ABSENT, value after): what instrumenting replaced or added.
         self.patches = [(owner, key[1], before[key][1] if key in before else _ABSENT, value)
                         for key, (owner, value) in after.items()
@@ -211,7 +222,7 @@ class Switch:
 
     @staticmethod
     def snapshot() -> dict[tuple[int, str], tuple[Any, Any]]:
-        return _attributes(SDK_PREFIXES)
+        return {**_attributes(SDK_PREFIXES), **_span_processors()}
 
     def set(self, on: bool) -> None:
         if on != self.on_now:
