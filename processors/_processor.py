@@ -81,7 +81,7 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
             if span.kind is _CLIENT and span.instrumentation_scope.name == "agentyield":
                 self.ledger.start(span.context.span_id, parent_id, _LLM)  # our own LLM span
                 return
-            attributes = dict(span.attributes or {})
+            attributes = attributes_of(span)
             inside_call = begin(self.ledger, span.context.span_id, parent_id, span.name, attributes, self.verification_tools)
             # Another instrumentation's span inside an LLM call is part of that call, in its trace (the anthropic
             # SDK's own span under ours): only one outside a call can record a call in another trace.
@@ -123,7 +123,7 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
     def enrich(self, span: Span, end_time: int) -> None:
         """Book a span agentyield is about to end (a task), and write the derived values onto it."""
         try:
-            span.set_attributes(self.book_ending(span, dict(span.attributes or {}), end_time))
+            span.set_attributes(self.book_ending(span, attributes_of(span), end_time))
         except Exception as exc:  # noqa: BLE001
             internal_error("processor.enrich", exc)
 
@@ -150,7 +150,7 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
             if span_id in enriched:
                 enriched.discard(span_id)
                 return
-            self._book(span, dict(span.attributes or {}), span.end_time or time.time_ns())
+            self._book(span, attributes_of(span), span.end_time or time.time_ns())
         except Exception as exc:  # noqa: BLE001
             internal_error("processor.on_end", exc)
 
@@ -193,6 +193,19 @@ class AgentYieldSpanProcessor(SpanProcessor):  # type: ignore[misc]
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True
+
+
+def attributes_of(span: Any) -> dict[str, Any]:
+    """A span's attributes as a dict of its own. The SDK's read-only view hands over a copy of its BoundedAttributes'
+    dict, made in C (`copy()`): about 20x cheaper than `dict()` through the Mapping protocol, one Python call per key,
+    and this runs twice for every span of another instrumentation (the anthropic SDK's own span on every call)."""
+    attributes = span.attributes
+    copy = getattr(attributes, "copy", None)
+    if copy is not None:
+        copied = copy()
+        if type(copied) is dict:
+            return copied
+    return dict(attributes or {})
 
 
 def _scope(span: Any) -> str | None:

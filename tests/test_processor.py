@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
+from types import MappingProxyType, SimpleNamespace
 from typing import Any
 
 import pytest
@@ -346,3 +348,33 @@ def test_another_layers_span_inside_a_call_is_that_call_and_needs_no_window() ->
     with sdk.start_as_current_span("request handler"):  # names no provider: it could become any call
         pass
     assert processor._foreign == {"openai", ANY_PROVIDER}
+
+
+def test_a_spans_attributes_are_read_as_a_copy_of_their_own() -> None:
+    """`attributes_of` (the processor reads every other instrumentation's span through it, at start and end): the
+    same keys and values as the Mapping protocol gives, live and ended, in a dict the span never sees again."""
+    from agentyield.processors._processor import attributes_of
+
+    tracer = TracerProvider().get_tracer("com.example.sdk")
+    given = {sc.GEN_AI_OPERATION_NAME: "chat", sc.GEN_AI_USAGE_INPUT_TOKENS: 2006, "gen_ai.response.finish_reasons": ("stop",)}
+    span = tracer.start_span("chat gpt-4o", attributes=given)
+    live = attributes_of(span)
+    assert type(live) is dict and live == dict(span.attributes) == given
+    live["extra"] = 1
+    span.set_attribute(sc.GEN_AI_USAGE_OUTPUT_TOKENS, 300)
+    span.end()
+    ended = attributes_of(span)
+    assert ended == {**given, sc.GEN_AI_USAGE_OUTPUT_TOKENS: 300} and "extra" not in span.attributes
+    # Spans that are not the SDK's: no attributes at all, or a mapping without `copy()`, read all the same.
+    class Attributes(Mapping[str, Any]):
+        def __getitem__(self, key: str) -> Any:
+            return given[key]
+
+        def __iter__(self) -> Iterator[str]:
+            return iter(given)
+
+        def __len__(self) -> int:
+            return len(given)
+
+    for attributes, expected in ((None, {}), (MappingProxyType(given), given), (Attributes(), given)):
+        assert attributes_of(SimpleNamespace(attributes=attributes)) == expected
