@@ -109,8 +109,8 @@ def main() -> int:
             print(f"expected {len(names)} callgrind dumps, found {len(dumps)}", file=sys.stderr)
             return 1
         totals = {name: _total(path) for name, path in zip(names, dumps)}
-        per_call = {name[: -len(":0")]: (totals[f"{name[:-2]}:{args.calls}"] - totals[name]) / args.calls
-                    for name in names if name.endswith(":0")}
+        blocks = [name.removesuffix(":0") for name in names if name.endswith(":0")]
+        per_call = {block: (totals[f"{block}:{args.calls}"] - totals[f"{block}:0"]) / args.calls for block in blocks}
     out = {"contender": args.contender, "calls": args.calls, "floor": per_call["floor"]}
     for sdk in SDKS:
         out[sdk] = {"off": per_call[f"{sdk}.off"], "on": per_call[f"{sdk}.on"], "added": per_call[f"{sdk}.on"] - per_call[f"{sdk}.off"]}

@@ -45,21 +45,31 @@ def _label(contender: str, results: dict[str, Any] | None = None) -> str:
 # --------------------------------------------------------------------------------------------------------------
 
 
+def _process_rounds(run: dict[str, Any], sdk: str) -> dict[str, list[float]]:
+    """One process's figures for an SDK, one value per round: added µs, x floor (the floor of the same round), x floor
+    in situ, the uninstrumented call, the floor back to back and in situ."""
+    samples = run[sdk]
+    figures: dict[str, list[float]] = defaultdict(list)
+    for on, base, floor, situ in zip(samples["on"], samples["base"], run["floor"], samples["floor_situ"]):
+        figures["added"].append(on - base)
+        figures["x_floor"].append(_ratio(on - base, floor))
+        figures["x_situ"].append(_ratio(on - base, situ))
+        figures["base"].append(base)
+        figures["floor"].append(floor)
+        figures["situ"].append(situ)
+    return figures
+
+
 def per_round(percall: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, list[float]]]]:
-    """contender -> SDK -> figure -> one value per round (over every process of that contender): added µs, x floor
-    (the floor of the same round), x floor in situ, the uninstrumented call, and per chunk (pre-parsed: the whole
-    stream / 500 and the marginal cost of a chunk; real SDK parse: the whole stream / 500)."""
+    """contender -> SDK -> figure -> one value per round (over every process of that contender): `_process_rounds`'
+    figures, and per chunk (pre-parsed: the whole stream / 500 and the marginal cost of a chunk; real SDK parse: the
+    whole stream / 500)."""
     out: dict[str, dict[str, dict[str, list[float]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
     for run in percall:
         for sdk in run["covered"]:
             samples, figures = run[sdk], out[run["contender"]][sdk]
-            for on, base, floor, situ in zip(samples["on"], samples["base"], run["floor"], samples["floor_situ"]):
-                figures["added"].append(on - base)
-                figures["x_floor"].append(_ratio(on - base, floor))
-                figures["x_situ"].append(_ratio(on - base, situ))
-                figures["base"].append(base)
-                figures["floor"].append(floor)
-                figures["situ"].append(situ)
+            for figure, values in _process_rounds(run, sdk).items():
+                figures[figure] += values
             figures["parsed_chunk"] += [d / STREAM_CHUNKS for d in samples["parsed"]]
             figures["marginal_chunk"] += samples.get("marginal", [])  # absent from runs before it was measured
             figures["stream_chunk"] += [d / STREAM_CHUNKS for d in samples["stream"]]
@@ -139,10 +149,9 @@ def per_process(percall: list[dict[str, Any]], contender: str, sdk: str) -> dict
     out: dict[str, list[float]] = defaultdict(list)
     for run in percall:
         if run["contender"] == contender and sdk in run["covered"]:
-            samples = run[sdk]
-            added = [on - base for on, base in zip(samples["on"], samples["base"])]
-            out["x_floor"].append(_median([_ratio(a, f) for a, f in zip(added, run["floor"])]))
-            out["x_situ"].append(_median([_ratio(a, f) for a, f in zip(added, samples["floor_situ"])]))
+            rounds = _process_rounds(run, sdk)
+            for figure in ("x_floor", "x_situ"):
+                out[figure].append(_median(rounds[figure]))
     return out
 
 

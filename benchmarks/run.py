@@ -196,10 +196,11 @@ def main(argv: list[str] | None = None) -> int:
         results["percall"], results["load"] = [], []
         passes = max(plan.passes, plan.own_passes)
         for p in range(passes):
-            for contender in rotated(contenders if p < plan.passes else [c for c in contenders if c.startswith("agentyield")], p):
-                log(f"per call{' and under load' if p == 0 else '' if p < plan.passes else ' (calls only)'}, pass {p + 1}/{passes}: {contender}")
+            full = p < plan.passes  # every contender, streams too; beyond: agentyield and its baseline, calls only
+            for contender in rotated(contenders if full else [c for c in contenders if c.startswith("agentyield")], p):
+                log(f"per call{' and under load' if p == 0 else '' if full else ' (calls only)'}, pass {p + 1}/{passes}: {contender}")
                 load = ["--load", str(plan.load_pairs), str(plan.load_per_thread), str(plan.memory_calls)] if p == 0 else []
-                streams = plan.streams if p < plan.passes else 0
+                streams = plan.streams if full else 0
                 out = worker("bench_percall.py", contender, python(contender), "--rounds", str(plan.rounds),
                              "--calls", str(plan.calls), "--stream-pairs", str(plan.stream_pairs),
                              "--streams", str(streams), "--seed", str(p), *load)
