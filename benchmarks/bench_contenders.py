@@ -20,7 +20,11 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 
-CONTENDERS = ("agentyield", "agentyield-baseline", "openllmetry", "openinference", "otel-openai-v2", "otel-genai", "openlit")
+CONTENDERS = ("agentyield", "agentyield-baseline", "openllmetry", "openinference", "otel-openai-v2", "otel-genai", "openlit",
+              "span-only")
+CALIBRATION = frozenset({"span-only"})
+"""Not an instrumentation: the floor's own work around the real call, so the report shows in the same run what the
+least a span-based instrumentation adds measures (calls only: no streams, load or start-up)."""
 LABELS = {
     "agentyield": "agentyield",
     "agentyield-baseline": "agentyield before (the baseline commit)",
@@ -29,6 +33,7 @@ LABELS = {
     "otel-openai-v2": "OpenTelemetry openai-v2 (official, deprecated)",
     "otel-genai": "OpenTelemetry genai-openai / genai-anthropic (official)",
     "openlit": "OpenLIT",
+    "span-only": "a span only (the floor's work around the call)",
 }
 # What each contender is, by distribution (their versions go into the report).
 DISTRIBUTIONS = {
@@ -167,6 +172,21 @@ def instrument(name: str, tracer_provider: Any, meter_provider: Any) -> list[str
         # records, printed to stdout by default) off like every contender's content.
         openlit.init(capture_message_content=False, disable_events=True, pricing_json=price_file(),
                      collect_gpu_stats=False)
+        return ["openai", "anthropic"]
+    if name == "span-only":
+        import wrapt
+
+        tracer = tracer_provider.get_tracer("bench.span-only")
+
+        def around(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+            with tracer.start_as_current_span("chat", kind=trace.SpanKind.CLIENT) as span:
+                result = wrapped(*args, **kwargs)
+                for key, value in _FLOOR_ATTRIBUTES:
+                    span.set_attribute(key, value)
+                return result
+
+        wrapt.wrap_function_wrapper("openai.resources.chat.completions", "Completions.create", around)
+        wrapt.wrap_function_wrapper("anthropic.resources.messages", "Messages.create", around)
         return ["openai", "anthropic"]
     raise ValueError(f"unknown contender {name!r}; known: {', '.join(CONTENDERS)}")
 

@@ -99,6 +99,8 @@ def _percall_section(results: dict[str, Any]) -> list[str]:
                 continue
 
             def vs_ours(figure: str, f: dict[str, list[float]] = f, mine: bool = contender == "agentyield") -> str:
+                if not f[figure]:
+                    return "n/a"  # not measured (the calibration times calls only)
                 return "1" if mine else f"{_ratio(_median(f[figure]), ours[figure]):.2f}"
 
             lines.append(
@@ -380,7 +382,10 @@ def render(results: dict[str, Any]) -> str:
         "every metric, stream usage requested). The calls are the real `openai` and `anthropic` SDKs against an "
         "in-process `MockTransport` (a chat completion with cached-token usage; a message; 500-chunk streams). "
         "**The floor** is shared/PERFORMANCE.md's: one span made current with 12 attributes set after start, around "
-        "nothing, on the same provider setup. *x floor* = added per call / the floor measured in the same process "
+        "nothing, on the same provider setup. *A span only* is not an instrumentation but that same work around the "
+        "real call (the span made current around it, the 12 attributes set after it returns): what the least a "
+        "span-based instrumentation adds measures here (calls only). *x floor* = added per call / the floor measured "
+        "in the same process "
         "(median over that process's rounds); *x agentyield* = a contender's x floor / agentyield's (above 1: "
         "agentyield is leaner). The pre-parsed streams hand out chunk objects the SDK parsed once, through its real "
         "`Stream`, so what an instrumentation adds per chunk stands out of the noise of parsing; each chunk is read "
@@ -444,7 +449,9 @@ def summary(results: dict[str, Any]) -> str:
         peers = {c: x for c, x in xs.items() if c in PEERS}
         best = min(peers, key=peers.__getitem__) if peers else None
         line = (f"- {sdk}: agentyield adds {xs['agentyield']:.1f}x the floor per call "
-                f"({_x(rounds, 'agentyield', sdk, 'x_situ'):.1f}x the floor measured in situ)")
+                f"({_x(rounds, 'agentyield', sdk, 'x_situ'):.1f}x the floor measured in situ"
+                + (f"; a span only around the call, {_x(rounds, 'span-only', sdk, 'x_situ'):.1f}x" if "span-only" in xs else "")
+                + ")")
         if best is not None:
             line += f"; the leanest peer, {LABELS[best]}, {peers[best]:.1f}x"
         lines.append(line + f"; {_x(rounds, 'agentyield', sdk, 'marginal_chunk'):.2f} µs per stream chunk "

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import bench_report
-from bench_contenders import CONTENDERS
+from bench_contenders import CALIBRATION, CONTENDERS
 
 HERE = Path(__file__).resolve().parent
 
@@ -83,7 +83,7 @@ QUICK = Plan(passes=1, own_passes=2, rounds=1, calls=3, stream_pairs=1, streams=
 
 
 def python_of(contender: str, venvs: Path, baseline: str) -> str:
-    if contender in ("agentyield", "agentyield-default", "plain"):
+    if contender in ("agentyield", "agentyield-default", "plain", *CALIBRATION):
         return sys.executable
     if contender == "agentyield-baseline":
         return str(venvs / f"agentyield-{baseline}" / "bin" / "python")
@@ -198,9 +198,10 @@ def main(argv: list[str] | None = None) -> int:
         for p in range(passes):
             full = p < plan.passes  # every contender, streams too; beyond: agentyield and its baseline, calls only
             for contender in rotated(contenders if full else [c for c in contenders if c.startswith("agentyield")], p):
-                log(f"per call{' and under load' if p == 0 else '' if full else ' (calls only)'}, pass {p + 1}/{passes}: {contender}")
-                load = ["--load", str(plan.load_pairs), str(plan.load_per_thread), str(plan.memory_calls)] if p == 0 else []
-                streams = plan.streams if full else 0
+                calls_only = not full or contender in CALIBRATION
+                log(f"per call{' (calls only)' if calls_only else ' and under load' if p == 0 else ''}, pass {p + 1}/{passes}: {contender}")
+                load = ["--load", str(plan.load_pairs), str(plan.load_per_thread), str(plan.memory_calls)] if p == 0 and not calls_only else []
+                streams = 0 if calls_only else plan.streams
                 out = worker("bench_percall.py", contender, python(contender), "--rounds", str(plan.rounds),
                              "--calls", str(plan.calls), "--stream-pairs", str(plan.stream_pairs),
                              "--streams", str(streams), "--seed", str(p), *load)
@@ -218,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
                 results["instructions"].append(out)
     if "startup" in sections:
         results["startup"] = []
-        everyone = ["plain", "agentyield-default", *contenders]
+        everyone = ["plain", "agentyield-default", *(c for c in contenders if c not in CALIBRATION)]
         for r in range(plan.startup_reps):
             for contender in rotated(everyone, r):
                 log(f"start-up, repetition {r + 1}/{plan.startup_reps}: {contender}")

@@ -24,15 +24,18 @@ def test_the_suite_measures_agentyield_and_writes_the_report(tmp_path: Path) -> 
     output = tmp_path / "BENCHMARKS.md"
     readme = tmp_path / "README.md"
     readme.write_text("before\n<!-- make bench: start -->\nold figures\n<!-- make bench: end -->\nafter\n")
-    _run("run.py", "--quick", "--contenders", "agentyield", "--only", "percall", "derive",
+    _run("run.py", "--quick", "--contenders", "agentyield", "span-only", "--only", "percall", "derive",
          "--output", str(output), "--readme", str(readme))
     results = json.loads(output.with_suffix(".json").read_text())
-    run, calls_only = results["percall"]  # agentyield's second process times calls only
+    run, span_only, calls_only = results["percall"]  # agentyield's second process times calls only
     assert run["contender"] == calls_only["contender"] == "agentyield" and run["covered"] == ["openai", "anthropic"]
+    # The calibration (the floor's work around the real call) times calls only, and takes no part in the load.
+    assert span_only["contender"] == "span-only" and span_only["covered"] == ["openai", "anthropic"]
     for sdk in ("openai", "anthropic"):
         assert len(run[sdk]["on"]) == len(run[sdk]["base"]) == len(run[sdk]["floor_situ"]) == 1
         assert len(run[sdk]["marginal"]) == len(run[sdk]["parsed"]) == 1
         assert len(calls_only[sdk]["on"]) == 1 and calls_only[sdk]["marginal"] == calls_only[sdk]["parsed"] == []
+        assert len(span_only[sdk]["on"]) == 1 and span_only[sdk]["marginal"] == span_only[sdk]["parsed"] == []
     (load,) = results["load"]
     assert len(load["rss_mb"]) == 10 and load["threads"] and load["asyncio"]
     assert results["derive"]["processor_spans_per_s"] and results["serve"]["end_to_end"]["spans"] > 0
@@ -43,8 +46,18 @@ def test_the_suite_measures_agentyield_and_writes_the_report(tmp_path: Path) -> 
         assert marginal == f"{run[sdk]['marginal'][0]:.2f}"  # one round: the median is that round's figure
         whole = _cells(report, "whole stream ÷ 500, µs (pre-parsed)", "**agentyield**", sdk)
         assert whole == f"{run[sdk]['parsed'][0] / 500:.2f}"
+        # Its row: added µs and x floor in situ from its one round, and no per-chunk figures.
+        label = "a span only (the floor's work around the call)"
+        added = span_only[sdk]["on"][0] - span_only[sdk]["base"][0]
+        assert _cells(report, "added per call, µs", label, sdk) == f"{added:.0f}"
+        assert _cells(report, "x floor in situ", label, sdk) == f"{added / span_only[sdk]['floor_situ'][0]:.2f}"
+        assert _cells(report, "marginal per chunk, µs (pre-parsed)", label, sdk) == "n/a"
+        assert _cells(report, "marginal x agentyield", label, sdk) == "n/a"
     quoted = readme.read_text()
     assert "old figures" not in quoted and "- openai: agentyield adds" in quoted and quoted.endswith("after\n")
+    situ = (span_only["openai"]["on"][0] - span_only["openai"]["base"][0]) / span_only["openai"]["floor_situ"][0]
+    openai_line = next(line for line in quoted.splitlines() if line.startswith("- openai:"))
+    assert f"a span only around the call, {situ:.1f}x)" in openai_line
 
 
 def _cells(report: str, column: str, row: str, sdk: str) -> str:
