@@ -48,8 +48,8 @@ $(BENCH_VENVS)/%/.installed: benchmarks/peers/%.txt
 	$(BENCH_VENVS)/$*/bin/python -m pip install $(QUIET) -r $<
 	touch $@
 
-# The baseline agentyield, with the same SDK and OpenTelemetry versions as $(VENV).
-$(BENCH_VENVS)/agentyield-$(BASELINE)/.installed: | $(VENV)/.installed
+# The baseline agentyield, with the same SDK and OpenTelemetry versions as $(VENV) (built again when $(VENV) is).
+$(BENCH_VENVS)/agentyield-$(BASELINE)/.installed: $(VENV)/.installed
 	rm -rf $(BENCH_VENVS)/agentyield-$(BASELINE) $(BENCH_VENVS)/src-$(BASELINE)
 	mkdir -p $(BENCH_VENVS)/src-$(BASELINE)
 	git archive $(BASELINE) | tar -x -C $(BENCH_VENVS)/src-$(BASELINE)
