@@ -27,7 +27,7 @@ def test_the_suite_measures_agentyield_and_writes_the_report(tmp_path: Path) -> 
     _run("run.py", "--quick", "--contenders", "agentyield", "span-only", "--only", "percall", "derive",
          "--output", str(output), "--readme", str(readme))
     results = json.loads(output.with_suffix(".json").read_text())
-    run, span_only, calls_only = results["percall"]  # agentyield's second process times calls only
+    run, span_only, calls_only = results["percall"]  # the calibration and agentyield's second process time calls only
     assert run["contender"] == calls_only["contender"] == "agentyield" and run["covered"] == ["openai", "anthropic"]
     # The calibration (the floor's work around the real call) times calls only, and takes no part in the load.
     assert span_only["contender"] == "span-only" and span_only["covered"] == ["openai", "anthropic"]
