@@ -84,15 +84,17 @@ class NoOpExporter(SpanExporter):
         pass
 
 
-def providers() -> tuple[TracerProvider, MeterProvider, NoOpExporter]:
-    """The providers every contender records into, made global (some peers only read the global ones)."""
+def providers() -> tuple[TracerProvider, MeterProvider, NoOpExporter, InMemoryMetricReader]:
+    """The providers every contender records into, made global (some peers only read the global ones), with the
+    span exporter and the metric reader they feed."""
     exporter = NoOpExporter()
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
-    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    reader = InMemoryMetricReader()
+    meter_provider = MeterProvider(metric_readers=[reader])
     trace.set_tracer_provider(tracer_provider)
     metrics.set_meter_provider(meter_provider)
-    return tracer_provider, meter_provider, exporter
+    return tracer_provider, meter_provider, exporter, reader
 
 
 def floor_tracer() -> Any:

@@ -40,7 +40,7 @@ def measure(contender: str, calls: int) -> list[str]:
     import bench_sdk
 
     os.environ.update(bc.CONTENT_OFF)
-    tracer_provider, meter_provider, _ = bc.providers()
+    tracer_provider, meter_provider, _, _ = bc.providers()
     tracer = bc.floor_tracer()
     clients = {sdk: bench_sdk.client(sdk) for sdk in SDKS}
     for sdk, client in clients.items():

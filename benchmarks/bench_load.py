@@ -114,7 +114,7 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.update(bc.CONTENT_OFF)
 
-    tracer_provider, meter_provider, _ = bc.providers()
+    tracer_provider, meter_provider, _, _ = bc.providers()
     sync_client = bench_sdk.client("openai")
     async_client = bench_sdk.client("openai", asynchronous=True)
     warm(sync_client, async_client)

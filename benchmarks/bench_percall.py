@@ -5,7 +5,8 @@
 
 Runs in the contender's own virtual environment and prints one JSON object. Every round times, in shuffled
 order: each SDK's call uninstrumented and instrumented (the `Switch`), single calls alternating in random
-order (medians of each); single floor spans (their median); (uninstrumented, instrumented) pairs of real
+order (medians of each), then what those calls left to the metric reader's next collection (`_call_phase`);
+single floor spans (their median); (uninstrumented, instrumented) pairs of real
 500-chunk streams; and pre-parsed streams of 500 and 20 chunks, on and off alternating (`_preparsed_streams`).
 The caller (`run.py`) runs several such processes per contender, interleaved with the other contenders', and
 compares each one's added time to the floor measured in the same process, so a busy minute moves both.
@@ -110,7 +111,7 @@ def main() -> int:
     def took(what: str) -> None:  # where a process's time goes, on stderr (run.py shows it only on failure)
         print(f"{time.perf_counter() - started:6.1f} s  {what}", file=sys.stderr, flush=True)
 
-    tracer_provider, meter_provider, exporter = bc.providers()
+    tracer_provider, meter_provider, exporter, reader = bc.providers()
     tracer = bc.floor_tracer()
     clients = {sdk: bench_sdk.client(sdk) for sdk in SDKS}
     async_client = bench_sdk.client("openai", asynchronous=True) if args.load else None
@@ -164,11 +165,11 @@ def main() -> int:
     out: dict[str, Any] = {"contender": args.contender, "covered": covered, "floor": [],
                            "versions": bc.versions(args.contender)}
     for sdk in covered:
-        out[sdk] = {"base": [], "on": [], "floor_situ": [], "parsed": [], "marginal": [], "stream": []}
+        out[sdk] = {"base": [], "on": [], "floor_situ": [], "deferred": [], "parsed": [], "marginal": [], "stream": []}
     for _ in range(args.rounds):
         phases: list[Callable[[], None]] = [lambda: out["floor"].append(floor_median(tracer, args.calls))]
         for sdk in covered:
-            phases.append(lambda sdk=sdk: _call_phase(out[sdk], switch, calls(sdk), args.calls, rng, tracer))
+            phases.append(lambda sdk=sdk: _call_phase(out[sdk], switch, calls(sdk), args.calls, rng, tracer, reader))
             if args.streams:
                 phases.append(lambda sdk=sdk: _stream_phase(out[sdk], switch, clients[sdk], sdk, streams(sdk),
                                                             args.stream_pairs, args.streams, rng))
@@ -187,11 +188,23 @@ def main() -> int:
 
 
 def _call_phase(samples: dict[str, list[float]], switch: bc.Switch, fn: Callable[[], Any], n: int,
-                rng: random.Random, tracer: Any) -> None:
+                rng: random.Random, tracer: Any, reader: Any) -> None:
+    """The calls' medians, then the work they left to the metric reader's next collection."""
+    collected(reader)  # what earlier phases left (instrumented streams record metrics too)
     off, on, situ = alternated(switch, fn, n, rng, tracer)
     samples["base"].append(off)
     samples["on"].append(on)
     samples["floor_situ"].append(situ)
+    after_calls = collected(reader)
+    samples["deferred"].append((after_calls - collected(reader)) / n)
+
+
+def collected(reader: Any) -> float:
+    """µs of one collection by the metric reader: what a periodic exporter's thread does before each export."""
+    gc.collect()
+    start = clock()
+    reader.get_metrics_data()
+    return (clock() - start) / 1000
 
 
 def _stream_phase(samples: dict[str, list[float]], switch: bc.Switch, c: Any, sdk: str, fn: Callable[[], Any],

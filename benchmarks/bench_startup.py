@@ -42,7 +42,7 @@ def main() -> int:
     os.environ.update(bc.CONTENT_OFF)
     os.chdir(tempfile.mkdtemp(prefix="agentyield-bench-"))
     if name != "agentyield-default":
-        tracer_provider, meter_provider, _ = bc.providers()
+        tracer_provider, meter_provider, _, _ = bc.providers()
     out: dict[str, object] = {"contender": name, "setup_ms": (time.perf_counter() - started) * 1000}
 
     def step(what: str, fn: object) -> None:

@@ -32,7 +32,7 @@ def test_the_suite_measures_agentyield_and_writes_the_report(tmp_path: Path) -> 
     # The calibration (the floor's work around the real call) times calls only, and takes no part in the load.
     assert span_only["contender"] == "span-only" and span_only["covered"] == ["openai", "anthropic"]
     for sdk in ("openai", "anthropic"):
-        assert len(run[sdk]["on"]) == len(run[sdk]["base"]) == len(run[sdk]["floor_situ"]) == 1
+        assert len(run[sdk]["on"]) == len(run[sdk]["base"]) == len(run[sdk]["floor_situ"]) == len(run[sdk]["deferred"]) == 1
         assert len(run[sdk]["marginal"]) == len(run[sdk]["parsed"]) == 1
         assert len(calls_only[sdk]["on"]) == 1 and calls_only[sdk]["marginal"] == calls_only[sdk]["parsed"] == []
         assert len(span_only[sdk]["on"]) == 1 and span_only[sdk]["marginal"] == span_only[sdk]["parsed"] == []
@@ -53,6 +53,11 @@ def test_the_suite_measures_agentyield_and_writes_the_report(tmp_path: Path) -> 
         assert _cells(report, "x floor in situ", label, sdk) == f"{added / span_only[sdk]['floor_situ'][0]:.2f}"
         assert _cells(report, "marginal per chunk, µs (pre-parsed)", label, sdk) == "n/a"
         assert _cells(report, "marginal x agentyield", label, sdk) == "n/a"
+        # What calls leave to the metric reader's collection: its own column, and in agentyield's total per call.
+        assert _cells(report, "deferred to collection, µs per call", label, sdk) == f"{span_only[sdk]['deferred'][0]:.1f}"
+        totals = [p[sdk]["on"][0] - p[sdk]["base"][0] + p[sdk]["deferred"][0] for p in (run, calls_only)]
+        sentence = f"agentyield adds {statistics.median(totals):.0f} ({min(totals):.0f}–{max(totals):.0f}) µs per call"
+        assert sentence in report.split(_TITLES[sdk], 1)[1].split("\n### ", 1)[0]
     quoted = readme.read_text()
     assert "old figures" not in quoted and "- openai: agentyield adds" in quoted and quoted.endswith("after\n")
     situ = (span_only["openai"]["on"][0] - span_only["openai"]["base"][0]) / span_only["openai"]["floor_situ"][0]
@@ -60,10 +65,12 @@ def test_the_suite_measures_agentyield_and_writes_the_report(tmp_path: Path) -> 
     assert f"a span only around the call, {situ:.1f}x)" in openai_line
 
 
+_TITLES = {"openai": "### OpenAI chat completion", "anthropic": "### Anthropic message"}
+
+
 def _cells(report: str, column: str, row: str, sdk: str) -> str:
     """The cell of a per-call table (the SDK's section) in the given column and row."""
-    title = "### OpenAI chat completion" if sdk == "openai" else "### Anthropic message"
-    lines = report[report.index(title):].splitlines()
+    lines = report[report.index(_TITLES[sdk]):].splitlines()
     header = next(line for line in lines if line.startswith("| contender |"))
     index = [cell.strip() for cell in header.split("|")].index(column)
     found = next(line for line in lines if line.startswith(f"| {row} |"))
