@@ -15,16 +15,20 @@ from collections.abc import Sequence
 from typing import Any
 
 from opentelemetry import metrics, trace
+from opentelemetry.context import Context
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 
 CONTENDERS = ("agentyield", "agentyield-baseline", "openllmetry", "openinference", "otel-openai-v2", "otel-genai", "openlit",
-              "span-only")
-CALIBRATION = frozenset({"span-only"})
-"""Not an instrumentation: the floor's own work around the real call, so the report shows in the same run what the
-least a span-based instrumentation adds measures (calls only: no streams, load or start-up)."""
+              "span-only", "in-task")
+CALLS_ONLY = frozenset({"span-only", "in-task"})
+"""Rows that time calls only (no streams, load or start-up), in agentyield's environment. `span-only` is not an
+instrumentation: the floor's own work around the real call, so the report shows in the same run what the least a
+span-based instrumentation adds measures. `in-task` is agentyield with every call inside one `task()`, as an agent's
+calls are: what a task adds per call (the request fingerprint for loops, the task's accounts), which a call
+outside any task does not pay."""
 LABELS = {
     "agentyield": "agentyield",
     "agentyield-baseline": "agentyield before (the baseline commit)",
@@ -34,11 +38,13 @@ LABELS = {
     "otel-genai": "OpenTelemetry genai-openai / genai-anthropic (official)",
     "openlit": "OpenLIT",
     "span-only": "a span only (the floor's work around the call)",
+    "in-task": "agentyield, every call inside a `task()`",
 }
 # What each contender is, by distribution (their versions go into the report).
 DISTRIBUTIONS = {
     "agentyield": ("agentyield",),
     "agentyield-baseline": ("agentyield",),
+    "in-task": ("agentyield",),
     "openllmetry": ("opentelemetry-instrumentation-openai", "opentelemetry-instrumentation-anthropic"),
     "openinference": ("openinference-instrumentation-openai", "openinference-instrumentation-anthropic"),
     "otel-openai-v2": ("opentelemetry-instrumentation-openai-v2",),
@@ -114,10 +120,16 @@ _FLOOR_ATTRIBUTES = (
 
 
 def floor(tracer: Any) -> None:
-    """shared/PERFORMANCE.md's floor: one span made current, 12 attributes set after start, around nothing."""
-    with tracer.start_as_current_span("chat gpt-4o", kind=trace.SpanKind.CLIENT) as span:
+    """shared/PERFORMANCE.md's floor: one span made current, 12 attributes set after start, around nothing. A root
+    span whatever is current (in the `in-task` process a task is), so it is the same span in every process."""
+    with tracer.start_as_current_span("chat gpt-4o", context=_ROOT, kind=trace.SpanKind.CLIENT) as span:
         for key, value in _FLOOR_ATTRIBUTES:
             span.set_attribute(key, value)
+
+
+_ROOT = Context()
+_tasks: list[Any] = []
+"""The `in-task` process's task, open until the process ends (an agent's run)."""
 
 
 def price_file() -> str:
@@ -136,10 +148,14 @@ def price_file() -> str:
 
 def instrument(name: str, tracer_provider: Any, meter_provider: Any) -> list[str]:
     """Instrument with contender `name` the way its documentation says; the SDKs it covers."""
-    if name in ("agentyield", "agentyield-baseline"):
+    if name in ("agentyield", "agentyield-baseline", "in-task"):
         import agentyield
 
         agentyield.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+        if name == "in-task":
+            task = agentyield.task("agent run")
+            task.__enter__()
+            _tasks.append(task)
         return ["openai", "anthropic"]
     if name == "openllmetry":
         from opentelemetry.instrumentation.anthropic import AnthropicInstrumentor

@@ -402,7 +402,10 @@ def render(results: dict[str, Any]) -> str:
         "**The floor** is shared/PERFORMANCE.md's: one span made current with 12 attributes set after start, around "
         "nothing, on the same provider setup. *A span only* is not an instrumentation but that same work around the "
         "real call (the span made current around it, the 12 attributes set after it returns): what the least a "
-        "span-based instrumentation adds measures here (calls only). *x floor* = added per call / the floor measured "
+        "span-based instrumentation adds measures here (calls only). *Every call inside a `task()`* is agentyield "
+        "with one task open around all its calls, as an agent's calls are (calls only; the uninstrumented calls run "
+        "inside it too): what a task adds per call, the request fingerprint that finds loops and the task's accounts. "
+        "*x floor* = added per call / the floor measured "
         "in the same process "
         "(median over that process's rounds). *Deferred to collection* = what a contender's calls leave for the "
         "metric reader's next collection (a periodic exporter's thread does it before each export): (a collection "
@@ -476,6 +479,9 @@ def summary(results: dict[str, Any]) -> str:
                 + f"{_x(rounds, 'agentyield', sdk, 'x_situ'):.1f}x the floor measured in situ"
                 + (f"; a span only around the call, {_x(rounds, 'span-only', sdk, 'x_situ'):.1f}x" if "span-only" in xs else "")
                 + ")")
+        if "in-task" in xs:
+            line += (f"; every call inside a `task()`, {xs['in-task']:.1f}x "
+                     f"({_x(rounds, 'in-task', sdk, 'x_situ'):.1f}x in situ)")
         if best is not None:
             line += f"; the leanest peer, {LABELS[best]}, {peers[best]:.1f}x"
         lines.append(line + f"; {_x(rounds, 'agentyield', sdk, 'marginal_chunk'):.2f} µs per stream chunk "

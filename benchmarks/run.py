@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import bench_report
-from bench_contenders import CALIBRATION, CONTENDERS
+from bench_contenders import CALLS_ONLY, CONTENDERS
 
 HERE = Path(__file__).resolve().parent
 
@@ -74,7 +74,7 @@ class Plan:
 
 # Sized for under ten minutes on a 2-core machine: about 5 minutes on a quiet one. One under-load pair per
 # contender moved its ratio by +-0.3 between runs, so three (median with range).
-FULL = Plan(passes=1, own_passes=8, rounds=3, calls=50, stream_pairs=1, streams=40, startup_reps=1, load_pairs=3, load_per_thread=10,
+FULL = Plan(passes=1, own_passes=7, rounds=3, calls=50, stream_pairs=1, streams=40, startup_reps=1, load_pairs=2, load_per_thread=10,
             memory_calls=30, exporter_calls=600, exporter_rounds=3, derive_spans=10_000, serve_traces=1000,
             instruction_calls=15)
 QUICK = Plan(passes=1, own_passes=2, rounds=1, calls=3, stream_pairs=1, streams=2, startup_reps=1, load_pairs=1, load_per_thread=1,
@@ -83,7 +83,7 @@ QUICK = Plan(passes=1, own_passes=2, rounds=1, calls=3, stream_pairs=1, streams=
 
 
 def python_of(contender: str, venvs: Path, baseline: str) -> str:
-    if contender in ("agentyield", "agentyield-default", "plain", *CALIBRATION):
+    if contender in ("agentyield", "agentyield-default", "plain", *CALLS_ONLY):
         return sys.executable
     if contender == "agentyield-baseline":
         return str(venvs / f"agentyield-{baseline}" / "bin" / "python")
@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         for p in range(passes):
             full = p < plan.passes  # every contender, streams too; beyond: agentyield and its baseline, calls only
             for contender in rotated(contenders if full else [c for c in contenders if c.startswith("agentyield")], p):
-                calls_only = not full or contender in CALIBRATION
+                calls_only = not full or contender in CALLS_ONLY
                 log(f"per call{' (calls only)' if calls_only else ' and under load' if p == 0 else ''}, pass {p + 1}/{passes}: {contender}")
                 load = ["--load", str(plan.load_pairs), str(plan.load_per_thread), str(plan.memory_calls)] if p == 0 and not calls_only else []
                 streams = 0 if calls_only else plan.streams
@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
                 results["instructions"].append(out)
     if "startup" in sections:
         results["startup"] = []
-        everyone = ["plain", "agentyield-default", *(c for c in contenders if c not in CALIBRATION)]
+        everyone = ["plain", "agentyield-default", *(c for c in contenders if c not in CALLS_ONLY)]
         for r in range(plan.startup_reps):
             for contender in rotated(everyone, r):
                 log(f"start-up, repetition {r + 1}/{plan.startup_reps}: {contender}")

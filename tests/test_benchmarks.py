@@ -24,18 +24,22 @@ def test_the_suite_measures_agentyield_and_writes_the_report(tmp_path: Path) -> 
     output = tmp_path / "BENCHMARKS.md"
     readme = tmp_path / "README.md"
     readme.write_text("before\n<!-- make bench: start -->\nold figures\n<!-- make bench: end -->\nafter\n")
-    _run("run.py", "--quick", "--contenders", "agentyield", "span-only", "--only", "percall", "derive",
+    _run("run.py", "--quick", "--contenders", "agentyield", "span-only", "in-task", "--only", "percall", "derive",
          "--output", str(output), "--readme", str(readme))
     results = json.loads(output.with_suffix(".json").read_text())
-    run, span_only, calls_only = results["percall"]  # the calibration and agentyield's second process time calls only
+    # The calibration, the calls in a task and agentyield's second process time calls only.
+    run, span_only, in_task, calls_only = results["percall"]
     assert run["contender"] == calls_only["contender"] == "agentyield" and run["covered"] == ["openai", "anthropic"]
     # The calibration (the floor's work around the real call) times calls only, and takes no part in the load.
     assert span_only["contender"] == "span-only" and span_only["covered"] == ["openai", "anthropic"]
+    assert in_task["contender"] == "in-task" and in_task["covered"] == ["openai", "anthropic"]
+    assert [load["contender"] for load in results["load"]] == ["agentyield"]
     for sdk in ("openai", "anthropic"):
         assert len(run[sdk]["on"]) == len(run[sdk]["base"]) == len(run[sdk]["floor_situ"]) == len(run[sdk]["deferred"]) == 1
         assert len(run[sdk]["marginal"]) == len(run[sdk]["parsed"]) == 1
         assert len(calls_only[sdk]["on"]) == 1 and calls_only[sdk]["marginal"] == calls_only[sdk]["parsed"] == []
         assert len(span_only[sdk]["on"]) == 1 and span_only[sdk]["marginal"] == span_only[sdk]["parsed"] == []
+        assert len(in_task[sdk]["on"]) == 1 and in_task[sdk]["marginal"] == in_task[sdk]["parsed"] == []
     (load,) = results["load"]
     assert len(load["rss_mb"]) == 10 and load["threads"] and load["asyncio"]
     assert results["derive"]["processor_spans_per_s"] and results["serve"]["end_to_end"]["spans"] > 0
@@ -58,11 +62,15 @@ def test_the_suite_measures_agentyield_and_writes_the_report(tmp_path: Path) -> 
         totals = [p[sdk]["on"][0] - p[sdk]["base"][0] + p[sdk]["deferred"][0] for p in (run, calls_only)]
         sentence = f"agentyield adds {statistics.median(totals):.0f} ({min(totals):.0f}–{max(totals):.0f}) µs per call"
         assert sentence in report.split(_TITLES[sdk], 1)[1].split("\n### ", 1)[0]
+        in_task_added = in_task[sdk]["on"][0] - in_task[sdk]["base"][0]
+        assert _cells(report, "added per call, µs", "agentyield, every call inside a `task()`", sdk) == f"{in_task_added:.0f}"
     quoted = readme.read_text()
     assert "old figures" not in quoted and "- openai: agentyield adds" in quoted and quoted.endswith("after\n")
     situ = (span_only["openai"]["on"][0] - span_only["openai"]["base"][0]) / span_only["openai"]["floor_situ"][0]
     openai_line = next(line for line in quoted.splitlines() if line.startswith("- openai:"))
     assert f"a span only around the call, {situ:.1f}x)" in openai_line
+    task_situ = (in_task["openai"]["on"][0] - in_task["openai"]["base"][0]) / in_task["openai"]["floor_situ"][0]
+    assert f"({task_situ:.1f}x in situ)" in openai_line
 
 
 _TITLES = {"openai": "### OpenAI chat completion", "anthropic": "### Anthropic message"}
