@@ -119,17 +119,17 @@ _FLOOR_ATTRIBUTES = (
 )
 
 
+_ROOT = Context()
+_tasks: list[Any] = []
+"""The `in-task` process's task, open until the process ends (an agent's run)."""
+
+
 def floor(tracer: Any) -> None:
     """shared/PERFORMANCE.md's floor: one span made current, 12 attributes set after start, around nothing. A root
     span whatever is current (in the `in-task` process a task is), so it is the same span in every process."""
     with tracer.start_as_current_span("chat gpt-4o", context=_ROOT, kind=trace.SpanKind.CLIENT) as span:
         for key, value in _FLOOR_ATTRIBUTES:
             span.set_attribute(key, value)
-
-
-_ROOT = Context()
-_tasks: list[Any] = []
-"""The `in-task` process's task, open until the process ends (an agent's run)."""
 
 
 def price_file() -> str:
