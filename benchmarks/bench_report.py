@@ -114,7 +114,7 @@ def _percall_section(results: dict[str, Any]) -> list[str]:
 
             def vs_ours(figure: str, f: dict[str, list[float]] = f, mine: bool = contender == "agentyield") -> str:
                 if not f[figure]:
-                    return "n/a"  # not measured (the calibration times calls only)
+                    return "n/a"  # not measured (the calls-only rows time no streams)
                 return "1" if mine else f"{_ratio(_median(f[figure]), ours[figure]):.2f}"
 
             lines.append(
@@ -405,13 +405,13 @@ def render(results: dict[str, Any]) -> str:
         "span-based instrumentation adds measures here (calls only). *Every call inside a `task()`* is agentyield "
         "with one task open around all its calls, as an agent's calls are (calls only; the uninstrumented calls run "
         "inside it too): what a task adds per call, the request fingerprint that finds loops and the task's accounts. "
-        "*x floor* = added per call / the floor measured "
-        "in the same process "
-        "(median over that process's rounds). *Deferred to collection* = what a contender's calls leave for the "
-        "metric reader's next collection (a periodic exporter's thread does it before each export): (a collection "
-        "right after the round's calls − another right after it) / the calls. agentyield buffers its histogram "
-        "observations and records them into the SDK there; the peers record theirs during the call. *x agentyield* = "
-        "a contender's (added + deferred) per call x floor / agentyield's (above 1: agentyield is leaner). The pre-parsed streams hand out chunk objects the SDK parsed once, through its real "
+        "*x floor* = added per call / the floor measured in the same process (median over that process's rounds). "
+        "*Deferred to collection* = what a contender's calls leave for the metric reader's next collection (a "
+        "periodic exporter's thread does it before each export): (a collection right after the round's calls − "
+        "another right after it) / the calls. agentyield buffers its histogram observations and records them into "
+        "the SDK there; the peers record theirs during the call. *x agentyield* = a contender's (added + deferred) "
+        "per call x floor / agentyield's (above 1: agentyield is leaner). The pre-parsed streams hand out chunk "
+        "objects the SDK parsed once, through its real "
         "`Stream`, so what an instrumentation adds per chunk stands out of the noise of parsing; each chunk is read "
         "through (every attribute the SDK set on it, nested ones too) before it is handed out, on and off alike, so "
         "it is in the CPU's caches as a chunk the SDK has just built is. *Marginal per chunk* = (added µs reading a "
