@@ -9,7 +9,8 @@ instructions a call executes does not move: the same calls, measured the same wa
 `run.py` also measures agentyield and its baseline this way: in one process under callgrind, `--calls` single
 floor spans, then each SDK's call uninstrumented and instrumented (the `Switch`), each block counted on its own
 (callgrind's counters zeroed before it and dumped after it, from this process through `callgrind_control`, and
-an empty block likewise, whose count is subtracted).
+an empty block likewise, whose count is subtracted). Then the same calls again inside one `task()`, as an agent's
+calls run (the uninstrumented ones too): what a task adds to each call, its request fingerprint and accounts.
 Added instructions = instrumented block − uninstrumented block, per call. Instructions are not time (a cache
 miss costs more than an instruction), so this complements the timed figures rather than replacing them.
 """
@@ -26,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from typing import Any, Callable
 
 SDKS = ("openai", "anthropic")
 
@@ -36,6 +38,7 @@ def _control(*args: str) -> None:
 
 def measure(contender: str, calls: int) -> list[str]:
     """Inside callgrind: run each block, dumping the counters after each; the block names, in dump order."""
+    import agentyield
     import bench_contenders as bc
     import bench_sdk
 
@@ -53,19 +56,27 @@ def measure(contender: str, calls: int) -> list[str]:
             switch.set(on)
             for _ in range(5):
                 bench_sdk.call(client, sdk)
-    blocks = [("floor", None, lambda: bc.floor(tracer))]
-    for sdk, client in clients.items():
-        for on in (False, True):
-            blocks.append((f"{sdk}.{'on' if on else 'off'}", on, lambda client=client, sdk=sdk: bench_sdk.call(client, sdk)))
+    calls_of = [(f"{sdk}.{'on' if on else 'off'}", on, lambda client=client, sdk=sdk: bench_sdk.call(client, sdk))
+                for sdk, client in clients.items() for on in (False, True)]
     gc.collect()
     gc.disable()  # a collection would land in one block only
     _control("-i", "on")
+    names = _count([("floor", None, lambda: bc.floor(tracer)), *calls_of], switch, calls)
+    switch.set(True)  # the task's own span is agentyield's
+    with agentyield.task("bench"):
+        names += _count([(f"task.{name}", on, fn) for name, on, fn in calls_of], switch, calls)
+    return names
+
+
+def _count(blocks: list[tuple[str, bool | None, Callable[[], object]]], switch: Any, calls: int) -> list[str]:
+    """Count each block: `calls` calls, and an empty block, whose count (the zeroing and dumping themselves) is
+    subtracted. The block names, in dump order."""
     names = []
     for name, on, fn in blocks:
         if on is not None:
             switch.set(on)
         fn()
-        for count in (0, calls):  # an empty block too: what the zeroing and dumping themselves count cancels out
+        for count in (0, calls):
             _control("-z")
             for _ in range(count):
                 fn()
@@ -113,7 +124,8 @@ def main() -> int:
         per_call = {block: (totals[f"{block}:{args.calls}"] - totals[f"{block}:0"]) / args.calls for block in blocks}
     out = {"contender": args.contender, "calls": args.calls, "floor": per_call["floor"]}
     for sdk in SDKS:
-        out[sdk] = {"off": per_call[f"{sdk}.off"], "on": per_call[f"{sdk}.on"], "added": per_call[f"{sdk}.on"] - per_call[f"{sdk}.off"]}
+        out[sdk] = {"off": per_call[f"{sdk}.off"], "on": per_call[f"{sdk}.on"], "added": per_call[f"{sdk}.on"] - per_call[f"{sdk}.off"],
+                    "added_in_task": per_call[f"task.{sdk}.on"] - per_call[f"task.{sdk}.off"]}
     print(json.dumps(out))
     return 0
 

@@ -152,13 +152,21 @@ def _instructions(results: dict[str, Any]) -> list[str]:
         return ["", f"Instructions per call: not counted ({skipped})."]
     lines = ["", f"Instructions per call, counted by callgrind ({now['calls']} calls per block; deterministic: the same "
              "code counts the same on a busy machine as on a quiet one, but an instruction is not a unit of time). "
-             "*x floor* = added instructions / the floor span's, in the same process.", "",
-             "| call | now, added instructions | before, added instructions | now ÷ before | now, x floor | before, x floor |",
-             "|---|---|---|---|---|---|"]
+             "*x floor* = added instructions / the floor span's, in the same process. *In a task*: the same calls "
+             "inside one `task()`, as an agent makes them (the uninstrumented ones too).", "",
+             "| call | now, added instructions | before, added instructions | now ÷ before | now, x floor | before, x floor "
+             "| in a task: now, added | before, added | now, x floor | before, x floor |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for sdk in SDKS:
         a, b = now[sdk]["added"], before[sdk]["added"]
-        lines.append(f"| {sdk} | {a / 1000:.0f}k | {b / 1000:.0f}k | {_ratio(a, b):.2f} | {_ratio(a, now['floor']):.2f} | "
-                     f"{_ratio(b, before['floor']):.2f} |")
+        row = f"| {sdk} | {a / 1000:.0f}k | {b / 1000:.0f}k | {_ratio(a, b):.2f} | {_ratio(a, now['floor']):.2f} | {_ratio(b, before['floor']):.2f} |"
+        for run in (now, before):  # counted since the task blocks were added
+            task = run[sdk].get("added_in_task")
+            row += f" {task / 1000:.0f}k |" if task is not None else " n/a |"
+        for run in (now, before):
+            task = run[sdk].get("added_in_task")
+            row += f" {_ratio(task, run['floor']):.2f} |" if task is not None else " n/a |"
+        lines.append(row)
     return lines
 
 
@@ -497,7 +505,10 @@ def summary(results: dict[str, Any]) -> str:
         now, before = runs["agentyield"], runs["agentyield-baseline"]
         lines.append("- Instructions per call (callgrind) against agentyield at " + str(results.get("baseline")) + ": "
                      + "; ".join(f"{sdk} {now[sdk]['added'] / 1000:.0f}k now, {before[sdk]['added'] / 1000:.0f}k before "
-                                 f"({_ratio(now[sdk]['added'], before[sdk]['added']):.2f}x)" for sdk in SDKS) + ".")
+                                 f"({_ratio(now[sdk]['added'], before[sdk]['added']):.2f}x); now "
+                                 f"{_ratio(now[sdk]['added'], now['floor']):.2f}x the floor's"
+                                 + (f", {_ratio(now[sdk]['added_in_task'], now['floor']):.2f}x inside a `task()`"
+                                    if "added_in_task" in now[sdk] else "") for sdk in SDKS) + ".")
     by_rep = _by_rep(results)
     ours = [rep["agentyield-default"] for rep in by_rep.values() if "agentyield-default" in rep]
     if ours:

@@ -76,7 +76,7 @@ class Plan:
 # contender moved its ratio by +-0.3 between runs, so three (median with range).
 FULL = Plan(passes=1, own_passes=7, rounds=3, calls=50, stream_pairs=1, streams=40, startup_reps=1, load_pairs=3, load_per_thread=10,
             memory_calls=30, exporter_calls=600, exporter_rounds=3, derive_spans=10_000, serve_traces=1000,
-            instruction_calls=15)
+            instruction_calls=10)
 QUICK = Plan(passes=1, own_passes=2, rounds=1, calls=3, stream_pairs=1, streams=2, startup_reps=1, load_pairs=1, load_per_thread=1,
              memory_calls=2, exporter_calls=20, exporter_rounds=1, derive_spans=200, serve_traces=40,
              instruction_calls=3)

@@ -105,12 +105,17 @@ def test_instructions_per_call_are_counted_and_reported(monkeypatch: pytest.Monk
     assert 50_000 < now["floor"] < 5_000_000
     for sdk in ("openai", "anthropic"):
         assert now[sdk]["off"] > 5 * now["floor"] and now[sdk]["added"] == now[sdk]["on"] - now[sdk]["off"] > 0
+        # Inside a task a call also gets its request fingerprint (a keyed hash of the request, and its attribute).
+        assert now[sdk]["added_in_task"] > now[sdk]["added"] + 20_000
     before = {**now, "contender": "agentyield-baseline", "openai": {**now["openai"], "added": now["openai"]["added"] * 2}}
+    del before["openai"]["added_in_task"]  # a baseline counted before the task blocks existed
     lines = bench_report._instructions({"instructions": [now, before]})
     row = next(line for line in lines if line.startswith("| openai |"))
     cells = [cell.strip() for cell in row.split("|")[1:-1]]
+    task = now["openai"]["added_in_task"]
     assert cells == ["openai", f"{now['openai']['added'] / 1000:.0f}k", f"{before['openai']['added'] / 1000:.0f}k", "0.50",
-                     f"{now['openai']['added'] / now['floor']:.2f}", f"{before['openai']['added'] / now['floor']:.2f}"]
+                     f"{now['openai']['added'] / now['floor']:.2f}", f"{before['openai']['added'] / now['floor']:.2f}",
+                     f"{task / 1000:.0f}k", "n/a", f"{task / now['floor']:.2f}", "n/a"]
 
 
 def _process(contender: str, x_situ: float) -> dict[str, object]:
