@@ -160,12 +160,9 @@ def _instructions(results: dict[str, Any]) -> list[str]:
     for sdk in SDKS:
         a, b = now[sdk]["added"], before[sdk]["added"]
         row = f"| {sdk} | {a / 1000:.0f}k | {b / 1000:.0f}k | {_ratio(a, b):.2f} | {_ratio(a, now['floor']):.2f} | {_ratio(b, before['floor']):.2f} |"
-        for run in (now, before):  # counted since the task blocks were added
-            task = run[sdk].get("added_in_task")
-            row += f" {task / 1000:.0f}k |" if task is not None else " n/a |"
-        for run in (now, before):
-            task = run[sdk].get("added_in_task")
-            row += f" {_ratio(task, run['floor']):.2f} |" if task is not None else " n/a |"
+        tasks = [(run[sdk].get("added_in_task"), run["floor"]) for run in (now, before)]  # counted since the task blocks
+        row += "".join(f" {task / 1000:.0f}k |" if task is not None else " n/a |" for task, _ in tasks)
+        row += "".join(f" {_ratio(task, floor):.2f} |" if task is not None else " n/a |" for task, floor in tasks)
         lines.append(row)
     return lines
 
